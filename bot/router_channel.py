@@ -1,0 +1,51 @@
+"""Rasa input channel for the router: REST-style, synchronous, and closed to anyone without the token.
+
+The router is the only caller. It sends ``{"sender", "message", "metadata": {"channel", ...}}`` to
+``/webhooks/router/webhook`` with ``X-Router-Token``; Rasa's stock REST channel would accept messages for
+any conversation from anyone who can reach the port.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+
+__all__ = ["RouterInput"]
+
+
+class RouterInput(RestInput):
+    @classmethod
+    def name(cls) -> Text:
+        return "router"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "RouterInput":
+        token = (credentials or {}).get("token") or os.environ.get("RASA_TOKEN", "")
+        return cls(token=str(token))
+
+    def __init__(self, token: Text = "") -> None:
+        self.token = token
+
+    def _extract_input_channel(self, req: Request) -> Text:
+        metadata = req.json.get("metadata") or {}
+        return str(metadata.get("channel") or self.name())
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = super().blueprint(on_new_message)
+        token = self.token
+
+        @bp.middleware("request")
+        async def check_token(request: Request) -> Optional[response.HTTPResponse]:
+            if request.path.rstrip("/").endswith("/webhook") and token:
+                given = request.headers.get("X-Router-Token", "")
+                if not hmac.compare_digest(given.encode(), token.encode()):
+                    return response.json({"error": "unauthorized"}, status=401)
+            return None
+
+        return bp

@@ -1,0 +1,1 @@
+"""Adapters: Redis, Rasa, outside HTTP APIs."""

@@ -1,0 +1,230 @@
+"""Conversation state in Redis: who is talking, on which channel, and whether the bot or a person answers.
+
+States: bot → queued (waiting for an operator) → human (an operator claimed it) → bot (handed back) or
+closed. Every change is one Lua script, so two operators can never claim the same conversation and a
+crash never leaves a conversation half-moved. Transcripts are capped lists; live events go out over
+Redis pub/sub so any router instance can serve the resident's open page or an operator's console.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from router import keys
+
+__all__ = [
+    "ConversationState",
+    "Conversation",
+    "ConversationStore",
+    "IllegalConversationMove",
+    "ConversationNotFound",
+]
+
+TRANSCRIPT_MAX = 1000
+
+
+class ConversationState(str, Enum):
+    BOT = "bot"
+    QUEUED = "queued"
+    HUMAN = "human"
+    CLOSED = "closed"
+
+
+# (from-states, to-state) per command; anything else is illegal and changes nothing.
+_MOVES: dict[str, tuple[frozenset[str], str]] = {
+    "handoff": (frozenset({"bot", "queued"}), "queued"),
+    "claim": (frozenset({"queued"}), "human"),
+    "handback": (frozenset({"human", "queued"}), "bot"),
+    "close": (frozenset({"bot", "queued", "human"}), "closed"),
+}
+
+
+class IllegalConversationMove(Exception):
+    def __init__(self, conv_id: str, command: str, state: str) -> None:
+        super().__init__(f"conversation {conv_id}: cannot {command} while {state}")
+        self.conv_id, self.command, self.state = conv_id, command, state
+
+
+class ConversationNotFound(KeyError):
+    pass
+
+
+@dataclass
+class Conversation:
+    id: str
+    channel: str
+    user_id: str
+    state: ConversationState = ConversationState.BOT
+    operator: str = ""
+    created_at: float = 0.0
+    last_seen_at: float = 0.0
+    queued_at: float = 0.0
+    turns: int = 0
+    urgent: bool = False
+    handoff_reason: str = ""
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["state"] = self.state.value
+        return d
+
+    def public(self) -> dict[str, str]:
+        """What the contract's channel responses show: {id, state}."""
+        return {"id": self.id, "state": self.state.value}
+
+    @classmethod
+    def from_hash(cls, h: dict[str, str]) -> "Conversation":
+        return cls(
+            id=h["id"],
+            channel=h.get("channel", ""),
+            user_id=h.get("user_id", ""),
+            state=ConversationState(h.get("state", "bot")),
+            operator=h.get("operator", ""),
+            created_at=float(h.get("created_at") or 0),
+            last_seen_at=float(h.get("last_seen_at") or 0),
+            queued_at=float(h.get("queued_at") or 0),
+            turns=int(h.get("turns") or 0),
+            urgent=h.get("urgent") == "1",
+            handoff_reason=h.get("handoff_reason", ""),
+            summary=json.loads(h.get("summary") or "{}"),
+        )
+
+
+# KEYS[1] conv hash, KEYS[2] queue zset; ARGV: command, allowed-from (comma list), to, now, operator,
+# reason, summary-json, urgent, conv-id. Returns {ok, state}.
+_MOVE = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing', ''} end
+local allowed = false
+for s in string.gmatch(ARGV[2], '[^,]+') do if s == state then allowed = true end end
+if not allowed then return {'illegal', state} end
+local cmd, to, now = ARGV[1], ARGV[3], ARGV[4]
+redis.call('HSET', KEYS[1], 'state', to)
+if cmd == 'handoff' then
+  if state ~= 'queued' then redis.call('HSET', KEYS[1], 'queued_at', now) end
+  redis.call('HSET', KEYS[1], 'handoff_reason', ARGV[6])
+  if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'summary', ARGV[7]) end
+  if ARGV[8] == '1' then redis.call('HSET', KEYS[1], 'urgent', '1') end
+  local score = tonumber(redis.call('HGET', KEYS[1], 'queued_at'))
+  if ARGV[8] == '1' then score = score - 1000000000 end
+  redis.call('ZADD', KEYS[2], score, ARGV[9])
+elseif cmd == 'claim' then
+  redis.call('HSET', KEYS[1], 'operator', ARGV[5])
+  redis.call('ZREM', KEYS[2], ARGV[9])
+else
+  redis.call('HSET', KEYS[1], 'operator', '', 'urgent', '0')
+  redis.call('ZREM', KEYS[2], ARGV[9])
+end
+return {'ok', to}
+"""
+
+
+class ConversationStore:
+    def __init__(self, redis: aioredis.Redis, *, idle_seconds: int = 1800) -> None:
+        self.redis = redis
+        self.idle_seconds = idle_seconds
+        self._move = redis.register_script(_MOVE)
+
+    async def current(self, channel: str, user_id: str, *, now: float | None = None) -> Conversation:
+        """The resident's open conversation, or a new one after silence or a close.
+
+        A conversation waiting for or talking to a person is never cut off by the idle timer: the
+        resident must not lose their place in the queue by being slow.
+        """
+        now = time.time() if now is None else now
+        user_key = keys.conversation_of_user(channel, user_id)
+        conv_id = await self.redis.get(user_key)
+        if conv_id:
+            conv = await self.get(conv_id)
+            if conv is not None and conv.state is not ConversationState.CLOSED:
+                idle = now - conv.last_seen_at
+                if idle < self.idle_seconds or conv.state in (ConversationState.QUEUED, ConversationState.HUMAN):
+                    return conv
+        conv = Conversation(
+            id="C" + secrets.token_hex(8), channel=channel, user_id=user_id, created_at=now, last_seen_at=now
+        )
+        h = conv.to_dict()
+        h["summary"] = json.dumps(conv.summary, ensure_ascii=False)
+        h["urgent"] = "0"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.conversation(conv.id), mapping={k: str(v) for k, v in h.items()})
+            pipe.set(user_key, conv.id)
+            await pipe.execute()
+        return conv
+
+    async def get(self, conv_id: str) -> Conversation | None:
+        h = await self.redis.hgetall(keys.conversation(conv_id))
+        return Conversation.from_hash(h) if h else None
+
+    async def require(self, conv_id: str) -> Conversation:
+        conv = await self.get(conv_id)
+        if conv is None:
+            raise ConversationNotFound(conv_id)
+        return conv
+
+    async def touch(self, conv_id: str, *, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.conversation(conv_id), "last_seen_at", str(now))
+            pipe.hincrby(keys.conversation(conv_id), "turns", 1)
+            await pipe.execute()
+
+    async def append(self, conv_id: str, author: str, text: str, *, buttons: list[dict[str, str]] | None = None,
+                     meta: dict[str, Any] | None = None, now: float | None = None) -> dict[str, Any]:
+        entry: dict[str, Any] = {"at": time.time() if now is None else now, "author": author, "text": text}
+        if buttons:
+            entry["buttons"] = buttons
+        if meta:
+            entry["meta"] = meta
+        raw = json.dumps(entry, ensure_ascii=False)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(keys.conversation_transcript(conv_id), raw)
+            pipe.ltrim(keys.conversation_transcript(conv_id), -TRANSCRIPT_MAX, -1)
+            await pipe.execute()
+        await self.redis.publish(keys.conversation_events(conv_id), json.dumps({"type": "message", **entry},
+                                                                               ensure_ascii=False))
+        if author == "resident":
+            await self.redis.publish(keys.console_events(), json.dumps({"type": "message", "conversation": conv_id}))
+        return entry
+
+    async def transcript(self, conv_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
+        raw = await self.redis.lrange(keys.conversation_transcript(conv_id), -limit, -1)
+        return [json.loads(r) for r in raw]
+
+    async def move(self, conv_id: str, command: str, *, operator: str = "", reason: str = "",
+                   summary: dict[str, Any] | None = None, urgent: bool = False,
+                   now: float | None = None) -> Conversation:
+        allowed, to = _MOVES[command]
+        res = await self._move(
+            keys=[keys.conversation(conv_id), keys.queue()],
+            args=[command, ",".join(sorted(allowed)), to, str(time.time() if now is None else now), operator,
+                  reason, json.dumps(summary, ensure_ascii=False) if summary else "", "1" if urgent else "0",
+                  conv_id],
+        )
+        status, state = res[0], res[1]
+        if status == "missing":
+            raise ConversationNotFound(conv_id)
+        if status == "illegal":
+            raise IllegalConversationMove(conv_id, command, state)
+        await self.redis.publish(keys.conversation_events(conv_id), json.dumps({"type": "state", "state": to}))
+        await self.redis.publish(keys.console_events(), json.dumps({"type": "state", "conversation": conv_id,
+                                                                     "state": to}))
+        return await self.require(conv_id)
+
+    async def queued(self, *, limit: int = 100) -> list[Conversation]:
+        """Conversations waiting for an operator, urgent first, then longest waiting first."""
+        ids = await self.redis.zrange(keys.queue(), 0, limit - 1)
+        out = []
+        for conv_id in ids:
+            conv = await self.get(conv_id)
+            if conv is not None and conv.state is ConversationState.QUEUED:
+                out.append(conv)
+        return out

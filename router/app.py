@@ -1,0 +1,110 @@
+"""The aiohttp application factory: wires settings, Redis, Rasa, the domain and every channel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+import redis.asyncio as aioredis
+from aiohttp import web
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from router import appkeys as K
+from router.adapters.conversations import ConversationStore
+from router.adapters.rasa import RasaClient
+from router.http import auth_middleware, error_middleware
+from router.services.dialogue import Dialogue
+from router.services.outbound import Outbound
+from router.services.triage import Triage
+from router.settings import Settings
+from router.views.clients import HTTP
+
+__all__ = ["create_app", "connect_redis"]
+
+log = logging.getLogger(__name__)
+
+
+def connect_redis(url: str) -> aioredis.Redis:
+    """A client that rides out a Redis restart of a few seconds instead of failing the request."""
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=True,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=30,
+        socket_timeout=10,
+        socket_connect_timeout=2,
+    )
+
+
+def _load_domain(app: web.Application) -> None:
+    # Imported here: each loads data files once; create_app stays cheap to import.
+    from router.domain.catalogue import Catalogue
+    from router.domain.classifier import TopicClassifier
+    from router.domain.jurisdiction import JurisdictionResolver
+
+    app[K.CLASSIFIER] = TopicClassifier.load()
+    app[K.RESOLVER] = JurisdictionResolver.load()
+    app[K.CATALOGUE] = Catalogue.load()
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    settings = app[K.SETTINGS]
+    redis = connect_redis(settings.redis_url)
+    http = aiohttp.ClientSession()
+    app[K.REDIS] = redis
+    app[HTTP] = http
+    rasa = RasaClient(http, settings.rasa_url, settings.rasa_token)
+    conversations = ConversationStore(redis, idle_seconds=settings.session_idle_seconds)
+    app[K.CONVERSATIONS] = conversations
+    app[K.DIALOGUE] = Dialogue(redis, conversations, rasa)
+    from router.adapters.ticket_store import RedisTicketStore
+
+    app[K.TICKETS] = RedisTicketStore(redis)
+    app[K.TRIAGE] = Triage(parse=rasa.parse, classifier=app[K.CLASSIFIER], resolver=app[K.RESOLVER],
+                           catalogue=app[K.CATALOGUE])
+    yield
+    await http.close()
+    await redis.aclose()
+
+
+async def _sla_scheduler(app: web.Application) -> AsyncIterator[None]:
+    from router.services.sla import run_sla_scheduler
+
+    task = asyncio.create_task(run_sla_scheduler(app[K.TICKETS]))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def create_app(settings: Settings | None = None, *, with_scheduler: bool = True) -> web.Application:
+    settings = settings or Settings.from_env()
+    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=1024 * 1024)
+    app[K.SETTINGS] = settings
+    app[K.OPENAPI_PATHS] = {}
+    app[K.OUTBOUND] = Outbound()
+    _load_domain(app)
+    app.cleanup_ctx.append(_resources)
+    if with_scheduler:
+        app.cleanup_ctx.append(_sla_scheduler)
+
+    from router.channels import voice, web as web_channel, wechat
+    from router.console.views import setup_console
+    from router.views import api, health, openapi, tickets
+
+    api.setup_routes(app)
+    tickets.setup_routes(app)
+    health.setup_routes(app)
+    openapi.setup_routes(app)
+    web_channel.setup_routes(app)
+    wechat.setup_routes(app)
+    voice.setup_routes(app)
+    setup_console(app)
+    return app

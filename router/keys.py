@@ -1,0 +1,145 @@
+"""Every Redis key the router writes, named in one place.
+
+Keys that belong together carry a hash tag (``{...}``) so that multi-key operations stay inside one
+hash slot when Redis moves to Cluster: everything about a ticket is tagged by the ticket id, everything
+about a conversation by the conversation id.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PREFIX",
+    "ticket",
+    "ticket_history",
+    "ticket_seq",
+    "ticket_index",
+    "idempotency",
+    "conversation",
+    "conversation_transcript",
+    "conversation_events",
+    "queue",
+    "dispatch_stream",
+    "sla_schedule",
+    "wechat_msgid",
+    "web_session",
+    "conversation_of_user",
+    "console_events",
+    "message_seen",
+    "wechat_access_token",
+    "wechat_token_lock",
+    "wechat_last_buttons",
+    "wechat_event",
+]
+
+PREFIX = "rsa"
+
+
+def ticket(ticket_id: str) -> str:
+    return f"{PREFIX}:ticket:{{{ticket_id}}}"
+
+
+def ticket_history(ticket_id: str) -> str:
+    return f"{PREFIX}:ticket:{{{ticket_id}}}:history"
+
+
+def ticket_seq(day: str) -> str:
+    """Daily counter behind human-readable ids (SZ20261125-000123)."""
+    return f"{PREFIX}:ticket-seq:{day}"
+
+
+def ticket_index(field: str, value: str) -> str:
+    """Set of ticket ids by status / department / district, for list filters."""
+    return f"{PREFIX}:ticket-index:{field}:{value}"
+
+
+def idempotency(key: str) -> str:
+    return f"{PREFIX}:idem:{key}"
+
+
+def conversation(conv_id: str) -> str:
+    return f"{PREFIX}:conv:{{{conv_id}}}"
+
+
+def conversation_transcript(conv_id: str) -> str:
+    return f"{PREFIX}:conv:{{{conv_id}}}:transcript"
+
+
+def conversation_events(conv_id: str) -> str:
+    """Pub/sub channel for live delivery (operator replies) to the resident's open page."""
+    return f"{PREFIX}:conv:{{{conv_id}}}:events"
+
+
+def queue() -> str:
+    """Sorted set of conversations waiting for an operator, scored by the time they joined."""
+    return f"{PREFIX}:handoff-queue"
+
+
+def dispatch_stream(department: str) -> str:
+    return f"{PREFIX}:dispatch:{department}"
+
+
+def sla_schedule() -> str:
+    """Sorted set of open ticket ids scored by SLA deadline (epoch seconds)."""
+    return f"{PREFIX}:sla"
+
+
+def wechat_msgid(msg_id: str) -> str:
+    return f"{PREFIX}:wechat:msgid:{msg_id}"
+
+
+def web_session(session_id: str) -> str:
+    return f"{PREFIX}:web-session:{session_id}"
+
+
+def conversation_of_user(channel: str, user_id: str) -> str:
+    """The resident's current conversation; expires after SESSION_IDLE_SECONDS of silence."""
+    return f"{PREFIX}:conv-user:{channel}:{user_id}"
+
+
+def console_events() -> str:
+    """Pub/sub channel telling open operator consoles that the queue or a conversation changed."""
+    return f"{PREFIX}:console-events"
+
+
+def message_seen(channel: str, message_id: str) -> str:
+    """A channel message id already taken (WeChat MsgId, voice call+turn): replays answer from here."""
+    return f"{PREFIX}:seen:{channel}:{message_id}"
+
+
+def wechat_access_token(app_id: str) -> str:
+    """The account's cached access_token, shared by every router instance (expires before WeChat's does)."""
+    return f"{PREFIX}:wechat:access-token:{app_id}"
+
+
+def wechat_token_lock(app_id: str) -> str:
+    """Held while one instance fetches a new access_token, so instances do not invalidate each other's."""
+    return f"{PREFIX}:wechat:access-token-lock:{app_id}"
+
+
+def wechat_last_buttons(openid: str) -> str:
+    """The buttons last shown to a WeChat resident as numbered options ("回复 1 …"), to map "1" back."""
+    return f"{PREFIX}:wechat:buttons:{openid}"
+
+
+def wechat_event(openid: str, create_time: str) -> str:
+    """An event delivery taken (events carry no MsgId: FromUserName + CreateTime identify them)."""
+    return f"{PREFIX}:wechat:event:{openid}:{create_time}"
+
+
+# --- voice hotline (router/channels/voice.py): everything about one call is hash-tagged by its call_sid.
+__all__ += ["voice_call", "voice_outbox", "voice_turn"]
+
+
+def voice_call(call_sid: str) -> str:
+    """Hash: the call's dialogue state (conversation, turn counter, silences, last answer, options)."""
+    return f"{PREFIX}:voice:{{{call_sid}}}"
+
+
+def voice_outbox(call_sid: str) -> str:
+    """List of replies (operator texts, late bot answers) to speak at the call's next webhook."""
+    return f"{PREFIX}:voice:{{{call_sid}}}:outbox"
+
+
+def voice_turn(call_sid: str, turn: str) -> str:
+    """The verbs answered to one webhook of the call: a retried webhook gets them back unchanged."""
+    return f"{PREFIX}:voice:{{{call_sid}}}:turn:{turn}"

@@ -1,0 +1,87 @@
+"""One resident message, from any channel, through the conversation: bot or person.
+
+Every channel calls ``Dialogue.handle``. The resident's words are written to the transcript before
+anything else, so nothing is lost if Rasa is down; then either the bot answers (state ``bot``) or the
+message waits for the operator (``queued``/``human``). A channel message id (WeChat MsgId, a voice turn)
+is taken once: a replay gets the first answer back and triggers nothing a second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from router import keys
+from router.adapters.conversations import Conversation, ConversationState, ConversationStore
+from router.adapters.rasa import RasaClient, RasaUnavailable
+from router.services.messages import Reply, Turn
+from router.texts import text as t
+
+__all__ = ["Dialogue"]
+
+log = logging.getLogger(__name__)
+
+SEEN_TTL = 24 * 3600
+
+
+class Dialogue:
+    def __init__(self, redis: aioredis.Redis, conversations: ConversationStore, rasa: RasaClient) -> None:
+        self.redis = redis
+        self.conversations = conversations
+        self.rasa = rasa
+
+    async def handle(self, channel: str, user_id: str, text: str, *, message_id: str | None = None,
+                     metadata: dict[str, Any] | None = None) -> Turn:
+        if message_id:
+            seen_key = keys.message_seen(channel, message_id)
+            if not await self.redis.set(seen_key, "", nx=True, ex=SEEN_TTL):
+                return await self._replay(seen_key, channel, user_id)
+        turn = await self._handle(channel, user_id, text, metadata or {})
+        if message_id:
+            await self.redis.set(keys.message_seen(channel, message_id),
+                                 json.dumps([r.to_dict() for r in turn.replies], ensure_ascii=False), ex=SEEN_TTL)
+        return turn
+
+    async def _replay(self, seen_key: str, channel: str, user_id: str) -> Turn:
+        # The first delivery may still be in flight: wait a little for its answer.
+        raw = ""
+        for _ in range(50):
+            raw = await self.redis.get(seen_key) or ""
+            if raw:
+                break
+            await asyncio.sleep(0.1)
+        replies = [Reply.from_rasa(m) for m in json.loads(raw)] if raw else []
+        conv = await self.conversations.current(channel, user_id)
+        return Turn(replies=replies, conversation=conv, duplicate=True)
+
+    async def _handle(self, channel: str, user_id: str, text: str, metadata: dict[str, Any]) -> Turn:
+        conv = await self.conversations.current(channel, user_id)
+        await self.conversations.append(conv.id, "resident", text, meta={"channel": channel})
+        await self.conversations.touch(conv.id)
+        if conv.state is ConversationState.QUEUED:
+            # Repeat the notice only now and then; the resident's words are already with the operator.
+            return Turn(replies=[Reply(t("queued_still_waiting"), author="system")], conversation=conv)
+        if conv.state is ConversationState.HUMAN:
+            return Turn(replies=[], conversation=conv)
+        meta = {"channel": channel, "conversation_id": conv.id, **metadata}
+        try:
+            messages = await self.rasa.send(conv.id, text, meta)
+        except RasaUnavailable as exc:
+            log.warning("rasa unavailable for %s: %s", conv.id, exc)
+            return await self._bot_down(conv)
+        replies = [Reply.from_rasa(m) for m in messages]
+        replies = [r for r in replies if r.text or r.buttons]
+        for r in replies:
+            await self.conversations.append(conv.id, "bot", r.text, buttons=[b.to_dict() for b in r.buttons])
+        conv = await self.conversations.require(conv.id)  # actions may have queued it for a person
+        return Turn(replies=replies, conversation=conv)
+
+    async def _bot_down(self, conv: Conversation) -> Turn:
+        reply = Reply(t("bot_unavailable"), author="system")
+        await self.conversations.append(conv.id, "system", reply.text)
+        conv = await self.conversations.move(conv.id, "handoff", reason="bot_unavailable")
+        return Turn(replies=[reply], conversation=conv)

@@ -1,0 +1,49 @@
+# shellcheck shell=bash
+# Sourced by scripts/run.sh and the Makefile's recipes: one place for ports, tokens and Redis settings.
+# Every value can be overridden from the environment (see README).
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ROOT
+export VAR_DIR="${VAR_DIR:-$ROOT/var}"
+mkdir -p "$VAR_DIR"
+export ROUTER_HOST="${ROUTER_HOST:-127.0.0.1}"
+export ROUTER_PORT="${ROUTER_PORT:-8080}"
+export RASA_PORT="${RASA_PORT:-5005}"
+export ACTIONS_PORT="${ACTIONS_PORT:-5055}"
+export ROUTER_URL="${ROUTER_URL:-http://127.0.0.1:$ROUTER_PORT}"
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+export TZ="${TZ:-Asia/Shanghai}"
+
+# A secret made once and kept under var/, unless the environment gives one.
+_secret() {  # name file
+  local file="$VAR_DIR/$2"
+  if [ -z "${!1:-}" ]; then
+    if [ ! -s "$file" ]; then
+      (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$file")
+    fi
+    export "$1=$(cat "$file")"
+  fi
+}
+_secret ROUTER_API_TOKEN api-token
+_secret RASA_TOKEN rasa-token
+_secret CONSOLE_SECRET console-secret
+_secret VOICE_WEBHOOK_PASSWORD voice-password
+export VOICE_WEBHOOK_USER="${VOICE_WEBHOOK_USER:-jambonz}"
+
+# Redis: REDIS_URL given → use it; otherwise our own redis-server with AOF under var/redis.
+if [ -z "${REDIS_URL:-}" ]; then
+  export OWN_REDIS=1
+  export OWN_REDIS_PORT="${OWN_REDIS_PORT:-6390}"
+  export REDIS_URL="redis://127.0.0.1:$OWN_REDIS_PORT/0"
+else
+  export OWN_REDIS="${OWN_REDIS:-0}"
+fi
+# Rasa's Redis stores take host / port / db / password separately.
+eval "$(python3 - "$REDIS_URL" <<'PY'
+import sys, urllib.parse, shlex
+u = urllib.parse.urlparse(sys.argv[1])
+db = (u.path or "/0").lstrip("/") or "0"
+for k, v in (("REDIS_HOST", u.hostname or "127.0.0.1"), ("REDIS_PORT", str(u.port or 6379)),
+             ("REDIS_DB", db), ("REDIS_PASSWORD", urllib.parse.unquote(u.password or ""))):
+    print(f"export {k}={shlex.quote(v)}")
+PY
+)"

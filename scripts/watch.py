@@ -1,0 +1,70 @@
+"""Part of `make run`: wait for /healthz, print where everything is, then report any component that
+stops answering (and when it is back), so a dead Rasa or router never goes unnoticed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+def health(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        try:
+            return e.code, json.loads(e.read())
+        except ValueError:
+            return e.code, {}
+    except (OSError, ValueError):
+        return 0, {}
+
+
+def main() -> None:
+    base = f"http://{os.environ.get('ROUTER_HOST', '127.0.0.1')}:{os.environ.get('ROUTER_PORT', '8080')}"
+    shown = os.environ.get("PUBLIC_URL") or base
+    deadline = time.monotonic() + float(os.environ.get("STARTUP_TIMEOUT", "300"))
+    status, body = 0, {}
+    while time.monotonic() < deadline:
+        status, body = health(base)
+        if status == 200:
+            break
+        time.sleep(1)
+    if status != 200:
+        print(f"STACK NOT HEALTHY after startup timeout: {json.dumps(body, ensure_ascii=False)}", flush=True)
+        sys.exit(1)
+    admin = Path(os.environ.get("VAR_DIR", "var")) / "console-admin.txt"
+    lines = [
+        "",
+        "社区民生服务助手 is up.",
+        f"  resident web chat : {shown}/",
+        f"  operator console  : {shown}/console/",
+        f"  API docs          : {shown}/api/v1/docs  (OpenAPI: {shown}/api/v1/openapi.json)",
+        f"  health            : {shown}/healthz",
+        f"  API token         : {os.environ.get('VAR_DIR', 'var')}/api-token (Authorization: Bearer ...)",
+    ]
+    if admin.exists():
+        lines.append(f"  console login     : {admin.read_text().strip()}")
+    lines.append("Press Ctrl-C to stop everything.")
+    print("\n".join(lines), flush=True)
+    down: set[str] = set()
+    while True:
+        time.sleep(3)
+        status, body = health(base)
+        comps = body.get("components", {}) if status else {"router": {"ok": False, "error": "no answer"}}
+        for name, c in comps.items():
+            if not c.get("ok") and name not in down:
+                down.add(name)
+                print(f"ALERT: {name} is not answering: {c.get('error', '')}", flush=True)
+            elif c.get("ok") and name in down:
+                down.discard(name)
+                print(f"RECOVERED: {name} answers again", flush=True)
+
+
+if __name__ == "__main__":
+    main()
