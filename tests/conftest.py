@@ -92,3 +92,14 @@ def redis_url(redis_server: RedisServer) -> str:
 
 
 os.environ.setdefault("TZ", "Asia/Shanghai")
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The whole stack as `make run` starts it (own Redis, free ports), shared by e2e and browser tests."""
+    from tests.e2e.stack import Stack
+
+    s = Stack()
+    s.start()
+    yield s
+    s.stop()

@@ -1,0 +1,109 @@
+"""The whole stack as `make run` starts it, on free ports with a private Redis, for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+__all__ = ["Stack", "free_port"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Stack:
+    def __init__(self, var_dir: str | None = None) -> None:
+        self.var_dir = var_dir or tempfile.mkdtemp(prefix="rsa-e2e-")
+        self.router_port = free_port()
+        self.env = {
+            **os.environ,
+            "VAR_DIR": self.var_dir,
+            "ROUTER_PORT": str(self.router_port),
+            "RASA_PORT": str(free_port()),
+            "ACTIONS_PORT": str(free_port()),
+            "OWN_REDIS_PORT": str(free_port()),
+            "ROUTER_API_TOKEN": "e2e-token",
+            "VOICE_WEBHOOK_USER": "jambonz",
+            "VOICE_WEBHOOK_PASSWORD": "e2e-voice",
+            "WECHAT_TOKEN": "e2e-wechat",
+            "STARTUP_TIMEOUT": "300",
+        }
+        self.env.pop("REDIS_URL", None)
+        self.env.pop("MAKEFLAGS", None)
+        self.env.pop("MFLAGS", None)
+        self.url = f"http://127.0.0.1:{self.router_port}"
+        self.token = "e2e-token"
+        self.log_path = Path(self.var_dir) / "stack.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 300) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process's lifetime
+        self.proc = subprocess.Popen(["scripts/run.sh"], cwd=ROOT, env=self.env, stdout=log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"make run exited early:\n{self.output()[-4000:]}")
+            if "is up." in self.output():
+                return
+            time.sleep(1)
+        raise RuntimeError(f"stack not up after {timeout}s:\n{self.output()[-4000:]}")
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> int | None:
+        """Ctrl-C, as a user would: honcho stops every process."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+    def pids(self) -> dict[str, int]:
+        """Process name → pid as honcho reports them at start."""
+        out: dict[str, int] = {}
+        for line in self.output().splitlines():
+            if "started with pid" in line:
+                name = line.split("|")[0].split()[-1].split(".")[0]
+                out[name] = int(line.rsplit(" ", 1)[-1])
+        return out
+
+    def request(self, method: str, path: str, body: Any = None, *, token: bool = True,
+                timeout: float = 30) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                raw = r.read()
+                status = r.status
+        except urllib.error.HTTPError as e:
+            raw, status = e.read(), e.code
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw.decode(errors="replace")

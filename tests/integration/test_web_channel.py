@@ -1,0 +1,154 @@
+"""The web chat channel and the dialogue service against a real Redis and a stand-in Rasa server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from router import appkeys as K
+from router.adapters.conversations import ConversationStore
+from router.adapters.rasa import RasaClient
+from router.channels import web as web_channel
+from router.http import auth_middleware, error_middleware
+from router.services.dialogue import Dialogue
+from router.services.outbound import Outbound
+from router.settings import Settings
+from tests.fakes.rasa_server import FakeRasa
+
+TOKEN = "api-token-for-tests"
+
+
+@pytest.fixture
+async def rasa():
+    fake = FakeRasa()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def client(redis, rasa):
+    settings = Settings(api_token=TOKEN, rasa_url=rasa.url, rasa_token=rasa.token)
+    app = web.Application(middlewares=[error_middleware, auth_middleware])
+    app[K.SETTINGS] = settings
+    app[K.REDIS] = redis
+    app[K.OPENAPI_PATHS] = {}
+    app[K.OUTBOUND] = Outbound()
+    http = aiohttp.ClientSession()
+    conversations = ConversationStore(redis)
+    app[K.CONVERSATIONS] = conversations
+    app[K.DIALOGUE] = Dialogue(redis, conversations, RasaClient(http, rasa.url, rasa.token, timeout=2))
+    web_channel.setup_routes(app)
+    async with TestClient(TestServer(app)) as c:
+        yield c
+    await http.close()
+
+
+async def new_session(client) -> str:
+    resp = await client.post("/api/v1/channels/web/sessions")
+    return (await resp.json())["session_id"]
+
+
+async def test_message_goes_through_rasa_and_comes_back_with_buttons(client, rasa):
+    rasa.responder = lambda s, t, m: [{"recipient_id": s, "text": "请问您的联系电话？",
+                                       "buttons": [{"title": "跳过", "payload": "/skip"}]}]
+    sid = await new_session(client)
+    resp = await client.post("/api/v1/channels/web/messages", json={"session_id": sid, "text": "路灯坏了"})
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["replies"] == [{"text": "请问您的联系电话？", "buttons": [{"title": "跳过", "payload": "/skip"}]}]
+    assert body["conversation"]["state"] == "bot"
+    call = rasa.calls[-1]
+    assert call["sender"] == body["conversation"]["id"]
+    assert call["metadata"]["channel"] == "web"
+
+
+async def test_history_survives_a_reload(client, rasa):
+    sid = await new_session(client)
+    await client.post("/api/v1/channels/web/messages", json={"session_id": sid, "text": "你好"})
+    resp = await client.get("/api/v1/channels/web/history", params={"session_id": sid})
+    messages = (await resp.json())["messages"]
+    assert [(m["author"], m["text"]) for m in messages] == [("resident", "你好"), ("bot", "收到：你好")]
+
+
+async def test_forged_session_is_refused_but_token_holder_may_use_any_id(client):
+    resp = await client.post("/api/v1/channels/web/messages", json={"session_id": "abc.123", "text": "你好"})
+    assert resp.status == 403 and (await resp.json())["error"]["code"] == "bad_session"
+    resp = await client.post("/api/v1/channels/web/messages", json={"session_id": "contract-1", "text": "你好"},
+                             headers={"Authorization": f"Bearer {TOKEN}"})
+    assert resp.status == 200
+
+
+@pytest.mark.parametrize("raw, status, code", [
+    (b'{"session_id": "x", "text": ', 400, "invalid_json"),
+    (b"[]", 400, "invalid_json"),
+    (json.dumps({"session_id": "x", "text": ""}).encode(), 422, "invalid_field"),
+    (json.dumps({"session_id": "x", "text": "吵" * 2001}).encode(), 422, "text_too_long"),
+    ("{\"session_id\": \"x\", \"text\": \"你好\"}".encode("gbk"), 400, "bad_encoding"),
+])
+async def test_bad_input_gets_a_clear_json_error(client, raw, status, code):
+    resp = await client.post("/api/v1/channels/web/messages", data=raw,
+                             headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    assert resp.status == status
+    assert (await resp.json())["error"]["code"] == code
+
+
+async def test_rasa_down_loses_nothing_and_queues_for_a_person(client, rasa, redis):
+    rasa.down = True
+    sid = await new_session(client)
+    resp = await client.post("/api/v1/channels/web/messages", json={"session_id": sid, "text": "井盖丢了很危险"})
+    body = await resp.json()
+    assert resp.status == 200
+    assert body["conversation"]["state"] == "queued"
+    assert "人工" in body["replies"][0]["text"]
+    store = ConversationStore(redis)
+    transcript = await store.transcript(body["conversation"]["id"])
+    assert transcript[0]["text"] == "井盖丢了很危险"
+
+
+async def test_while_queued_messages_wait_for_the_operator_not_the_bot(client, rasa, redis):
+    sid = await new_session(client)
+    first = await (await client.post("/api/v1/channels/web/messages",
+                                      json={"session_id": sid, "text": "转人工"})).json()
+    await ConversationStore(redis).move(first["conversation"]["id"], "handoff", reason="requested")
+    calls = len(rasa.calls)
+    body = await (await client.post("/api/v1/channels/web/messages",
+                                    json={"session_id": sid, "text": "还在吗"})).json()
+    assert len(rasa.calls) == calls
+    assert body["conversation"]["state"] == "queued"
+
+
+async def test_operator_reply_arrives_live_over_sse(client, redis):
+    sid = await new_session(client)
+    body = await (await client.post("/api/v1/channels/web/messages",
+                                    json={"session_id": sid, "text": "你好"})).json()
+    conv_id = body["conversation"]["id"]
+    resp = await client.get("/api/v1/channels/web/events", params={"session_id": sid})
+    assert resp.headers["Content-Type"].startswith("text/event-stream")
+    assert (await resp.content.readline()).startswith(b": connected")
+    await ConversationStore(redis).append(conv_id, "operator", "您好，我是客服小王<script>")
+    async def next_data() -> dict:
+        while True:
+            line = await resp.content.readline()
+            if line.startswith(b"data: "):
+                return json.loads(line[6:])
+    event = await asyncio.wait_for(next_data(), timeout=5)
+    assert event["author"] == "operator" and event["text"] == "您好，我是客服小王<script>"
+    resp.close()
+
+
+async def test_replayed_message_id_is_answered_once(redis, rasa):
+    async with aiohttp.ClientSession() as http:
+        store = ConversationStore(redis)
+        dialogue = Dialogue(redis, store, RasaClient(http, rasa.url, rasa.token))
+        rasa.delay = 0.3
+        turns = await asyncio.gather(*[dialogue.handle("wechat", "openid", "路灯坏了", message_id="m1")
+                                       for _ in range(3)])
+    assert len(rasa.calls) == 1
+    assert [t.duplicate for t in turns].count(False) == 1
+    assert all(t.replies[0].text == "收到：路灯坏了" for t in turns)
