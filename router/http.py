@@ -18,6 +18,7 @@ __all__ = [
     "error_middleware",
     "auth_middleware",
     "read_json",
+    "read_limited",
     "require_text",
     "PUBLIC_PREFIXES",
 ]
@@ -98,9 +99,7 @@ async def read_json(request: web.Request, *, max_bytes: int = 64 * 1024) -> dict
     """The request body as a JSON object, or a 4xx ApiError that says what was wrong with it."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise ApiError(413, "body_too_large", f"body over {max_bytes} bytes")
-    raw = await request.content.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise ApiError(413, "body_too_large", f"body over {max_bytes} bytes")
+    raw = await read_limited(request, max_bytes)
     if not raw.strip():
         raise ApiError(400, "empty_body", "expected a JSON object")
     charset = (request.charset or "utf-8").lower()
@@ -115,6 +114,20 @@ async def read_json(request: web.Request, *, max_bytes: int = 64 * 1024) -> dict
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "expected a JSON object")
     return data
+
+
+async def read_limited(request: web.Request, max_bytes: int) -> bytes:
+    """The whole body (it may arrive in chunks), refusing more than ``max_bytes`` without buffering it."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.readany()
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise ApiError(413, "body_too_large", f"body over {max_bytes} bytes")
+        chunks.append(chunk)
 
 
 def require_text(data: dict[str, Any], field: str = "text", *, max_chars: int = 2000) -> str:

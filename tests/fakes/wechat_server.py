@@ -8,6 +8,7 @@ callback URL: signed query strings and message XML, encrypted in 安全模式, a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -41,6 +42,7 @@ class FakeWeChatApi:
     app_id: str
     app_secret: str
     expires_in: int = 7200
+    token_delay: float = 0.0  # seconds the token endpoint takes, to let concurrent callers race
     token_requests: list[dict[str, str]] = field(default_factory=list)
     sent: list[SentMessage] = field(default_factory=list)
     raw_bodies: list[bytes] = field(default_factory=list)
@@ -73,6 +75,7 @@ class FakeWeChatApi:
     async def _token(self, request: web.Request) -> web.Response:
         q = dict(request.query)
         self.token_requests.append(q)
+        await asyncio.sleep(self.token_delay)
         if q.get("grant_type") != "client_credential":
             return web.json_response({"errcode": 40002, "errmsg": "invalid grant_type"})
         if q.get("appid") != self.app_id:

@@ -1,0 +1,494 @@
+"""WeChat Official Account channel (contract item 7): URL verification and resident messages.
+
+WeChat waits 5 seconds for a passive reply and then retries the same message up to three times. So the
+bot gets ~4 seconds: if it answers in time, the answer goes back passively in the HTTP response
+(encrypted in 安全模式); if not, WeChat is told ``success`` at once and the answer follows through the
+customer-service message API. Every delivery is claimed once in Redis by MsgId (events: FromUserName +
+CreateTime), so a retry never reaches the bot a second time: while the first is still running it waits
+for the outcome, after a passive answer it repeats that answer, after a ``success`` it says ``success``
+again — the customer-service message is sent once, by the delivery that owns the message.
+
+WeChat has no buttons in a text message: buttons become numbered options ("回复 1 …"), and the last
+ones shown are kept in Redis per OpenID so that a reply "1" becomes the first button's payload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+import time
+import unicodedata
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from xml.etree.ElementTree import Element, ParseError
+
+import aiohttp
+import defusedxml
+import defusedxml.ElementTree as SafeET
+from aiohttp import web
+
+from router import keys
+from router.adapters.wechat_api import WeChatApi, WeChatApiError
+from router.appkeys import DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
+from router.channels.wechat_crypto import CryptoError, InvalidSignature, WeChatCrypto, check_signature
+from router.services.messages import Button, Reply
+from router.texts import text as t
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+    from router.settings import Settings
+
+__all__ = [
+    "setup_routes",
+    "WeChatSender",
+    "WeChatChannel",
+    "WECHAT",
+    "InboundMessage",
+    "BadMessage",
+    "parse_xml",
+    "passive_text_xml",
+    "render_replies",
+]
+
+log = logging.getLogger(__name__)
+
+PASSIVE_SECONDS = 4.0  # WeChat gives up after 5 s; leave room for the network and the encryption
+PENDING_TTL = 60  # a delivery whose owner died is forgotten after this; WeChat's retries end within ~15 s
+OUTCOME_TTL = 3600
+SHUTDOWN_GRACE_SECONDS = 10.0
+_OPENID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_MSGID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+_CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.。、)）]?\s*$")
+
+def _say(key: str, **params: object) -> str:
+    """The channel's own texts live in router/data/messages_zh.json (keys wechat_*)."""
+    return t(key, **params)
+
+
+class BadMessage(ValueError):
+    """The body is not a WeChat message we can read: answered 400 (WeChat does not retry on 4xx)."""
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+
+def parse_xml(data: bytes | str) -> Element:
+    """The message element, refusing DTDs and entities outright, so an XML bomb is never expanded."""
+    try:
+        root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except defusedxml.DefusedXmlException as exc:
+        raise BadMessage(f"XML with DTD or entities is not accepted ({type(exc).__name__})") from None
+    except ParseError as exc:
+        raise BadMessage(f"broken XML: {exc}") from None
+    if root.tag != "xml":
+        raise BadMessage("the message root element must be <xml>")
+    return root
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    to_user: str  # our account's original id (gh_…)
+    from_user: str  # the resident's OpenID
+    create_time: str
+    msg_type: str
+    content: str = ""
+    msg_id: str = ""
+    event: str = ""
+    event_key: str = ""
+    recognition: str = ""
+
+    @classmethod
+    def from_xml(cls, root: Element) -> InboundMessage:
+        def field(tag: str) -> str:
+            return (root.findtext(tag) or "").strip()
+
+        msg = cls(
+            to_user=field("ToUserName"), from_user=field("FromUserName"), create_time=field("CreateTime"),
+            msg_type=field("MsgType").lower(), content=root.findtext("Content") or "", msg_id=field("MsgId"),
+            event=field("Event").lower(), event_key=field("EventKey"), recognition=field("Recognition"),
+        )
+        if not _OPENID.match(msg.from_user):
+            raise BadMessage("FromUserName is missing or not an OpenID")
+        if not msg.msg_type:
+            raise BadMessage("MsgType is missing")
+        if msg.msg_id and not _MSGID.match(msg.msg_id):
+            raise BadMessage("MsgId is malformed")
+        if not msg.msg_id and not msg.create_time.isdigit():
+            raise BadMessage("a message without MsgId needs a numeric CreateTime")
+        return msg
+
+    def delivery_key(self) -> str:
+        """What identifies this delivery across WeChat's retries."""
+        if self.msg_id:
+            return keys.wechat_msgid(self.msg_id)
+        return keys.wechat_event(self.from_user, self.create_time)
+
+    def dialogue_id(self) -> str:
+        return self.msg_id or f"ev-{self.from_user}-{self.create_time}"
+
+
+# -------------------------------------------------------------------------------------------- rendering
+
+def _cdata(value: str) -> str:
+    # "]]>" cannot appear inside CDATA: close the section before the ">" and open a new one.
+    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def passive_text_xml(to_user: str, from_user: str, content: str, *, now: int | None = None) -> str:
+    """A passive text reply as WeChat expects it (To/From swapped relative to the message)."""
+    created = int(time.time()) if now is None else now
+    return (f"<xml><ToUserName>{_cdata(to_user)}</ToUserName><FromUserName>{_cdata(from_user)}</FromUserName>"
+            f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content>{_cdata(content)}</Content></xml>")
+
+
+def render_replies(replies: list[Reply]) -> tuple[list[str], list[Button]]:
+    """One text per reply, buttons turned into options numbered across all replies, and those buttons."""
+    texts: list[str] = []
+    shown: list[Button] = []
+    for reply in replies:
+        lines = [reply.text] if reply.text else []
+        for button in reply.buttons:
+            shown.append(button)
+            lines.append(_say("wechat_option", n=len(shown), title=button.title))
+        if lines:
+            texts.append("\n".join(lines))
+    return texts, shown
+
+
+def _choice_number(text: str) -> int | None:
+    m = _CHOICE.match(unicodedata.normalize("NFKC", text))
+    return int(m.group(1)) if m else None
+
+
+# ---------------------------------------------------------------------------------------------- channel
+
+class WeChatChannel:
+    """Per-app state of the channel; the HTTP client and API come to life in the app's cleanup context."""
+
+    def __init__(self, app: web.Application, *, passive_seconds: float = PASSIVE_SECONDS) -> None:
+        self.app = app
+        self.passive_seconds = passive_seconds
+        s = self.settings
+        self.crypto = (WeChatCrypto(s.wechat_token, s.wechat_encoding_aes_key, s.wechat_app_id)
+                       if s.wechat_encoding_aes_key else None)
+        self._api: WeChatApi | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def settings(self) -> Settings:
+        return self.app[SETTINGS]
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        return self.app[REDIS]
+
+    @property
+    def api(self) -> WeChatApi:
+        if self._api is None:
+            raise RuntimeError("the WeChat API client starts with the app (cleanup context not entered)")
+        return self._api
+
+    async def client_ctx(self, app: web.Application) -> AsyncIterator[None]:
+        s = self.settings
+        async with aiohttp.ClientSession() as session:
+            self._api = WeChatApi(session, self.redis, base_url=s.wechat_api_base, app_id=s.wechat_app_id,
+                                  app_secret=s.wechat_app_secret)
+            yield
+            # Answers still on their way to the customer-service API deserve a chance to leave.
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
+                for task in self._tasks:
+                    task.cancel()
+            self._api = None
+
+    # ------------------------------------------------------------------ buttons as numbered options
+
+    async def remember_buttons(self, openid: str, buttons: list[Button]) -> None:
+        key = keys.wechat_last_buttons(openid)
+        if buttons:
+            await self.redis.set(key, json.dumps([b.to_dict() for b in buttons], ensure_ascii=False),
+                                 ex=self.settings.session_idle_seconds)
+        else:
+            await self.redis.delete(key)
+
+    async def resolve_choice(self, openid: str, text: str) -> str:
+        """A reply "1"/"2"… becomes the payload of that option from the last answer, if there was one."""
+        n = _choice_number(text)
+        if n is None:
+            return text
+        raw = await self.redis.get(keys.wechat_last_buttons(openid))
+        if not raw:
+            return text
+        buttons = json.loads(raw)
+        if 1 <= n <= len(buttons):
+            return str(buttons[n - 1]["payload"])
+        return text
+
+    async def render(self, openid: str, replies: list[Reply]) -> list[str]:
+        texts, shown = render_replies(replies)
+        await self.remember_buttons(openid, shown)
+        return texts
+
+    # ------------------------------------------------------------------------------ one delivery
+
+    async def answer(self, msg: InboundMessage, produce: Callable[[], Awaitable[list[Reply]]],
+                     started: float) -> list[str] | None:
+        """The texts for a passive reply, or None for ``success`` (nothing now / answer follows later)."""
+        key = msg.delivery_key()
+        if not await self.redis.set(key, json.dumps({"s": "pending"}), nx=True, ex=PENDING_TTL):
+            return await self._retry(key)
+        loop = asyncio.get_running_loop()
+        # Resolved by the task without awaiting anything, or cancelled by us at the deadline: exactly one
+        # of the two happens, so the answer goes either passively or through the customer-service API.
+        passive: asyncio.Future[list[str]] = loop.create_future()
+        task = asyncio.create_task(self._run(msg, key, produce, passive))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        remaining = max(0.0, self.passive_seconds - (loop.time() - started))
+        done, _ = await asyncio.wait({passive}, timeout=remaining)
+        if passive in done:
+            texts = passive.result()
+            await self.redis.set(key, json.dumps({"s": "replied", "texts": texts}, ensure_ascii=False),
+                                 xx=True, ex=OUTCOME_TTL)
+            return texts
+        passive.cancel()
+        await self.redis.set(key, json.dumps({"s": "deferred"}), xx=True, ex=OUTCOME_TTL)
+        return None
+
+    async def _run(self, msg: InboundMessage, key: str, produce: Callable[[], Awaitable[list[Reply]]],
+                   passive: asyncio.Future[list[str]]) -> None:
+        try:
+            try:
+                replies = await produce()
+            except Exception:
+                log.exception("wechat message %s failed", key)
+                replies = [Reply(_say("wechat_error"), author="system")]
+            texts = await self.render(msg.from_user, replies)
+        except Exception as exc:  # Redis gone: the waiting request answers 500, WeChat retries later
+            if not passive.done():
+                passive.set_exception(exc)
+            else:
+                log.exception("late answer to %s failed", msg.from_user)
+            return
+        if not passive.done():
+            passive.set_result(texts)
+            return
+        for text in texts:
+            try:
+                await self.api.send_text(msg.from_user, text)
+            except WeChatApiError as exc:
+                log.warning("late answer to %s not delivered: %s", msg.from_user, exc)
+                break
+        await self.redis.set(key, json.dumps({"s": "sent"}), xx=True, ex=OUTCOME_TTL)
+
+    async def _retry(self, key: str) -> list[str] | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.passive_seconds
+        while True:
+            raw = await self.redis.get(key)
+            state = json.loads(raw) if raw else {"s": "gone"}
+            if state["s"] == "replied":
+                return list(state["texts"])  # WeChat did not get the first response: give it again
+            if state["s"] != "pending" or loop.time() >= deadline:
+                return None  # the answer is on its way through the customer-service API (or was sent)
+            await asyncio.sleep(0.05)
+
+    # --------------------------------------------------------------------------- message types
+
+    def producer(self, msg: InboundMessage) -> Callable[[], Awaitable[list[Reply]]] | None:
+        """What answers this message, or None when WeChat should just hear ``success``."""
+        if msg.msg_type == "text":
+            return lambda: self._dialogue(msg, msg.content)
+        if msg.msg_type == "voice":
+            if msg.recognition:
+                return lambda: self._dialogue(msg, msg.recognition)
+            return self._canned("wechat_voice_unrecognised")
+        if msg.msg_type == "event":
+            if msg.event == "subscribe":
+                return self._canned("wechat_welcome")
+            if msg.event == "click" and msg.event_key:
+                # Menu keys are configured as bot payloads (e.g. "/ask_progress").
+                return lambda: self._dialogue(msg, msg.event_key)
+            return None  # unsubscribe, VIEW, LOCATION reports, template results: nothing to say
+        return self._canned("wechat_unsupported")
+
+    @staticmethod
+    def _canned(key: str) -> Callable[[], Awaitable[list[Reply]]]:
+        async def produce() -> list[Reply]:
+            return [Reply(_say(key), author="system")]
+
+        return produce
+
+    async def _dialogue(self, msg: InboundMessage, raw_text: str) -> list[Reply]:
+        text = raw_text.replace("\x00", "").strip()
+        limit = self.settings.max_text_chars
+        if not text:
+            return [Reply(t("text_empty"), author="system")]
+        if len(text) > limit:
+            return [Reply(t("text_too_long", limit=limit), author="system")]
+        text = await self.resolve_choice(msg.from_user, text)
+        turn = await self.app[DIALOGUE].handle("wechat", msg.from_user, text, message_id=msg.dialogue_id())
+        return list(turn.replies)
+
+
+class WeChatSender:
+    """Operator (and late bot) replies to a WeChat resident, through the customer-service message API."""
+
+    def __init__(self, channel: WeChatChannel) -> None:
+        self.channel = channel
+
+    async def send(self, conversation: Any, reply: Reply) -> None:
+        for text in await self.channel.render(conversation.user_id, [reply]):
+            await self.channel.api.send_text(conversation.user_id, text)
+
+
+WECHAT: web.AppKey[WeChatChannel] = web.AppKey("wechat_channel", WeChatChannel)
+
+
+# ------------------------------------------------------------------------------------------------- HTTP
+
+def _plain(status: int, message: str) -> web.Response:
+    return web.Response(status=status, text=message, content_type="text/plain")
+
+
+def _configured(request: web.Request) -> WeChatChannel:
+    channel = request.app[WECHAT]
+    if not channel.settings.wechat_token:
+        raise web.HTTPServiceUnavailable(text="WeChat channel is not configured (WECHAT_TOKEN is empty)")
+    return channel
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length,
+                                            text=f"body over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.readany()
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size, text=f"body over {limit} bytes")
+        chunks.append(chunk)
+
+
+async def verify_url(request: web.Request) -> web.Response:
+    """WeChat's server check when the URL is saved in the console: echo ``echostr`` if we signed it."""
+    channel = _configured(request)
+    q = request.query
+    try:
+        check_signature(q.get("signature", ""), channel.settings.wechat_token, q.get("timestamp", ""),
+                        q.get("nonce", ""))
+    except InvalidSignature:
+        return _plain(403, "invalid signature")
+    return _plain(200, q.get("echostr", ""))
+
+
+async def receive(request: web.Request) -> web.Response:
+    started = asyncio.get_running_loop().time()
+    channel = _configured(request)
+    s = channel.settings
+    q = request.query
+    timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
+    encrypt_type = q.get("encrypt_type", "raw").lower() or "raw"
+    if encrypt_type not in ("raw", "aes"):
+        return _plain(400, f"unknown encrypt_type {encrypt_type!r}")
+    if encrypt_type == "aes" and channel.crypto is None:
+        return _plain(400, "安全模式 message but WECHAT_ENCODING_AES_KEY is not configured")
+    if encrypt_type == "raw" or "signature" in q:
+        try:
+            check_signature(q.get("signature", ""), s.wechat_token, timestamp, nonce)
+        except InvalidSignature:
+            return _plain(403, "invalid signature")
+    body = await _read_body(request, s.max_body_bytes)
+    try:
+        root = parse_xml(body)
+        if encrypt_type == "aes":
+            assert channel.crypto is not None
+            encrypted = (root.findtext("Encrypt") or "").strip()
+            if not encrypted:
+                raise BadMessage("安全模式 message without <Encrypt>")
+            try:
+                channel.crypto.check_msg_signature(q.get("msg_signature", ""), timestamp, nonce, encrypted)
+            except InvalidSignature:
+                return _plain(403, "invalid msg_signature")
+            try:
+                root = parse_xml(channel.crypto.decrypt(encrypted))
+            except CryptoError as exc:
+                raise BadMessage(f"cannot decrypt the message: {exc}") from None
+        msg = InboundMessage.from_xml(root)
+    except BadMessage as exc:
+        return _plain(400, str(exc))
+
+    produce = channel.producer(msg)
+    texts = await channel.answer(msg, produce, started) if produce is not None else None
+    if not texts:
+        return _plain(200, "success")
+    xml = passive_text_xml(msg.from_user, msg.to_user, "\n\n".join(texts))
+    if encrypt_type == "aes":
+        assert channel.crypto is not None
+        xml = channel.crypto.encrypt_reply(xml, str(int(time.time())), str(secrets.randbelow(10**10)))
+    return web.Response(text=xml, content_type="application/xml", charset="utf-8")
+
+
+_QUERY = [
+    {"name": n, "in": "query", "required": True, "schema": {"type": "string"}}
+    for n in ("signature", "timestamp", "nonce")
+]
+
+OPENAPI: dict[str, Any] = {
+    "/channels/wechat": {
+        "get": {
+            "tags": ["channels"],
+            "summary": "WeChat Official Account URL verification",
+            "description": "signature = sha1(sorted([WECHAT_TOKEN, timestamp, nonce])); echoes echostr.",
+            "parameters": [*_QUERY, {"name": "echostr", "in": "query", "required": True,
+                                     "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "echostr, as text/plain"},
+                          "403": {"description": "signature does not match"}},
+        },
+        "post": {
+            "tags": ["channels"],
+            "summary": "WeChat Official Account messages (plaintext or 安全模式)",
+            "description": (
+                "Text, voice (with Recognition) and event messages as WeChat pushes them. With "
+                "encrypt_type=aes the body carries <Encrypt> signed by msg_signature = sha1(sorted([token, "
+                "timestamp, nonce, Encrypt])) and the passive reply is encrypted the same way. Answers "
+                "within ~4 s come back passively; slower ones as 'success' followed by a customer-service "
+                "message. Retries of one MsgId are answered once."),
+            "parameters": [*_QUERY,
+                           {"name": "openid", "in": "query", "required": False, "schema": {"type": "string"}},
+                           {"name": "encrypt_type", "in": "query", "required": False,
+                            "schema": {"type": "string", "enum": ["raw", "aes"]}},
+                           {"name": "msg_signature", "in": "query", "required": False,
+                            "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"text/xml": {"schema": {"type": "string"}}}},
+            "responses": {
+                "200": {"description": "passive reply XML (encrypted envelope in 安全模式) or 'success'"},
+                "400": {"description": "broken XML, DTD/entities, undecryptable or malformed message"},
+                "403": {"description": "signature or msg_signature does not match"},
+                "413": {"description": "body over 64 KiB"},
+                "503": {"description": "WECHAT_TOKEN is not configured"},
+            },
+        },
+    },
+}
+
+
+def setup_routes(app: web.Application, *, passive_seconds: float = PASSIVE_SECONDS) -> None:
+    channel = WeChatChannel(app, passive_seconds=passive_seconds)
+    app[WECHAT] = channel
+    app.cleanup_ctx.append(channel.client_ctx)
+    app.router.add_get("/channels/wechat", verify_url)
+    app.router.add_post("/channels/wechat", receive)
+    if OPENAPI_PATHS in app:
+        app[OPENAPI_PATHS].update(OPENAPI)
+    if OUTBOUND in app:
+        app[OUTBOUND].register("wechat", WeChatSender(channel))
