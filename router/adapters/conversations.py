@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from router import keys
 
 __all__ = [
+    "conversation_id_of_sender",
     "ConversationState",
     "Conversation",
     "ConversationStore",
@@ -28,6 +29,11 @@ __all__ = [
 ]
 
 TRANSCRIPT_MAX = 1000
+
+
+def conversation_id_of_sender(sender: str) -> str:
+    """Rasa's sender id ``C…`` or ``C….<n>`` (after a rotation) → the conversation id."""
+    return sender.split(".", 1)[0]
 
 
 class ConversationState(str, Enum):
@@ -70,6 +76,14 @@ class Conversation:
     urgent: bool = False
     handoff_reason: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
+    # Rasa's sender id for this conversation: the id itself, then ``<id>.<n>`` after each rotation
+    # (see router.services.dialogue), and the bot turns taken under it.
+    rasa_sender: str = ""
+    rasa_turns: int = 0
+
+    @property
+    def sender(self) -> str:
+        return self.rasa_sender or self.id
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -95,6 +109,8 @@ class Conversation:
             urgent=h.get("urgent") == "1",
             handoff_reason=h.get("handoff_reason", ""),
             summary=json.loads(h.get("summary") or "{}"),
+            rasa_sender=h.get("rasa_sender", ""),
+            rasa_turns=int(h.get("rasa_turns") or 0),
         )
 
 
@@ -194,6 +210,13 @@ class ConversationStore:
         if author == "resident":
             await self.redis.publish(keys.console_events(), json.dumps({"type": "message", "conversation": conv_id}))
         return entry
+
+    async def bot_turn(self, conv_id: str) -> int:
+        """Count one turn under the current Rasa sender; returns the count."""
+        return int(await self.redis.hincrby(keys.conversation(conv_id), "rasa_turns", 1))
+
+    async def rotate_sender(self, conv_id: str, sender: str) -> None:
+        await self.redis.hset(keys.conversation(conv_id), mapping={"rasa_sender": sender, "rasa_turns": "0"})
 
     async def transcript(self, conv_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
         raw = await self.redis.lrange(keys.conversation_transcript(conv_id), -limit, -1)

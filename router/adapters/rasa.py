@@ -62,6 +62,19 @@ class RasaClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
 
+    async def tracker_state(self, sender: str) -> dict[str, Any]:
+        """Slots and active loop of a conversation, without its events (cheap to move)."""
+        url = f"{self.base_url}/conversations/{sender}/tracker"
+        try:
+            async with self.session.get(url, params={"token": self.token, "include_events": "NONE"},
+                                        timeout=self.timeout) as resp:
+                if resp.status != 200:
+                    raise RasaUnavailable(f"rasa tracker answered {resp.status}")
+                data = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+        return data if isinstance(data, dict) else {}
+
     async def status(self) -> dict[str, Any]:
         async with self.session.get(f"{self.base_url}/status", params={"token": self.token},
                                     timeout=aiohttp.ClientTimeout(total=3)) as resp:

@@ -7,7 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from router.adapters.conversations import ConversationNotFound, IllegalConversationMove
+from router.adapters.conversations import (
+    ConversationNotFound,
+    IllegalConversationMove,
+    conversation_id_of_sender,
+)
 from router.appkeys import CATALOGUE, CLASSIFIER, CONVERSATIONS, OPENAPI_PATHS, RESOLVER, SETTINGS, TRIAGE
 from router.domain.normalise import normalise
 from router.http import ApiError, read_json, require_text
@@ -70,7 +74,8 @@ async def handoff(request: web.Request) -> web.Response:
     summary = data.get("summary") if isinstance(data.get("summary"), dict) else {}
     urgent = bool(data.get("urgent"))
     try:
-        conv = await request.app[CONVERSATIONS].move(request.match_info["id"], "handoff", reason=reason,
+        conv_id = conversation_id_of_sender(request.match_info["id"])  # the action server knows Rasa's sender id
+        conv = await request.app[CONVERSATIONS].move(conv_id, "handoff", reason=reason,
                                                      summary=summary, urgent=urgent)
     except ConversationNotFound:
         raise ApiError(404, "not_found", f"no conversation {request.match_info['id']}") from None
@@ -80,7 +85,7 @@ async def handoff(request: web.Request) -> web.Response:
 
 
 async def get_conversation(request: web.Request) -> web.Response:
-    conv = await request.app[CONVERSATIONS].get(request.match_info["id"])
+    conv = await request.app[CONVERSATIONS].get(conversation_id_of_sender(request.match_info["id"]))
     if conv is None:
         raise ApiError(404, "not_found", f"no conversation {request.match_info['id']}")
     return _json({**conv.to_dict(), "transcript": await request.app[CONVERSATIONS].transcript(conv.id)})

@@ -37,6 +37,7 @@ class Stack:
             "ACTIONS_PORT": str(free_port()),
             "OWN_REDIS_PORT": str(free_port()),
             "ROUTER_API_TOKEN": "e2e-token",
+            "RASA_TOKEN": "e2e-rasa-token",
             "VOICE_WEBHOOK_USER": "jambonz",
             "VOICE_WEBHOOK_PASSWORD": "e2e-voice",
             "WECHAT_TOKEN": "e2e-wechat",
@@ -47,6 +48,8 @@ class Stack:
         self.env.pop("MFLAGS", None)
         self.url = f"http://127.0.0.1:{self.router_port}"
         self.token = "e2e-token"
+        self.rasa_token = "e2e-rasa-token"
+        self.rasa_url = f"http://127.0.0.1:{self.env['RASA_PORT']}"
         self.log_path = Path(self.var_dir) / "stack.log"
         self.proc: subprocess.Popen[bytes] | None = None
 

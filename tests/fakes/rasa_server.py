@@ -25,6 +25,9 @@ class FakeRasa:
             lambda sender, text, meta: [{"recipient_id": sender, "text": f"收到：{text}"}]
         )
         self.intent = {"name": "greet", "confidence": 0.99}
+        self.slots: dict[str, Any] = {}
+        self.active_loop: dict[str, Any] = {}
+        self.injected: dict[str, list[dict[str, Any]]] = {}
         self.runner: web.AppRunner | None = None
         self.url = ""
 
@@ -45,6 +48,18 @@ class FakeRasa:
         body = await request.json()
         return web.json_response({"text": body["text"], "intent": self.intent, "entities": []})
 
+    async def _tracker(self, request: web.Request) -> web.Response:
+        if request.query.get("token") != self.token:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        return web.json_response({"sender_id": request.match_info["sender"], "slots": self.slots,
+                                  "active_loop": self.active_loop})
+
+    async def _events(self, request: web.Request) -> web.Response:
+        if request.query.get("token") != self.token:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        self.injected.setdefault(request.match_info["sender"], []).extend(await request.json())
+        return web.json_response({"sender_id": request.match_info["sender"]})
+
     async def _status(self, request: web.Request) -> web.Response:
         return web.json_response({"fingerprint": {"x": 1}, "model_file": "fake.tar.gz"})
 
@@ -53,6 +68,8 @@ class FakeRasa:
         app.router.add_post("/webhooks/router/webhook", self._webhook)
         app.router.add_post("/model/parse", self._parse)
         app.router.add_get("/status", self._status)
+        app.router.add_get("/conversations/{sender}/tracker", self._tracker)
+        app.router.add_post("/conversations/{sender}/tracker/events", self._events)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)

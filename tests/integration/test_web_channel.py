@@ -152,3 +152,26 @@ async def test_replayed_message_id_is_answered_once(redis, rasa):
     assert len(rasa.calls) == 1
     assert [t.duplicate for t in turns].count(False) == 1
     assert all(t.replies[0].text == "收到：路灯坏了" for t in turns)
+
+
+async def test_long_conversation_moves_to_a_fresh_rasa_sender_between_forms(redis, rasa):
+    """Rasa's per-turn cost grows with the tracker; after ROTATE_AFTER_TURNS the router starts a new
+    sender carrying the slots that matter, but never in the middle of a form."""
+    from router.services import dialogue as dialogue_module
+
+    rasa.slots = {"district": "南山区", "street": "粤海街道", "contact_phone": None, "requested_slot": None}
+    async with aiohttp.ClientSession() as http:
+        store = ConversationStore(redis)
+        dialogue = Dialogue(redis, store, RasaClient(http, rasa.url, rasa.token))
+        rasa.active_loop = {"name": "ticket_form"}
+        for _ in range(dialogue_module.ROTATE_AFTER_TURNS + 2):
+            turn = await dialogue.handle("web", "long-talker", "嗯")
+        conv_id = turn.conversation.id
+        assert {c["sender"] for c in rasa.calls} == {conv_id}, "no rotation while a form is active"
+        rasa.active_loop = {}
+        await dialogue.handle("web", "long-talker", "嗯")
+        await dialogue.handle("web", "long-talker", "还有一件事")
+    assert rasa.calls[-1]["sender"] == f"{conv_id}.1"
+    assert rasa.calls[-1]["metadata"]["conversation_id"] == conv_id
+    carried = {e["name"]: e["value"] for e in rasa.injected[f"{conv_id}.1"] if e["event"] == "slot"}
+    assert carried == {"district": "南山区", "street": "粤海街道"}

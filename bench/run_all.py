@@ -1,0 +1,45 @@
+"""`make bench`: the domain benchmarks in-process, then the stack benchmarks against a stack started as
+`make run` starts it (own Redis, free ports). Every result goes to bench/results/ with date, machine and
+command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.stack import Stack  # noqa: E402
+
+PY = str(ROOT / ".venv" / "bin" / "python")
+BOT_PY = str(ROOT / ".venv-bot" / "bin" / "python")
+
+
+def run(cmd: list[str]) -> None:
+    print("==>", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def main() -> None:
+    for script in ("bench/classifier_cv.py", "bench/catalogue_bench.py", "bench/jurisdiction_eval.py",
+                   "bench/tickets_bench.py"):
+        if (ROOT / script).exists():
+            run([PY, script])
+    if (ROOT / "bench/nlu_eval.py").exists():
+        run([BOT_PY, "bench/nlu_eval.py"])
+    stack = Stack()
+    stack.start()
+    try:
+        rasa, rasa_token = stack.rasa_url, stack.rasa_token
+        run([PY, "-m", "bench.web_channel", "--router", stack.url, "--rasa", rasa, "--token", stack.token,
+             "--rasa-token", rasa_token])
+        run([PY, "-m", "bench.nlu_latency", "--rasa", rasa, "--rasa-token", rasa_token])
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
