@@ -1,0 +1,749 @@
+"""The service catalogue (政务服务事项): what a resident can apply for, and how to find it from what they say.
+
+Residents ask in their own words ("社宝断了怎么补交", "老人卡在哪里办"), so search normalises the text
+(full-width → half-width, traditional → simplified, homophones and colloquial names → the catalogue's
+words), cuts it with jieba and scores items with a BM25F-style model over the item name, the phrases
+residents use, and the catalogue (主项) name. The score is normalised to [0, 1]: the share of the question's
+informative words (weighted by IDF) that the item matches, so an unrelated question ("今天天气怎么样")
+scores low even when one word happens to appear somewhere, and a threshold means the same thing for
+every query.
+
+Items come from two kinds of source: authored Shenzhen items (router/data/services/authored_*.jsonl) and
+imported catalogues (the 2021 广东政务服务网 scrape in data/, or a CSV/JSON/JSONL a city provides). The
+imported provincial scrape is filtered to items residents ask about and deduplicated on name+department.
+
+``Catalogue(...)`` itself is pure; only ``Catalogue.load`` and ``read_items`` touch the file system.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jieba
+from opencc import OpenCC
+
+__all__ = [
+    "HANDLED_AT",
+    "Catalogue",
+    "CatalogueError",
+    "Hall",
+    "Hit",
+    "ServiceItem",
+    "TextNormaliser",
+    "is_resident_relevant",
+    "read_items",
+]
+
+_ROUTER_DATA = Path(__file__).resolve().parent.parent / "data"
+_REPO_DATA = Path(__file__).resolve().parent.parent.parent / "data"
+DEFAULT_IMPORTED = (_REPO_DATA / "service_items_gdzwfw.jsonl",)
+
+HANDLED_AT = ("district_hall", "street_hall", "community", "online_only", "agency_window")
+
+# Below this a hit is noise: calibrated on the SMP2017 out-of-scope utterances (bench/catalogue_bench.py).
+DEFAULT_MIN_SCORE = 0.5
+# Imported provincial items are real but describe Guangzhou windows and 2021 rules; the authored Shenzhen
+# item should win an everyday question they both match.
+IMPORTED_PRIOR = 0.85
+
+_FIELD_WEIGHTS = {"name": 3.0, "phrases": 2.0, "catalog": 1.5, "department": 0.5}
+_K1 = 1.2
+_B = 0.3
+# A term seen once in an item name at average length counts as a full match.
+_REF_TF = _FIELD_WEIGHTS["name"]
+# Query pieces: single characters say less than words; words the catalogue never uses weigh this share of
+# the rarest known word; an unknown word matched only through one of its characters earns this credit.
+_SINGLE_CHAR_WEIGHT = 0.5
+_UNKNOWN_WEIGHT = 0.6
+_CHAR_CREDIT = 0.6
+# Coverage alone would give "吃啥呀" full marks for whatever mentions 吃: a match must also carry about one
+# rare word's worth of IDF before it counts fully.
+_EVIDENCE_REF = 6.0
+
+# Words that say nothing about *which* service: question scaffolding, politeness, and the aspect of the
+# question (materials, where, how long), which the answer covers for every item anyway.
+_STOPWORDS = frozenset(
+    """
+    的 了 吗 呢 吧 啊 呀 哦 嘛 么 着 过 和 与 及 或 跟 在 是 有 没 没有 不 也 都 还 就 又 要 想 想要 需要 需 得 能 能不能
+    有没有 有无 可以 可不可以 会 该 应该 我 我们 你 你们 您 他 她 它 他们 自己 本人 这 那 这个 那个 哪 哪个 哪些 哪里 哪儿 什么 啥
+    怎么 怎么样 怎样 如何 怎么办 咋 咋办 为什么 多少 多久 几 几天 一下 一个 个 请问 请 你好 您好 谢谢 麻烦 帮 帮忙 帮我
+    问 问下 问一下 咨询 知道 告诉 办 办理 办个 去 到 给 把 被 让 用 从 对 为 以 等 上 下 里 中 后 前 时 时候 现在 已经 刚
+    刚刚 马上 一直 还是 然后 所以 因为 但是 如果 该怎么 需要什么 要什么 带 带什么 材料 资料 手续 流程 步骤 条件 要求
+    地方 地址 窗口 时间 费用 收费 钱 多长时间 几天能 能办 能否 是否 可否 情况 方面 相关 有关 关于 事情 事 东西 一些 这些
+    那些 每 各 个人 人 快 慢 好 行 对吗 可以吗 吗？ 呢？ 里面 哪家 谁 哪位 申请 申办 如何办 在哪办 在哪 哪儿办 深圳 深圳市
+    我家 家里 今天 明天 昨天 最近 刚才 一直 好像 已经 真的 非常 特别 太 很
+    """.split()
+)
+# A lone character is informative only when it names the action or the thing (丢 → 补领, 租 → 租房);
+# 吃, 做, 学, 转 alone match too much of the catalogue by accident.
+_SINGLE_CHARS = frozenset("丢补换锁租卖退迁残房车狗犬电水税卡证")
+# Function characters: never informative, in the catalogue or in a question.
+_SKIP_CHARS = frozenset(
+    "的了吗呢吧啊呀哦嘛么着过和与及或在是有不也都还就又要想得能会该我你您他她它这那哪啥几个请问给把被让用从对为以等上下里中后前时人钱事"
+)
+
+_CJK_OR_WORD = re.compile(r"[0-9a-z\u3400-\u9fff]+")
+_LIST_SPLIT = re.compile(r"[|；;\n]+")
+
+
+class CatalogueError(ValueError):
+    """A catalogue source is malformed (missing fields, unknown handled_at, duplicate ids...)."""
+
+
+@dataclass(frozen=True)
+class ServiceItem:
+    """One service a resident can apply for, with how and where."""
+
+    id: str
+    name: str
+    department: str
+    item_type: str = ""
+    conditions: str = ""
+    materials: tuple[str, ...] = ()
+    handled_at: str = "online_only"
+    window: str = ""
+    online: str = ""
+    time_limit: str = ""
+    fee: str = ""
+    phrases: tuple[str, ...] = ()
+    source: str = "authored"
+    catalog_name: str = ""
+    districts: tuple[str, ...] = ()
+    consult_phone: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("id", "name", "department"):
+            if not getattr(self, name).strip():
+                raise CatalogueError(f"service item needs a non-empty {name!r}: {self.id or self.name!r}")
+        if self.handled_at not in HANDLED_AT:
+            raise CatalogueError(f"item {self.id}: handled_at {self.handled_at!r} is not one of {HANDLED_AT}")
+        if self.handled_at == "agency_window" and not self.window.strip():
+            raise CatalogueError(f"item {self.id}: handled_at 'agency_window' needs the window text")
+
+    @property
+    def authored(self) -> bool:
+        return self.source == "authored"
+
+    def to_summary(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "department": self.department}
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("materials", "phrases", "districts"):
+            data[key] = list(data[key])
+        return data
+
+
+@dataclass(frozen=True)
+class Hit:
+    item: ServiceItem
+    score: float  # in [0, 1]; see the module docstring for what it means
+
+    def to_summary(self) -> dict[str, Any]:
+        return {**self.item.to_summary(), "score": round(self.score, 3)}
+
+
+@dataclass(frozen=True)
+class Hall:
+    """A place where residents apply in person: a district 行政服务大厅 or a street 党群服务中心."""
+
+    level: str  # city | district | street
+    district: str
+    street: str
+    name: str
+    address: str = ""
+    hours: str = ""
+    verify: bool = True
+
+
+class TextNormaliser:
+    """Full-width → half-width, traditional → simplified, lower case, then the synonym table, longest first.
+
+    The synonym table is applied to item text and queries alike, so both meet in the same words. Canonical
+    forms are themselves rewritten until stable, so chains (深户→深圳户籍, 户籍→户口) end in one place.
+    """
+
+    def __init__(self, synonyms: Mapping[str, str]) -> None:
+        self._t2s = OpenCC("t2s")
+        base = {self._basic(k): self._basic(v) for k, v in synonyms.items() if k.strip() and v.strip()}
+        mapping = dict(base)
+        for _ in range(3):
+            # Canonical forms match themselves so a canonical containing a variant (往来港澳通行证 ⊃
+            # 港澳通行证) is left alone: longest match wins.
+            full = {**{v: v for v in mapping.values()}, **mapping}
+            pattern = self._pattern(full)
+            mapping = {
+                k: pattern.sub(lambda m, mp=full: mp[m.group(0)], v) if k != v else v
+                for k, v in mapping.items()
+            }
+        for canonical in set(mapping.values()):
+            mapping.setdefault(canonical, canonical)
+        self._map = mapping
+        self._re = self._pattern(mapping)
+
+    @staticmethod
+    def _pattern(mapping: Mapping[str, str]) -> re.Pattern[str]:
+        keys = sorted(mapping, key=len, reverse=True)
+        return re.compile("|".join(map(re.escape, keys))) if keys else re.compile(r"(?!x)x")
+
+    def _basic(self, text: str) -> str:
+        text = unicodedata.normalize("NFKC", text)
+        if not text.isascii():
+            text = self._t2s.convert(text)
+        return text.lower()
+
+    @property
+    def terms(self) -> frozenset[str]:
+        """Every canonical word, for the tokenizer's dictionary."""
+        return frozenset(self._map.values())
+
+    def __call__(self, text: str) -> str:
+        return self._re.sub(lambda m: self._map[m.group(0)], self._basic(text))
+
+
+def _split_list(value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        parts: Iterable[Any] = _LIST_SPLIT.split(value)
+    elif isinstance(value, (list, tuple)):
+        parts = value
+    else:
+        raise CatalogueError(f"expected a list or a '|'-separated string, got {type(value).__name__}")
+    return tuple(str(p).strip() for p in parts if str(p).strip())
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+# ---- the 2021 广东政务服务网 scrape: which items residents actually ask about -------------------------
+
+_RESIDENT_THEMES = frozenset(
+    """社会保障（社会保险、社会救助） 出境入境 证件办理 户籍办理 生小孩 婚姻登记 结婚 退休 离职退休 残疾人 社会救助 升学
+    义务教育 生育收养 找工作 就业创业 失业 高校毕业生 公用事业 医疗卫生 司法公证 纳税 儿童青少年 妇女 人才 创业 老年人
+    养老服务 住房保障 买房子 迁居 行政缴费""".split()
+)
+_RESIDENT_DEPARTMENTS = frozenset(
+    """广东省人力资源和社会保障厅 广东省公安厅 广东省民政厅 广东省残疾人联合会 广东电网有限责任公司 广东省退役军人事务厅
+    国家税务总局广东省税务局 广东省卫生健康委员会 广东省教育厅 广东省医疗保障局 广东省高等学校毕业生就业指导中心
+    广东省司法厅 广东省妇女联合会 广东省住房和城乡建设厅""".split()
+)
+# Items for professionals, companies and specialists, and portal pages (exhibitions, notices) that are not
+# something a resident applies for.
+_NOT_FOR_RESIDENTS = re.compile(
+    "企业|公司|资质|移植|海域|海岛|弩|枪支|爆破|律师|公证员|航道|航标|港口|危险|剧毒|化学品|教材|课程|外商|代表机构|代表处|"
+    "举办者|设立|监理|勘察|造价|建造师|建筑师|工程师|估价师|药师|医师|护士|出口|增值税|发票|批量|高压|统建|非居民|表彰|奖励|"
+    "广告|疫情|名单|公示|公布|考试员|监所|被监管|境外非政府|宗教|捐赠|文物|渔|船|水产|林木|草原|种子|兽|农药|化肥|饲料|"
+    "股票|认购证|开奖|抽签|咨询$|宣传|热线|保全|——|电话$|试点|采砂|测绘|地图|专家|学会|协会|检测|检验|计量|特种设备|药品|医疗器械|实验|科研|课题|研究所|展|党员|档案材料|申诉|"
+    "信访|政府信息|行政复议|机关事业单位|公务员|事业单位|宗教|知青|随军|技工学校|技工院校|债权文书|专利|商标|股权|著作权|"
+    "招拍挂|抵押登记（公证）|合同公证|项目报告|税务登记|扣缴|停业|复业|出口退|协商程序|居民身份证明的开具|定额|延期缴纳|"
+    "跨省就业|公费师范生|学历鉴定|转链接|违纪|初审|复审|备案信息|减容|增容|改类|移表|暂拆|直驳|受电装置|临时用电|工单|户号|"
+    "审批|执业|注册|考核|核准|职业资格（|专业技术资格|职业资格考试|资格考试|资格认定|审定|复查|招生就业|学术|查询服务$"
+)
+
+
+def is_resident_relevant(record: Mapping[str, Any]) -> bool:
+    """True for a scraped provincial item a Shenzhen resident might ask about.
+
+    Keeps 自然人 items of the resident-facing departments, drops Guangzhou city windows (a
+    Shenzhen resident cannot use them) and items for professionals, companies and specialists.
+    """
+    if "自然人" not in (record.get("service_object") or ["自然人"]):
+        return False
+    if record.get("level") == "市级" and str(record.get("area_code", "")).startswith("4401"):
+        return False
+    # Both: a resident-facing department (themes alone let in 取水许可, exhibitions, hospital pages) and
+    # a resident theme, a 自然人-only item, or a 公证 guide (出生、亲属关系、学历公证 are everyday needs).
+    if record.get("department") not in _RESIDENT_DEPARTMENTS:
+        return False
+    themes = set(record.get("theme_category") or [])
+    personal = list(record.get("service_object") or []) == ["自然人"]
+    if not (themes & _RESIDENT_THEMES or personal or "公证" in _text(record.get("name"))):
+        return False
+    return not _NOT_FOR_RESIDENTS.search(_text(record.get("name")))
+
+
+def _richness(record: Mapping[str, Any]) -> tuple[int, int, int]:
+    # Among duplicates keep the one with most guidance, and the one meant for individuals.
+    return (
+        int(list(record.get("service_object") or []) == ["自然人"]),
+        len(record.get("materials") or []),
+        len(_text(record.get("conditions"))),
+    )
+
+
+def _item_from_scrape(record: Mapping[str, Any], source: str) -> ServiceItem:
+    online = "广东政务服务网" if record.get("online_available") else ""
+    location = _text(record.get("location"))
+    if online and (not record.get("has_offline_window", True) or not location):
+        handled_at, window = "online_only", ""
+    elif location:
+        handled_at, window = "agency_window", location
+    elif online:
+        handled_at, window = "online_only", ""
+    else:
+        handled_at, window = "agency_window", f"{_text(record.get('department'))}办事窗口"
+    phrases = tuple(p for p in (_text(record.get("short_name")), _text(record.get("colloquial_name"))) if p)
+    return ServiceItem(
+        id=_text(record.get("id")),
+        name=_text(record.get("name")),
+        department=_text(record.get("department")),
+        item_type=_text(record.get("item_type")),
+        conditions=_text(record.get("conditions")),
+        materials=_split_list(record.get("materials")),
+        handled_at=handled_at,
+        window=window,
+        online=online,
+        time_limit=_text(record.get("promised_time_limit") or record.get("legal_time_limit")),
+        fee=_text(record.get("fee")),  # the scrape has no fee field: unknown, not free
+        phrases=phrases,
+        source=source,
+        catalog_name=_text(record.get("catalog_name")),
+        consult_phone=_text(record.get("consult_phone")),
+    )
+
+
+def _item_from_record(record: Mapping[str, Any], default_source: str) -> ServiceItem:
+    """A record in our own format (authored JSONL, or a city's CSV/JSON with the same column names)."""
+    return ServiceItem(
+        id=_text(record.get("id")),
+        name=_text(record.get("name")),
+        department=_text(record.get("department")),
+        item_type=_text(record.get("item_type")),
+        conditions=_text(record.get("conditions")),
+        materials=_split_list(record.get("materials")),
+        handled_at=_text(record.get("handled_at")) or "online_only",
+        window=_text(record.get("window")),
+        online=_text(record.get("online")),
+        time_limit=_text(record.get("time_limit")),
+        fee=_text(record.get("fee")),
+        phrases=_split_list(record.get("phrases")),
+        source=_text(record.get("source")) or default_source,
+        catalog_name=_text(record.get("catalog_name")),
+        districts=_split_list(record.get("districts")),
+        consult_phone=_text(record.get("consult_phone")),
+    )
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".jsonl":
+            with path.open(encoding="utf-8") as fh:
+                return [json.loads(line) for line in fh if line.strip()]
+        if suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            data = data.get("items", data) if isinstance(data, dict) else data
+            if not isinstance(data, list):
+                raise CatalogueError(f"{path}: expected a list of items or {{'items': [...]}}")
+            return data
+        if suffix == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                return list(csv.DictReader(fh))
+    except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as exc:
+        raise CatalogueError(f"{path}: cannot read catalogue: {exc}") from exc
+    raise CatalogueError(f"{path}: unsupported catalogue format {suffix!r} (use .jsonl, .json or .csv)")
+
+
+def read_items(
+    path: Path | str, *, source: str | None = None, relevant_only: bool = True
+) -> list[ServiceItem]:
+    """Read one catalogue file. Records shaped like the 广东政务服务网 scrape (with ``service_object``)
+    are mapped, filtered to resident items (``relevant_only``) and deduplicated on name+department; other
+    records must use ServiceItem's field names (lists as JSON lists or '|'-separated strings)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CatalogueError(f"catalogue source not found: {path}")
+    records = _records(path)
+    scraped = [r for r in records if "service_object" in r]
+    own = [r for r in records if "service_object" not in r]
+    items = [_item_from_record(r, source or path.stem) for r in own]
+    best: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for record in scraped:
+        if relevant_only and not is_resident_relevant(record):
+            continue
+        key = (_text(record.get("name")), _text(record.get("department")))
+        if key not in best or _richness(record) > _richness(best[key]):
+            best[key] = record
+    scrape_source = source or ("gdzwfw-2021" if "gdzwfw" in path.name else path.stem)
+    items.extend(_item_from_scrape(r, scrape_source) for r in best.values())
+    return items
+
+
+def _read_synonyms(path: Path) -> dict[str, str]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if rows and not {"variant", "canonical"} <= set(rows[0]):
+        raise CatalogueError(f"{path}: needs columns variant,canonical")
+    return {
+        r["variant"].strip(): r["canonical"].strip() for r in rows if r.get("variant") and r.get("canonical")
+    }
+
+
+def _read_halls(path: Path) -> list[Hall]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [
+            Hall(
+                level=r["level"].strip(),
+                district=_text(r.get("district")),
+                street=_text(r.get("street")),
+                name=r["name"].strip(),
+                address=_text(r.get("address")),
+                hours=_text(r.get("hours")),
+                verify=_text(r.get("verify")).lower() in ("yes", "true", "1"),
+            )
+            for r in csv.DictReader(fh)
+        ]
+
+
+# ---- search ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Index:
+    postings: dict[str, dict[int, float]] = field(default_factory=dict)
+    lengths: list[float] = field(default_factory=list)
+    avg_length: float = 1.0
+
+
+class Catalogue:
+    """Searchable service items, the halls where they are handled, and how to tell a resident where to go."""
+
+    def __init__(
+        self,
+        items: Sequence[ServiceItem],
+        *,
+        synonyms: Mapping[str, str] | None = None,
+        halls: Sequence[Hall] = (),
+        templates: Mapping[str, str] | None = None,
+        min_score: float = DEFAULT_MIN_SCORE,
+    ) -> None:
+        self._items: list[ServiceItem] = []
+        self._by_id: dict[str, ServiceItem] = {}
+        seen_names: set[tuple[str, str]] = set()
+        # Authored first so that, on an exact name+department clash, the authored item is the one kept.
+        for item in sorted(items, key=lambda it: not it.authored):
+            if item.id in self._by_id:
+                raise CatalogueError(f"duplicate service item id {item.id!r}")
+            key = (item.name, item.department)
+            if key in seen_names:
+                continue
+            seen_names.add(key)
+            self._items.append(item)
+            self._by_id[item.id] = item
+        self.min_score = min_score
+        self._normalise = TextNormaliser(synonyms or {})
+        self._tokenizer = _private_tokenizer()
+        for term in self._normalise.terms | {
+            self._normalise(i.name) for i in self._items if len(i.name) <= 8
+        }:
+            if len(term) >= 2:
+                self._tokenizer.add_word(term, freq=2000)
+        self._halls_by_district = {h.district: h for h in halls if h.level == "district"}
+        self._halls_by_street = {h.street: h for h in halls if h.level == "street"}
+        self._templates = dict(templates or {})
+        self._index = self._build_index()
+        n = len(self._items)
+        self._idf = {
+            t: math.log(1.0 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._index.postings.items()
+        }
+        self._unknown_idf = math.log(1.0 + (n + 0.5) / 0.5)
+
+    # -- loading
+
+    @classmethod
+    def load(
+        cls,
+        data_dir: Path | str = _ROUTER_DATA,
+        extra_sources: Iterable[Path | str] = (),
+        *,
+        imported_sources: Iterable[Path | str] | None = None,
+        min_score: float = DEFAULT_MIN_SCORE,
+    ) -> Catalogue:
+        """Authored items from ``data_dir/services/*.jsonl``, the imported provincial catalogue
+        (``imported_sources``, default the 广东政务服务网 scrape in data/) and any ``extra_sources`` a city
+        provides (CSV, JSON or JSONL), with the synonym table and halls from ``data_dir``."""
+        data_dir = Path(data_dir)
+        services = data_dir / "services"
+        if not services.is_dir():
+            raise CatalogueError(f"no service items directory at {services}")
+        items: list[ServiceItem] = []
+        for path in sorted(services.glob("*.jsonl")):
+            items.extend(read_items(path, source=None))
+        sources = list(DEFAULT_IMPORTED if imported_sources is None else imported_sources) + list(
+            extra_sources
+        )
+        for path in dict.fromkeys(Path(p).resolve() for p in sources):  # the same file once
+            items.extend(read_items(path))
+        synonyms_path = data_dir / "service_synonyms.csv"
+        halls_path = data_dir / "service_halls.csv"
+        templates_path = services / "where_to_apply.json"
+        return cls(
+            items,
+            synonyms=_read_synonyms(synonyms_path) if synonyms_path.is_file() else {},
+            halls=_read_halls(halls_path) if halls_path.is_file() else (),
+            templates=json.loads(templates_path.read_text(encoding="utf-8"))
+            if templates_path.is_file()
+            else {},
+            min_score=min_score,
+        )
+
+    # -- lookups
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[ServiceItem]:
+        return iter(self._items)
+
+    def get(self, item_id: str) -> ServiceItem | None:
+        return self._by_id.get(item_id)
+
+    def counts_by_source(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for item in self._items:
+            counts[item.source] += 1
+        return dict(counts)
+
+    # -- search
+
+    def _spans(self, text: str, *, indexing: bool = False) -> list[tuple[str, int, int]]:
+        spans: list[tuple[str, int, int]] = []
+        for m in _CJK_OR_WORD.finditer(self._normalise(text)):
+            for word, start, end in self._tokenizer.tokenize(m.group(0), mode="search", HMM=False):
+                if word in _STOPWORDS or (len(word) == 1 and word in _SKIP_CHARS):
+                    continue
+                if indexing and len(word) == 1 and word not in _SINGLE_CHARS and not word.isascii():
+                    continue
+                spans.append((word, m.start() + start, m.start() + end))
+        return spans
+
+    def tokens(self, text: str) -> list[str]:
+        """The informative words of ``text`` after normalisation (exposed for tests and the bench)."""
+        return [word for word, _, _ in self._spans(text)]
+
+    def _query_groups(self, query: str) -> list[tuple[float, tuple[str, ...], float]]:
+        """(weight, candidate index terms, credit for a match) per informative piece of the question.
+
+        Words the catalogue knows count with their IDF. A word it does not know counts once, as its longest
+        form, and only where no known word covers the same characters ("本科学历" is 本科 + 学历, not also
+        an unknown word); it may still match on its single characters ("锁住" ~ 锁) for partial credit.
+        Unknown words weigh less than the rarest known word: they are mostly the resident's own framing
+        ("八十多岁", "不小心") — but they do weigh, so a question about something else entirely scores low.
+        """
+        spans = self._spans(query)
+        postings = self._index.postings
+        known = [(w, s, e) for w, s, e in spans if w in postings]
+        covered = {i for _, s, e in known for i in range(s, e)}
+        unknown = [
+            (w, s, e)
+            for w, s, e in spans
+            if w not in postings
+            and not covered.intersection(range(s, e))
+            and not any(
+                s2 <= s and e <= e2 and (s2, e2) != (s, e) for _, s2, e2 in spans if _ not in postings
+            )
+        ]
+        groups: list[tuple[float, tuple[str, ...], float]] = []
+        seen: set[str] = set()
+        for word, _, _ in known:
+            if word in seen:
+                continue
+            seen.add(word)
+            groups.append((self._idf[word] * (_SINGLE_CHAR_WEIGHT if len(word) == 1 else 1.0), (word,), 1.0))
+        for word, _, _ in unknown:
+            if word in seen:
+                continue
+            seen.add(word)
+            chars = (
+                tuple(dict.fromkeys(c for c in word if c in postings and c not in _SKIP_CHARS))
+                if len(word) > 1
+                else ()
+            )
+            weight = self._unknown_idf * _UNKNOWN_WEIGHT * (_SINGLE_CHAR_WEIGHT if len(word) == 1 else 1.0)
+            groups.append((weight, chars, _CHAR_CREDIT))
+        return groups
+
+    def _build_index(self) -> _Index:
+        index = _Index()
+        cache: dict[str, set[str]] = {}  # departments and catalogue names repeat across items
+        for doc, item in enumerate(self._items):
+            fields = {
+                "name": [item.name],
+                "phrases": list(item.phrases),
+                "catalog": [item.catalog_name]
+                if item.catalog_name and item.catalog_name != item.name
+                else [],
+                "department": [item.department],
+            }
+            weighted: dict[str, float] = defaultdict(float)
+            length = 0.0
+            for fname, texts in fields.items():
+                w = _FIELD_WEIGHTS[fname]
+                for text in texts:
+                    # Within one field a word counts once per text: phrases repeat the topic word by design.
+                    toks = cache.get(text)
+                    if toks is None:
+                        toks = cache[text] = {w for w, _, _ in self._spans(text, indexing=True)}
+                    length += w * len(toks)
+                    for tok in toks:
+                        weighted[tok] += w
+            for tok, tf in weighted.items():
+                index.postings.setdefault(tok, {})[doc] = tf
+            index.lengths.append(length)
+        if index.lengths:
+            index.avg_length = sum(index.lengths) / len(index.lengths) or 1.0
+        return index
+
+    def search(self, query: str, k: int = 3, district: str | None = None) -> list[Hit]:
+        """The ``k`` best items for what the resident said, best first; empty when nothing is relevant.
+
+        ``district`` drops items a city marked as valid only in other districts.
+        """
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a string, got {type(query).__name__}")
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        groups = self._query_groups(query)
+        if not groups:
+            return []
+        total = sum(weight for weight, _, _ in groups)
+        ref = _REF_TF / (_REF_TF + _K1)
+        lengths, avg = self._index.lengths, self._index.avg_length
+        scores: dict[int, float] = defaultdict(float)
+        # Uncapped match strength: breaks ties towards the item that says it most.
+        depth: dict[int, float] = defaultdict(float)
+        for weight, candidates, credit in groups:
+            best: dict[int, float] = {}
+            for term in candidates:
+                for doc, tf in self._index.postings[term].items():
+                    sat = tf / (tf + _K1 * (1.0 - _B + _B * lengths[doc] / avg))
+                    m = sat / ref * credit
+                    if m > best.get(doc, 0.0):
+                        best[doc] = m
+            for doc, m in best.items():
+                scores[doc] += weight * min(1.0, m)
+                depth[doc] += weight * m
+        district_name = _district_name(district) if district else None
+        hits: list[tuple[Hit, float]] = []
+        for doc, raw in scores.items():
+            item = self._items[doc]
+            if (
+                district_name
+                and item.districts
+                and district_name not in {_district_name(d) for d in item.districts}
+            ):
+                continue
+            score = raw / total * min(1.0, raw / _EVIDENCE_REF) * (1.0 if item.authored else IMPORTED_PRIOR)
+            if score >= self.min_score:
+                hits.append((Hit(item, round(min(1.0, score), 4)), depth[doc]))
+        hits.sort(key=lambda hd: (-hd[0].score, -hd[1], not hd[0].item.authored, len(hd[0].item.name)))
+        return [hit for hit, _ in hits[:k]]
+
+    # -- where to apply
+
+    def hall_for(self, district: str | None, street: str | None = None) -> Hall | None:
+        if street and street in self._halls_by_street:
+            return self._halls_by_street[street]
+        if district:
+            return self._halls_by_district.get(_district_name(district))
+        return None
+
+    def _t(self, key: str, **values: str) -> str:
+        try:
+            return self._templates[key].format(**values)
+        except KeyError as exc:
+            raise CatalogueError(f"where_to_apply template {key!r} missing or needs {exc}") from exc
+
+    def where_to_apply(
+        self, item: ServiceItem | str, district: str | None = None, street: str | None = None
+    ) -> str:
+        """One sentence telling this resident where to go: their own district or street hall when the item is
+        handled there, the agency's window, or the online channel."""
+        if isinstance(item, str):
+            found = self.get(item)
+            if found is None:
+                raise KeyError(f"unknown service item {item!r}")
+            item = found
+        online_part = self._t("online_part", online=item.online) if item.online else ""
+        if not item.authored and item.handled_at in ("online_only", "agency_window") and not item.districts:
+            return self._where_provincial(item)
+        if item.handled_at == "online_only":
+            if item.online:
+                return self._t("online_only", online=item.online)
+            if item.window:
+                return self._t("agency_window", window=item.window, address_part="", online_part="")
+            return self._t("online_only_no_channel", department=item.department)
+        if item.handled_at == "agency_window":
+            return self._t(
+                "agency_window", window=item.window, address_part="", online_part=online_part
+            ).strip()
+        district_name = _district_name(district) if district else ""
+        if item.handled_at == "district_hall":
+            hall = self._halls_by_district.get(district_name) if district_name else None
+            if hall:
+                return self._with_hall("district_hall_known", hall, online_part)
+            return self._t("district_hall_unknown", online_part=online_part).strip()
+        if item.handled_at == "street_hall":
+            if street and street in self._halls_by_street:
+                return self._with_hall("street_hall_known", self._halls_by_street[street], online_part)
+            if street:
+                return self._t(
+                    "street_hall_known",
+                    hall=f"{street}党群服务中心（街道行政服务大厅）",
+                    address_part="",
+                    online_part=online_part,
+                ).strip()
+            if district_name:
+                return self._t(
+                    "street_hall_district", district=district_name, online_part=online_part
+                ).strip()
+            return self._t("street_hall_unknown", online_part=online_part).strip()
+        # community
+        if street:
+            return self._t("community_street", street=street, online_part=online_part).strip()
+        return self._t("community_unknown", online_part=online_part).strip()
+
+    def _with_hall(self, key: str, hall: Hall, online_part: str) -> str:
+        address_part = self._t("address_part", address=hall.address) if hall.address else ""
+        return self._t(key, hall=hall.name, address_part=address_part, online_part=online_part).strip()
+
+    def _where_provincial(self, item: ServiceItem) -> str:
+        if item.online:
+            tail = self._t("provincial_online", online=item.online)
+        elif item.consult_phone:
+            tail = self._t("provincial_window_only", window=item.window, phone=item.consult_phone)
+        else:
+            tail = self._t("provincial_window_no_phone", window=item.window)
+        return self._t("provincial_window", department=item.department, online_or_window=tail)
+
+
+def _private_tokenizer() -> jieba.Tokenizer:
+    """A jieba tokenizer of our own (we add catalogue words; other modules keep theirs) that shares the
+    default dictionary already in memory instead of loading the 300k-word file a second time."""
+    jieba.dt.check_initialized()
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ = dict(jieba.dt.FREQ)
+    tokenizer.total = jieba.dt.total
+    tokenizer.initialized = True
+    return tokenizer
+
+
+def _district_name(name: str) -> str:
+    """'南山' and '南山区' name the same district; 大鹏/深汕 are named as residents say them."""
+    name = name.strip()
+    if name in ("大鹏", "大鹏新区"):
+        return "大鹏新区"
+    if name in ("深汕", "深汕合作区", "深汕特别合作区"):
+        return "深汕特别合作区"
+    return name if name.endswith("区") or not name else name + "区"
