@@ -281,7 +281,7 @@ async def test_xml_bomb_is_rejected_without_expansion(make_client: Make) -> None
     assert status == 400 and "DTD" in body
     status, body = await deliver(client, push, BILLION_LAUGHS, encrypt=True)  # hidden inside <Encrypt>
     assert status == 400 and "DTD" in body
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0  # an expanded bomb would take minutes and gigabytes
     assert dialogue.calls == []
 
 
