@@ -1,0 +1,299 @@
+"""Ticket API (contract item 4): open, read, list and move tickets; performance reports.
+
+Thin: parse, call the store (router.adapters.ticket_store), serialise. Errors are rendered here as
+``{"error": {"code", "message"}}`` so the views behave the same with or without the app's middleware.
+Auth is the app's middleware (router.http), not ours.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from router.adapters.ticket_store import InvalidDraft, PreconditionFailed, TicketNotFound
+from router.appkeys import OPENAPI_PATHS, TICKETS
+from router.domain.tickets import (
+    CST,
+    ESCALATION_LEVELS,
+    Action,
+    IllegalTransition,
+    Rating,
+    Status,
+    TransitionDataError,
+    Urgency,
+)
+from router.http import ApiError, json_error, read_json
+from router.services.reports import ReportRow, build_report, report_to_csv, report_to_json
+
+__all__ = ["setup_routes", "OPENAPI"]
+
+MAX_LIMIT = 200
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def _errors_as_json(handler: Handler) -> Handler:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return json_error(exc.status, exc.code, exc.message, **exc.extra)
+        except TicketNotFound as exc:
+            return json_error(404, "ticket_not_found", str(exc), ticket_id=exc.ticket_id)
+        except IllegalTransition as exc:
+            action = exc.action.value if isinstance(exc.action, Action) else exc.action
+            return json_error(409, "illegal_transition", str(exc), ticket_status=exc.status.value, action=action)
+        except PreconditionFailed as exc:
+            return json_error(409, "conflict", str(exc))
+        except (InvalidDraft, TransitionDataError) as exc:
+            return json_error(400, "invalid_body", str(exc))
+
+    wrapped.__name__ = handler.__name__
+    return wrapped
+
+
+def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "invalid_query", f"{name} must be an integer") from None
+    if not lo <= value <= hi:
+        raise ApiError(400, "invalid_query", f"{name} must be in {lo}..{hi}")
+    return value
+
+
+def _time_param(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name, "")
+    if not raw:
+        return None
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(400, "invalid_query", f"{name} must be an ISO 8601 date or time") from None
+    return at if at.tzinfo else at.replace(tzinfo=CST)
+
+
+@_errors_as_json
+async def create_ticket(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    store = request.app[TICKETS]
+    key = request.headers.get("Idempotency-Key")
+    actor = body.get("actor") if isinstance(body.get("actor"), str) and body.get("actor") else "api"
+    ticket = await store.create(body, idempotency_key=key, actor=actor)
+    return _json(ticket.to_dict(mask_contact=False), status=201)
+
+
+@_errors_as_json
+async def get_ticket(request: web.Request) -> web.Response:
+    ticket_id = request.match_info["id"]
+    ticket = await request.app[TICKETS].get(ticket_id)
+    if ticket is None:
+        raise TicketNotFound(ticket_id)
+    return _json(ticket.to_dict(mask_contact=request.query.get("unmask") != "1"))
+
+
+@_errors_as_json
+async def list_tickets(request: web.Request) -> web.Response:
+    status = request.query.get("status") or None
+    if status is not None:
+        try:
+            Status(status)
+        except ValueError:
+            raise ApiError(400, "invalid_query", f"status must be one of {[s.value for s in Status]}") from None
+    limit = _int_param(request, "limit", 50, 1, MAX_LIMIT)
+    offset = _int_param(request, "offset", 0, 0, 1_000_000)
+    tickets = await request.app[TICKETS].list(
+        status=status,
+        department=request.query.get("department") or None,
+        district=request.query.get("district") or None,
+        limit=limit,
+        offset=offset,
+    )
+    return _json({"items": [t.to_dict(mask_contact=True) for t in tickets], "limit": limit, "offset": offset})
+
+
+@_errors_as_json
+async def transition_ticket(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    action = body.get("action")
+    actor = body.get("actor")
+    if not isinstance(action, str) or action not in {a.value for a in Action}:
+        raise ApiError(400, "invalid_body", f"action must be one of {[a.value for a in Action]}")
+    if not isinstance(actor, str) or not actor.strip():
+        raise ApiError(400, "invalid_body", "actor is required (who makes this move)")
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise ApiError(400, "invalid_body", "reason must be a string")
+    data = {k: v for k, v in body.items() if k in ("department", "unit", "rating", "merged_into", "to")}
+    for k, v in data.items():
+        if not isinstance(v, str):
+            raise ApiError(400, "invalid_body", f"{k} must be a string")
+    expected = body.get("expected_version")
+    if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool)):
+        raise ApiError(400, "invalid_body", "expected_version must be an integer")
+    ticket = await request.app[TICKETS].transition(
+        request.match_info["id"], action, actor, reason, expected_version=expected, **data
+    )
+    return _json(ticket.to_dict(mask_contact=False))
+
+
+async def _report(request: web.Request) -> dict[str, list[ReportRow]]:
+    since, until = _time_param(request, "since"), _time_param(request, "until")
+    return await build_report(request.app[TICKETS], since=since, until=until)
+
+
+@_errors_as_json
+async def report_json(request: web.Request) -> web.Response:
+    return _json(report_to_json(await _report(request), datetime.now(CST)))
+
+
+@_errors_as_json
+async def report_csv(request: web.Request) -> web.Response:
+    text = report_to_csv(await _report(request))
+    return web.Response(
+        body=("\ufeff" + text).encode("utf-8"),  # BOM: Excel opens Chinese CSV correctly only with it
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="tickets-report.csv"'},
+    )
+
+
+# --------------------------------------------------------------------------------------- OpenAPI
+
+_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+_NULLABLE_STR = {"type": ["string", "null"]}
+_HISTORY = {"type": "object", "required": ["from", "to", "action", "actor", "at"], "properties": {
+    "from": {"type": ["string", "null"]}, "to": {"type": "string", "enum": [s.value for s in Status]},
+    "action": {"type": "string"}, "actor": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+    "reason": _NULLABLE_STR, "data": {"type": "object"}}}
+TICKET_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "status", "channel", "text", "topic", "location", "contact", "sla_deadline", "history"],
+    "properties": {
+        "id": {"type": "string", "pattern": r"^SZ\d{8}-\d{6}$", "example": "SZ20261125-000123"},
+        "status": {"type": "string", "enum": [s.value for s in Status]},
+        "channel": {"type": "string"},
+        "text": {"type": "string"},
+        "topic": {"type": "object", "properties": {
+            "l1": {"type": "string"}, "l2": _NULLABLE_STR, "l3": _NULLABLE_STR,
+            "department": {"type": "string"}, "confidence": {"type": "number"}}},
+        "location": {"type": "object", "properties": {
+            "district": _NULLABLE_STR, "street": _NULLABLE_STR, "community": _NULLABLE_STR,
+            "grid": _NULLABLE_STR, "address": {"type": "string"}}},
+        "contact": {"type": "object", "description": "masked (138****5678) in lists",
+                    "properties": {"name": {"type": "string"}, "phone": {"type": "string"}}},
+        "urgency": {"type": "string", "enum": [u.value for u in Urgency]},
+        "sla_deadline": {"type": "string", "format": "date-time", "example": "2026-11-25T16:30:00+08:00"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "conversation_id": _NULLABLE_STR,
+        "assignee": {"type": ["object", "null"], "properties": {
+            "department": {"type": "string"}, "unit": {"type": "string"}}},
+        "escalation_level": {"type": "string", "enum": list(ESCALATION_LEVELS)},
+        "merged_into": _NULLABLE_STR,
+        "duplicates": {"type": "array", "items": {"type": "string"}},
+        "reporters": {"type": "integer", "minimum": 1},
+        "rating": {"type": ["string", "null"], "enum": [r.value for r in Rating] + [None]},
+        "version": {"type": "integer"},
+        "history": {"type": "array", "items": _HISTORY},
+    },
+}
+
+
+def _resp(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errs(*codes: int) -> dict[str, Any]:
+    return {str(c): _resp("error", _ERROR) for c in codes}
+
+
+_ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_PERIOD = [{"name": n, "in": "query", "schema": {"type": "string", "format": "date-time"}} for n in ("since", "until")]
+
+OPENAPI: dict[str, Any] = {
+    "/api/v1/tickets": {
+        "post": {
+            "summary": "Open a ticket (受理); a duplicate of an open ticket at the same place comes back 合并",
+            "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"},
+                            "description": "retries with the same key return the same ticket"}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["text"], "properties": {
+                    "text": {"type": "string", "minLength": 1, "maxLength": 2000},
+                    "channel": {"type": "string", "enum": ["web", "wechat", "voice", "console", "phone"]},
+                    "conversation_id": {"type": "string"}, "address": {"type": "string"},
+                    "location": TICKET_SCHEMA["properties"]["location"],
+                    "topic": TICKET_SCHEMA["properties"]["topic"],
+                    "contact_phone": {"type": "string"}, "contact_name": {"type": "string"},
+                    "since": {"type": "string"}, "urgency": {"type": "string", "enum": [u.value for u in Urgency]},
+                }}}}},
+            "responses": {"201": _resp("the ticket", TICKET_SCHEMA), **_errs(400, 401, 413)},
+        },
+        "get": {
+            "summary": "List tickets, newest first (contacts masked)",
+            "parameters": [
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": [s.value for s in Status]}},
+                {"name": "department", "in": "query", "schema": {"type": "string"}},
+                {"name": "district", "in": "query", "schema": {"type": "string"}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            ],
+            "responses": {"200": _resp("tickets", {"type": "object", "required": ["items"], "properties": {
+                "items": {"type": "array", "items": TICKET_SCHEMA}}}), **_errs(400, 401)},
+        },
+    },
+    "/api/v1/tickets/{id}": {"get": {
+        "summary": "One ticket with its full history",
+        "parameters": [_ID_PARAM, {"name": "unmask", "in": "query", "schema": {"type": "string", "enum": ["1"]},
+                                   "description": "1: show the full contact (operators only)"}],
+        "responses": {"200": _resp("the ticket", TICKET_SCHEMA), **_errs(401, 404)},
+    }},
+    "/api/v1/tickets/{id}/transitions": {"post": {
+        "summary": "Move a ticket through its lifecycle; 409 on an illegal move (nothing changes)",
+        "parameters": [_ID_PARAM],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["action", "actor"], "properties": {
+                "action": {"type": "string", "enum": [a.value for a in Action]},
+                "actor": {"type": "string"}, "reason": {"type": "string"},
+                "department": {"type": "string"}, "unit": {"type": "string"},
+                "rating": {"type": "string", "enum": [r.value for r in Rating]},
+                "merged_into": {"type": "string"}, "to": {"type": "string", "enum": ["处置", "派单"]},
+                "expected_version": {"type": "integer"}}}}}},
+        "responses": {"200": _resp("the ticket after the move", TICKET_SCHEMA), **_errs(400, 401, 404, 409)},
+    }},
+    "/api/v1/reports": {"get": {
+        "summary": "Volume, 及时率, 解决率, 满意率 and average handling time per department and district",
+        "parameters": _PERIOD,
+        "responses": {"200": _resp("report", {"type": "object", "properties": {
+            "generated_at": {"type": "string"}, "by_department": {"type": "array"},
+            "by_district": {"type": "array"}}}), **_errs(400, 401)},
+    }},
+    "/api/v1/reports.csv": {"get": {
+        "summary": "The same report as CSV (UTF-8 with BOM)",
+        "parameters": _PERIOD,
+        "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **_errs(400, 401)},
+    }},
+}
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_post("/api/v1/tickets", create_ticket)
+    app.router.add_get("/api/v1/tickets", list_tickets)
+    app.router.add_get("/api/v1/tickets/{id}", get_ticket)
+    app.router.add_post("/api/v1/tickets/{id}/transitions", transition_ticket)
+    app.router.add_get("/api/v1/reports", report_json)
+    app.router.add_get("/api/v1/reports.csv", report_csv)
+    app[OPENAPI_PATHS].update(OPENAPI)
