@@ -47,3 +47,6 @@ for k, v in (("REDIS_HOST", u.hostname or "127.0.0.1"), ("REDIS_PORT", str(u.por
     print(f"export {k}={shlex.quote(v)}")
 PY
 )"
+# Trained artefacts are cached outside the clone, keyed by a hash of their data, config and code.
+export MODEL_CACHE_DIR="${MODEL_CACHE_DIR:-$HOME/.cache/resident-service-assistant/models}"
+export CLASSIFIER_CACHE_DIR="${CLASSIFIER_CACHE_DIR:-$HOME/.cache/resident-service-assistant/classifier}"
