@@ -143,3 +143,43 @@ def voice_outbox(call_sid: str) -> str:
 def voice_turn(call_sid: str, turn: str) -> str:
     """The verbs answered to one webhook of the call: a retried webhook gets them back unchanged."""
     return f"{PREFIX}:voice:{{{call_sid}}}:turn:{turn}"
+
+
+# --- operator console (router/console): users, login sessions, rate limits, audit trail.
+__all__ += ["console_user", "console_users", "console_session", "console_login_failures", "console_audit",
+            "console_operator_conversations", "console_bootstrap_lock"]
+
+
+def console_user(name: str) -> str:
+    """Hash: one console user's role, password hash and flags."""
+    return f"{PREFIX}:console:user:{name}"
+
+
+def console_users() -> str:
+    """Set of every console user name (for listing and the first-run check)."""
+    return f"{PREFIX}:console:users"
+
+
+def console_session(session_digest: str) -> str:
+    """Hash of a login session, keyed by the SHA-256 of the cookie so a Redis dump holds no live cookie."""
+    return f"{PREFIX}:console:session:{session_digest}"
+
+
+def console_login_failures(ip: str, user: str) -> str:
+    """Counter of failed logins for one client address and user name, expiring with the lockout window."""
+    return f"{PREFIX}:console:login-failures:{ip}:{user}"
+
+
+def console_audit() -> str:
+    """Stream of every operator action (who, what, on which conversation or ticket, when)."""
+    return f"{PREFIX}:console:audit"
+
+
+def console_operator_conversations(user: str) -> str:
+    """Set of conversation ids an operator has claimed and not yet handed back or closed."""
+    return f"{PREFIX}:console:claimed:{user}"
+
+
+def console_bootstrap_lock() -> str:
+    """Held while the first admin is created, so two routers starting together make only one."""
+    return f"{PREFIX}:console:bootstrap"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -41,7 +42,7 @@ class Stack:
             "VOICE_WEBHOOK_USER": "jambonz",
             "VOICE_WEBHOOK_PASSWORD": "e2e-voice",
             "WECHAT_TOKEN": "e2e-wechat",
-            "STARTUP_TIMEOUT": "300",
+            "STARTUP_TIMEOUT": "590",
         }
         self.env.pop("REDIS_URL", None)
         self.env.pop("MAKEFLAGS", None)
@@ -53,7 +54,7 @@ class Stack:
         self.log_path = Path(self.var_dir) / "stack.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 300) -> None:
+    def start(self, timeout: float = 600) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process's lifetime
         self.proc = subprocess.Popen(["scripts/run.sh"], cwd=ROOT, env=self.env, stdout=log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
@@ -85,12 +86,10 @@ class Stack:
         return code
 
     def pids(self) -> dict[str, int]:
-        """Process name → pid as honcho reports them at start."""
+        """Process name → pid, from honcho's "system | rasa.1 started (pid=1234)" lines."""
         out: dict[str, int] = {}
-        for line in self.output().splitlines():
-            if "started with pid" in line:
-                name = line.split("|")[0].split()[-1].split(".")[0]
-                out[name] = int(line.rsplit(" ", 1)[-1])
+        for m in re.finditer(r"system\s*\|\s*(\w+)\.\d+ started \(pid=(\d+)\)", self.output()):
+            out[m.group(1)] = int(m.group(2))
         return out
 
     def request(self, method: str, path: str, body: Any = None, *, token: bool = True,

@@ -1,0 +1,108 @@
+"""Console user administration from the shell (needs REDIS_URL).
+
+    python -m router.console users add NAME --role operator      # password from stdin, else generated
+    python -m router.console users list
+    python -m router.console users passwd NAME                    # password from stdin, else generated
+    python -m router.console users role NAME supervisor
+    python -m router.console users disable NAME | enable NAME | remove NAME
+
+A password piped on stdin (``echo 'long-secret' | ...``) is used as is; from a terminal, or with empty
+stdin, a random one is generated and printed once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from redis.exceptions import RedisError
+
+from router.console.auth import Role, generate_password
+from router.console.users import InvalidUser, UserExists, UserNotFound, UserStore
+
+__all__ = ["main"]
+
+
+def _password_from_stdin() -> tuple[str, bool]:
+    """(password, generated?)"""
+    if not sys.stdin.isatty():
+        given = sys.stdin.readline().rstrip("\r\n")
+        if given:
+            return given, False
+    return generate_password(), True
+
+
+async def _run(args: argparse.Namespace, redis_url: str) -> int:
+    from router.app import connect_redis
+
+    redis = connect_redis(redis_url)
+    store = UserStore(redis)
+    try:
+        if args.command == "list":
+            for u in await store.list():
+                print(f"{u.name}\t{u.role.value}\t{'disabled' if u.disabled else 'active'}")
+            return 0
+        if args.command in ("add", "passwd"):
+            password, generated = _password_from_stdin()
+            if args.command == "add":
+                await store.add(args.name, args.role, password)
+                print(f"created {args.name} ({args.role})")
+            else:
+                await store.set_password(args.name, password)
+                print(f"password of {args.name} changed")
+            if generated:
+                print(f"{args.name} / {password}")
+            return 0
+        if args.command == "role":
+            await store.set_role(args.name, args.role)
+            print(f"{args.name} is now {args.role}")
+        elif args.command in ("disable", "enable"):
+            await store.set_disabled(args.name, args.command == "disable")
+            print(f"{args.name} {args.command}d")
+        elif args.command == "remove":
+            await store.remove(args.name)
+            print(f"removed {args.name}")
+        return 0
+    except InvalidUser as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except UserExists:
+        print(f"error: user {args.name} already exists", file=sys.stderr)
+        return 1
+    except UserNotFound:
+        print(f"error: no user {args.name}", file=sys.stderr)
+        return 1
+    finally:
+        await redis.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m router.console", description="operator console users")
+    sub = parser.add_subparsers(dest="group", required=True)
+    users = sub.add_parser("users", help="manage console users").add_subparsers(dest="command", required=True)
+    roles = [r.value for r in Role]
+    add = users.add_parser("add", help="create a user (password from stdin, else generated and printed)")
+    add.add_argument("name")
+    add.add_argument("--role", choices=roles, default=Role.OPERATOR.value)
+    users.add_parser("list", help="list users")
+    for cmd in ("passwd", "disable", "enable", "remove"):
+        users.add_parser(cmd).add_argument("name")
+    role = users.add_parser("role", help="change a user's role")
+    role.add_argument("name")
+    role.add_argument("role", choices=roles)
+    args = parser.parse_args(argv)
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not redis_url:
+        print("error: set REDIS_URL to the router's Redis (e.g. redis://127.0.0.1:6379/0)", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_run(args, redis_url))
+    except (OSError, RedisError) as exc:
+        print(f"error: cannot reach Redis at {redis_url}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
