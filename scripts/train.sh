@@ -8,7 +8,7 @@ cache="${MODEL_CACHE_DIR:-$HOME/.cache/resident-service-assistant/models}"
 mkdir -p models "$cache"
 model="models/$hash.tar.gz"
 # The spaCy pipeline is loaded from its path at run time too, so it must exist even on a cache hit.
-if [ -f bot/build_spacy_model.py ] && [ ! -f build/spacy_zh/.hash-"$hash" ]; then
+if grep -q "build/spacy_zh" config.yml && [ ! -f build/spacy_zh/.hash-"$hash" ]; then
   PYTHONPATH=. .venv-bot/bin/python bot/build_spacy_model.py
   touch build/spacy_zh/.hash-"$hash"
 fi

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components: text normalisation in front of the tokenizer, and dense features."""
