@@ -46,7 +46,7 @@ test: setup ## everything: unit, integration, Rasa data/stories, end-to-end and 
 	@$(MAKE) --no-print-directory test-unit test-bot test-e2e
 
 test-unit: .venv/.stamp ## router unit + integration tests (real redis-server on a free port)
-	@$(ENV) .venv/bin/python -m pytest tests/unit tests/integration -q
+	@$(ENV) .venv/bin/python -m pytest tests/unit tests/integration tests/nlu -q
 
 test-bot: .venv-bot/.stamp model ## rasa data validate, action tests, rasa test on test stories
 	@$(ENV) .venv-bot/bin/rasa data validate --domain bot/domain --data nlu_data bot/data --fail-on-warnings
