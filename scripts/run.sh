@@ -3,7 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-make --no-print-directory setup
+# STACK_SKIP_SETUP=1 reuses the environments and the model as they are (for quick local test runs).
+if [ "${STACK_SKIP_SETUP:-0}" != 1 ]; then
+  make --no-print-directory setup
+fi
 procfile="$VAR_DIR/Procfile"
 {
   if [ "$OWN_REDIS" = 1 ]; then

@@ -25,12 +25,28 @@ def health(url: str) -> tuple[int, dict]:
         return 0, {}
 
 
+def parent_gone() -> bool:
+    """Tests start the stack with STACK_PARENT_PID: if that process dies, take the stack down with it."""
+    pid = int(os.environ.get("STACK_PARENT_PID") or 0)
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def main() -> None:
     base = f"http://{os.environ.get('ROUTER_HOST', '127.0.0.1')}:{os.environ.get('ROUTER_PORT', '8080')}"
     shown = os.environ.get("PUBLIC_URL") or base
     deadline = time.monotonic() + float(os.environ.get("STARTUP_TIMEOUT", "300"))
     status, body = 0, {}
     while time.monotonic() < deadline:
+        if parent_gone():
+            sys.exit("parent process gone: stopping the stack")
         status, body = health(base)
         if status == 200:
             break
@@ -55,6 +71,8 @@ def main() -> None:
     down: set[str] = set()
     while True:
         time.sleep(3)
+        if parent_gone():
+            sys.exit("parent process gone: stopping the stack")
         status, body = health(base)
         comps = body.get("components", {}) if status else {"router": {"ok": False, "error": "no answer"}}
         for name, c in comps.items():

@@ -37,7 +37,8 @@ async def _rasa(app: web.Application) -> dict[str, Any]:
         if r.status != 200:
             raise RuntimeError(f"status {r.status}")
         data = await r.json(content_type=None)
-    if not data.get("fingerprint"):
+    # Rasa 3.6 answers {"model_file", "model_id", "num_active_training_jobs"}; older ones a fingerprint.
+    if not (data.get("model_id") or data.get("fingerprint")):
         raise RuntimeError("no model loaded")
     return {"model": data.get("model_file", "")}
 

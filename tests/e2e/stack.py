@@ -43,6 +43,7 @@ class Stack:
             "VOICE_WEBHOOK_PASSWORD": "e2e-voice",
             "WECHAT_TOKEN": "e2e-wechat",
             "STARTUP_TIMEOUT": "590",
+            "STACK_PARENT_PID": str(os.getpid()),
         }
         self.env.pop("REDIS_URL", None)
         self.env.pop("MAKEFLAGS", None)

@@ -61,7 +61,7 @@ class FakeRasa:
         return web.json_response({"sender_id": request.match_info["sender"]})
 
     async def _status(self, request: web.Request) -> web.Response:
-        return web.json_response({"fingerprint": {"x": 1}, "model_file": "fake.tar.gz"})
+        return web.json_response({"model_id": "fake", "model_file": "fake.tar.gz", "num_active_training_jobs": 0})
 
     async def start(self) -> str:
         app = web.Application()

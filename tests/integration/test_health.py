@@ -1,0 +1,75 @@
+"""/healthz is 200 only when Redis, Rasa and the action server all answer; it says which one does not."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from router import appkeys as K
+from router.settings import Settings
+from router.views import health
+from router.views.clients import HTTP
+from tests.fakes.rasa_server import FakeRasa
+
+
+async def _ok(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@pytest.fixture
+async def actions_server():
+    app = web.Application()
+    app.router.add_get("/health", _ok)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    await runner.cleanup()
+
+
+async def make_client(redis, rasa_url: str, actions_url: str, token: str) -> TestClient:
+    app = web.Application()
+    app[K.SETTINGS] = Settings(rasa_url=rasa_url, rasa_token=token, actions_url=actions_url)
+    app[K.REDIS] = redis
+    app[K.OPENAPI_PATHS] = {}
+    session = aiohttp.ClientSession()
+    app[HTTP] = session
+
+    async def close(_: web.Application) -> None:
+        await session.close()
+
+    app.on_cleanup.append(close)
+    health.setup_routes(app)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    return client
+
+
+async def test_all_components_answer(redis, actions_server):
+    rasa = FakeRasa()
+    await rasa.start()
+    client = await make_client(redis, rasa.url, actions_server[1], rasa.token)
+    resp = await client.get("/healthz")
+    body = await resp.json()
+    assert resp.status == 200, body
+    assert {k: v["ok"] for k, v in body["components"].items()} == {
+        "redis": True, "rasa": True, "actions": True, "router": True}
+    await client.close()
+    await rasa.stop()
+
+
+async def test_dead_rasa_makes_it_503_and_says_so(redis, actions_server):
+    rasa = FakeRasa()
+    await rasa.start()
+    url = rasa.url
+    await rasa.stop()  # nothing listens there any more
+    client = await make_client(redis, url, actions_server[1], rasa.token)
+    resp = await client.get("/healthz")
+    body = await resp.json()
+    assert resp.status == 503
+    assert body["components"]["rasa"]["ok"] is False and body["components"]["rasa"]["error"]
+    assert body["components"]["actions"]["ok"] is True
+    await client.close()
