@@ -20,6 +20,7 @@ from router.adapters.conversations import ConversationStore
 from router.adapters.rasa import RasaClient
 from router.http import auth_middleware, error_middleware
 from router.services.dialogue import Dialogue
+from router.services.intake import TicketIntake
 from router.services.outbound import Outbound
 from router.services.triage import Triage
 from router.settings import Settings
@@ -67,6 +68,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     from router.adapters.ticket_store import RedisTicketStore
 
     app[K.TICKETS] = RedisTicketStore(redis)
+    app[K.INTAKE] = TicketIntake(app[K.TICKETS], app[K.CLASSIFIER], app[K.RESOLVER])
     app[K.TRIAGE] = Triage(parse=rasa.parse, classifier=app[K.CLASSIFIER], resolver=app[K.RESOLVER],
                            catalogue=app[K.CATALOGUE])
     yield
@@ -95,7 +97,8 @@ def create_app(settings: Settings | None = None, *, with_scheduler: bool = True)
     if with_scheduler:
         app.cleanup_ctx.append(_sla_scheduler)
 
-    from router.channels import voice, web as web_channel, wechat
+    from router.channels import voice, wechat
+    from router.channels import web as web_channel
     from router.console.views import setup_console
     from router.views import api, health, openapi, tickets
 

@@ -26,11 +26,12 @@ __all__ = [
     "RESOLVER",
     "CATALOGUE",
     "TRIAGE",
+    "INTAKE",
     "OPENAPI_PATHS",
 ]
 
-SETTINGS: web.AppKey["Settings"] = web.AppKey("settings")
-REDIS: web.AppKey["aioredis.Redis"] = web.AppKey("redis")
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+REDIS: web.AppKey[aioredis.Redis] = web.AppKey("redis")
 TICKETS: web.AppKey[Any] = web.AppKey("tickets")  # router.adapters.ticket_store.RedisTicketStore
 CONVERSATIONS: web.AppKey[Any] = web.AppKey("conversations")  # router.adapters.conversations.ConversationStore
 DIALOGUE: web.AppKey[Any] = web.AppKey("dialogue")  # router.services.dialogue.Dialogue
@@ -39,5 +40,6 @@ CLASSIFIER: web.AppKey[Any] = web.AppKey("classifier")  # router.domain.classifi
 RESOLVER: web.AppKey[Any] = web.AppKey("resolver")  # router.domain.jurisdiction.JurisdictionResolver
 CATALOGUE: web.AppKey[Any] = web.AppKey("catalogue")  # router.domain.catalogue.Catalogue
 TRIAGE: web.AppKey[Any] = web.AppKey("triage")  # router.services.triage.Triage
+INTAKE: web.AppKey[Any] = web.AppKey("intake")  # router.services.intake.TicketIntake
 # OpenAPI path items contributed by each view module: {"/api/v1/...": {"get": {...}}}
 OPENAPI_PATHS: web.AppKey[dict[str, Any]] = web.AppKey("openapi_paths")

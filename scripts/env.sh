@@ -50,3 +50,5 @@ PY
 # Trained artefacts are cached outside the clone, keyed by a hash of their data, config and code.
 export MODEL_CACHE_DIR="${MODEL_CACHE_DIR:-$HOME/.cache/resident-service-assistant/models}"
 export CLASSIFIER_CACHE_DIR="${CLASSIFIER_CACHE_DIR:-$HOME/.cache/resident-service-assistant/classifier}"
+# Rasa substitutes only whole values in endpoints.yml, so the action server's URL is built here.
+export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}"

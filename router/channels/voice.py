@@ -49,6 +49,7 @@ from router.voice.speech import (
     is_no,
     is_operator_request,
     is_repeat_request,
+    is_skip,
     is_yes,
     parse_speech,
     spoken_digits,
@@ -457,7 +458,7 @@ class _Turn:
         if phone and phone not in confirmed:
             self._set(pending={"kind": "phone", "text": text, "value": phone})
             return self._say_and_listen(vt("confirm_phone", digits=spoken_digits(phone)))
-        if self.st.get("expect_address") == "1" and text not in confirmed:
+        if self.st.get("expect_address") == "1" and text not in confirmed and not is_skip(text):
             self._set(pending={"kind": "address", "text": text, "value": text})
             return self._say_and_listen(vt("confirm_address", address=to_speech(text)))
         return None

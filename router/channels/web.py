@@ -13,12 +13,14 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from router import keys
 from router.appkeys import CONVERSATIONS, DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
@@ -27,9 +29,10 @@ from router.services.messages import Reply
 
 __all__ = ["setup_routes", "WebSender", "sign_session", "verify_session"]
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-HEARTBEAT_SECONDS = 15.0
+HEARTBEAT_SECONDS = 5.0
 
 
 def _secret(app: web.Application) -> bytes:
@@ -95,21 +98,38 @@ async def history(request: web.Request) -> web.Response:
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    """SSE: operator messages and state changes of the resident's current conversation."""
+    """SSE: operator messages and state changes of the resident's current conversation.
+
+    The page passes ``since`` (the time of the last message it shows): what the operator wrote while
+    the page was reconnecting is replayed from the transcript first, so nothing is lost in between.
+    """
     user_id = verify_session(request, request.query.get("session_id"))
+    try:
+        since = float(request.query.get("since") or 0)
+    except ValueError:
+        raise ApiError(422, "invalid_field", "'since' must be a number (epoch seconds)", field="since") from None
     redis = request.app[REDIS]
     conv_id = await redis.get(keys.conversation_of_user("web", user_id))
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                        "X-Accel-Buffering": "no"})
     await resp.prepare(request)
     if not conv_id:
-        await resp.write(b"event: idle\ndata: {}\n\n")
+        await resp.write(b"retry: 3000\nevent: idle\ndata: {}\n\n")
         return resp
     pubsub = redis.pubsub()
-    await pubsub.subscribe(keys.conversation_events(conv_id))
+    await pubsub.subscribe(keys.conversation_events(conv_id))  # before the replay: no gap
+
+    async def send(event: dict[str, Any]) -> None:
+        await resp.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
+
     try:
-        await resp.write(b": connected\n\n")
+        await resp.write(b"retry: 2000\n: connected\n\n")
+        if since:
+            for entry in await request.app[CONVERSATIONS].transcript(conv_id, limit=200):
+                if entry["at"] > since and entry["author"] in ("operator", "system"):
+                    await send({"type": "message", **entry})
         while True:
+            # Shorter than the Redis client's socket timeout, so an idle wait is never an error.
             msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=HEARTBEAT_SECONDS)
             if msg is None:
                 await resp.write(b": ping\n\n")
@@ -117,9 +137,10 @@ async def events(request: web.Request) -> web.StreamResponse:
             event = json.loads(msg["data"])
             if event.get("type") == "message" and event.get("author") not in ("operator", "system"):
                 continue  # the page already shows its own messages and the bot's answers
-            await resp.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+            await send(event)
+    except (ConnectionResetError, asyncio.CancelledError, RedisError) as exc:
+        if isinstance(exc, RedisError):
+            log.warning("web events for %s ended: %s", conv_id, exc)  # the page reconnects and replays
     finally:
         with contextlib.suppress(Exception):
             await pubsub.unsubscribe()
@@ -146,7 +167,9 @@ OPENAPI: dict[str, Any] = {
         "responses": {"200": {"description": "messages"}}}},
     "/api/v1/channels/web/events": {"get": {
         "summary": "Server-Sent Events: operator replies and state changes", "security": [{}, {"bearer": []}],
-        "parameters": [{"name": "session_id", "in": "query", "required": True, "schema": {"type": "string"}}],
+        "parameters": [{"name": "session_id", "in": "query", "required": True, "schema": {"type": "string"}},
+                       {"name": "since", "in": "query", "schema": {"type": "number"},
+                        "description": "replay operator/system messages after this time (epoch seconds)"}],
         "responses": {"200": {"description": "text/event-stream"}}}},
 }
 

@@ -11,6 +11,8 @@
   var sessionId = localStorage.getItem(KEY);
   var events = null;
   var convId = null;
+  var lastAt = 0;
+  var shown = {};
   var WHO = { bot: "智能助手", operator: "人工客服", system: "系统", resident: "我" };
 
   function prefs(name, btn) {
@@ -72,14 +74,24 @@
     });
   }
 
+  function seen(m) {
+    // Operator and system messages may come twice (history, live, replay after a reconnect): once only.
+    var key = m.at + "|" + m.author + "|" + m.text;
+    if (shown[key]) { return true; }
+    shown[key] = true;
+    if (m.at > lastAt) { lastAt = m.at; }
+    return false;
+  }
+
   function listen(newConvId) {
     if (newConvId === convId && events) { return; }
     convId = newConvId;
     if (events) { events.close(); }
-    events = new EventSource("/api/v1/channels/web/events?session_id=" + encodeURIComponent(sessionId));
+    events = new EventSource("/api/v1/channels/web/events?session_id=" + encodeURIComponent(sessionId) +
+                             "&since=" + encodeURIComponent(String(lastAt || Date.now() / 1000 - 5)));
     events.onmessage = function (e) {
       var ev = JSON.parse(e.data);
-      if (ev.type === "message") { add(ev.author, ev.text, ev.buttons); }
+      if (ev.type === "message" && !seen(ev)) { add(ev.author, ev.text, ev.buttons); }
       if (ev.type === "state") { statusEl.textContent = ev.state === "human" ? "人工客服已接入" : ""; }
     };
   }
@@ -114,7 +126,9 @@
 
   if (sessionId) {
     api("GET", "/api/v1/channels/web/history?session_id=" + encodeURIComponent(sessionId)).then(function (d) {
-      d.messages.forEach(function (m) { add(m.author, m.text, m.author === "resident" ? [] : m.buttons); });
+      d.messages.forEach(function (m) {
+        if (!seen(m)) { add(m.author, m.text, m.author === "resident" ? [] : m.buttons); }
+      });
       if (d.conversation) { listen(d.conversation.id); }
       if (!d.messages.length) { add("bot", "您好！我是社区民生服务助手，可以帮您咨询办事、反映问题、查询工单进度。请问有什么可以帮您？"); }
     }).catch(function () { localStorage.removeItem(KEY); sessionId = null; });

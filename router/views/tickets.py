@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from router.adapters.ticket_store import InvalidDraft, PreconditionFailed, TicketNotFound
-from router.appkeys import OPENAPI_PATHS, TICKETS
+from router.appkeys import INTAKE, OPENAPI_PATHS, TICKETS
 from router.domain.tickets import (
     CST,
     ESCALATION_LEVELS,
@@ -89,7 +89,11 @@ async def create_ticket(request: web.Request) -> web.Response:
     store = request.app[TICKETS]
     key = request.headers.get("Idempotency-Key")
     actor = body.get("actor") if isinstance(body.get("actor"), str) and body.get("actor") else "api"
-    ticket = await store.create(body, idempotency_key=key, actor=actor)
+    intake = request.app.get(INTAKE)
+    if intake is not None:  # the full app: topic, place, urgency filled in, dispatched when confident
+        ticket = await intake.open(body, idempotency_key=key, actor=actor)
+    else:
+        ticket = await store.create(body, idempotency_key=key, actor=actor)
     return _json(ticket.to_dict(mask_contact=False), status=201)
 
 

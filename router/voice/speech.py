@@ -28,6 +28,7 @@ __all__ = [
     "parse_speech",
     "clean_transcript",
     "is_operator_request",
+    "is_skip",
     "is_repeat_request",
     "is_yes",
     "is_no",
@@ -137,6 +138,12 @@ def is_yes(text: str) -> bool:
 def is_no(text: str) -> bool:
     bare = _bare(text)
     return bare in phrases("no") or (bare.startswith(("不是", "不对")) and len(bare) <= 6)
+
+
+def is_skip(text: str) -> bool:
+    """"跳过" / "不清楚": an answer that declines the question, never an address to read back."""
+    bare = _bare(text)
+    return len(bare) <= _COMMAND_MAX and any(p in bare for p in phrases("skip"))
 
 
 def asks_for_address(bot_text: str) -> bool:

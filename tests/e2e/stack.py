@@ -56,9 +56,9 @@ class Stack:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 600) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process's lifetime
-        self.proc = subprocess.Popen(["scripts/run.sh"], cwd=ROOT, env=self.env, stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(["scripts/run.sh"], cwd=ROOT, env=self.env, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

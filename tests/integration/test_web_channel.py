@@ -130,6 +130,7 @@ async def test_operator_reply_arrives_live_over_sse(client, redis):
     conv_id = body["conversation"]["id"]
     resp = await client.get("/api/v1/channels/web/events", params={"session_id": sid})
     assert resp.headers["Content-Type"].startswith("text/event-stream")
+    assert (await resp.content.readline()).startswith(b"retry:")
     assert (await resp.content.readline()).startswith(b": connected")
     await ConversationStore(redis).append(conv_id, "operator", "您好，我是客服小王<script>")
     async def next_data() -> dict:
@@ -175,3 +176,21 @@ async def test_long_conversation_moves_to_a_fresh_rasa_sender_between_forms(redi
     assert rasa.calls[-1]["metadata"]["conversation_id"] == conv_id
     carried = {e["name"]: e["value"] for e in rasa.injected[f"{conv_id}.1"] if e["event"] == "slot"}
     assert carried == {"district": "南山区", "street": "粤海街道"}
+
+
+async def test_reconnecting_page_gets_what_the_operator_wrote_in_between(client, redis):
+    sid = await new_session(client)
+    body = await (await client.post("/api/v1/channels/web/messages",
+                                    json={"session_id": sid, "text": "你好"})).json()
+    conv_id = body["conversation"]["id"]
+    store = ConversationStore(redis)
+    first = await store.append(conv_id, "operator", "第一条")
+    await store.append(conv_id, "operator", "断线时发的")
+    resp = await client.get("/api/v1/channels/web/events", params={"session_id": sid, "since": first["at"]})
+    texts = []
+    while len(texts) < 1:
+        line = await asyncio.wait_for(resp.content.readline(), timeout=5)
+        if line.startswith(b"data: "):
+            texts.append(json.loads(line[6:])["text"])
+    assert texts == ["断线时发的"]
+    resp.close()

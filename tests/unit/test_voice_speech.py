@@ -105,3 +105,10 @@ def test_phone_numbers_in_caller_text():
 def test_address_questions():
     assert asks_for_address("请问具体地址在哪里？")
     assert not asks_for_address("请问您的联系电话？")
+
+
+def test_declining_an_address_question_is_not_an_address() -> None:
+    from router.voice.speech import is_skip
+
+    assert is_skip("跳过") and is_skip("这个不清楚") and is_skip("说不清")
+    assert not is_skip("南山区粤海街道科技园社区")
