@@ -16,7 +16,8 @@ import unicodedata
 from functools import lru_cache
 
 __all__ = [
-    "normalise", "normalise_with_spans", "to_simplified", "spoken_digits_to_arabic", "chinese_numeral_to_int",
+    "normalise", "normalise_with_spans", "to_simplified", "spoken_digits_to_arabic", "spoken_ticket_ids", "ticket_ids",
+    "chinese_numeral_to_int",
 ]
 
 # Digit-by-digit readings. 幺 is how "1" is read out in phone numbers; 两 is not used digit by digit.
@@ -39,6 +40,15 @@ _NUMERAL_SCALE = {"十": 10, "百": 100, "千": 1000}
 _SPACED_DIGITS = re.compile(r"(?<=\d{3})[ \t]+(?=\d{3})")
 # Ticket ids as residents type or say them: "sz20261125 000123", "SZ 20261125-000123".
 _TICKET = re.compile(r"(?i)(?<![a-z0-9])s\s*z\s*[-_ ]?\s*(\d{8})\s*[-_—–~ ]?\s*(\d{6})(?!\d)")
+# A ticket id read out by the speech recogniser: "S Z 二零二六一一二零 零零零零三一", "sz 2026 1120 杠 0000 31".
+# After the "SZ" prefix, digits (spoken or Arabic) in groups of any size, separated by spaces or a
+# spoken or written dash. It is rewritten only when exactly 14 digits follow and no further digit
+# comes straight after them; a dash, if said, must sit after the 8-digit date. Anything else is left
+# alone rather than guessed.
+_CANONICAL_TICKET = re.compile(r"SZ\d{8}-\d{6}")
+_CANONICAL_TICKET_SPLIT = re.compile(r"(SZ\d{8}-\d{6})")
+_SPOKEN_TICKET_START = re.compile(r"(?i)(?<![a-z0-9])s\s*z")
+_SPOKEN_TICKET_DASHES = ("横杠", "杠", "减", "-", "_", "—", "–")
 
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}，。！？、；：])\s+|\s+(?=[{_CJK}，。！？、；：])")
@@ -114,6 +124,57 @@ def spoken_digits_to_arabic(text: str) -> str:
     return _POSITIONAL.sub(positional, text)
 
 
+def _spoken_ticket_id(text: str, start: int) -> tuple[str, int] | None:
+    """(canonical id, end offset) of a ticket id read out from `start` (just after "SZ"), or None."""
+    digits: list[str] = []
+    dash_at: int | None = None
+    i, end = start, start
+    while i < len(text) and len(digits) < 14:
+        ch = text[i]
+        if ch in _DIGITS or ch.isdigit() and ch.isascii():
+            digits.append(_DIGITS.get(ch, ch))
+            i += 1
+            end = i
+            continue
+        if ch.isspace():
+            i += 1
+            continue
+        dash = next((d for d in _SPOKEN_TICKET_DASHES if text.startswith(d, i)), None)
+        if dash is None or dash_at is not None or not digits:
+            return None
+        dash_at = len(digits)
+        i += len(dash)
+    if len(digits) != 14 or (dash_at is not None and dash_at != 8):
+        return None
+    rest = text[end:].lstrip()
+    # A 15th digit means we cannot tell where the id ends: leave it. "一" followed by a non-digit is a
+    # word ("一下", "一个"), not a digit.
+    if rest[:1].isascii() and rest[:1].isdigit():
+        return None
+    if rest[:1] in _DIGITS and not (rest[:1] == "一" and rest[1:2] and rest[1:2] not in _DIGITS
+                                    and not rest[1:2].isdigit()):
+        return None
+    return f"SZ{''.join(digits[:8])}-{''.join(digits[8:])}", end
+
+
+def spoken_ticket_ids(text: str) -> str:
+    """Rewrite ticket ids read out in words or in groups into "SZ20261120-000031" (see above)."""
+    out: list[str] = []
+    cursor = 0
+    for m in _SPOKEN_TICKET_START.finditer(text):
+        if m.start() < cursor:
+            continue
+        found = _spoken_ticket_id(text, m.end())
+        if found is None:
+            continue
+        ticket, end = found
+        out.append(text[cursor:m.start()])
+        out.append(ticket)
+        cursor = end
+    out.append(text[cursor:])
+    return "".join(out)
+
+
 def _tidy(text: str) -> str:
     text = _EMOJI_GLUE.sub("", text)
     text = _REPEATED_EMOJI.sub(r"\1", text)
@@ -131,10 +192,18 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = _half_width(text)
     text = to_simplified(text)
-    text = spoken_digits_to_arabic(text)
+    text = spoken_ticket_ids(text)
+    # Canonical ticket ids are left as they are, so a following "一下" is not glued on as a digit.
+    text = "".join(piece if _CANONICAL_TICKET.fullmatch(piece) else spoken_digits_to_arabic(piece)
+                   for piece in _CANONICAL_TICKET_SPLIT.split(text))
     text = _SPACED_DIGITS.sub("", text)
     text = _TICKET.sub(lambda m: f"SZ{m.group(1)}-{m.group(2)}", text)
     return _tidy(text)
+
+
+def ticket_ids(text: str) -> list[str]:
+    """The ticket ids ("SZ20261120-000031") in `text`, in order, without repeats; `text` may be raw."""
+    return list(dict.fromkeys(_CANONICAL_TICKET.findall(normalise(text))))
 
 
 def normalise_with_spans(text: str, spans: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:

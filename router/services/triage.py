@@ -8,12 +8,13 @@ the 属地 resolver and the service catalogue fill in the rest. Nothing is creat
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from router.domain import emergency as emergency_rules
-from router.domain.normalise import normalise
+from router.domain.normalise import normalise, ticket_ids
 
 __all__ = ["Triage", "TriageResult", "OUTCOME_BY_INTENT"]
 
@@ -37,6 +38,12 @@ OUTCOME_BY_INTENT: dict[str, str] = {
 
 # A catalogue hit this good makes an otherwise unclear message a service question.
 SERVICE_SCORE_FLOOR = 0.5
+
+# Words that ask about an existing ticket. A ticket id with one of these is a follow-up even when the
+# model heard a complaint in it ("SZ…-… 怎么还没人处理").
+_FOLLOW_UP = re.compile(
+    "进度|进展|到哪|哪一步|什么阶段|处理|谁在|派给|派到|哪个部门|哪个单位|结果|回复|怎么样|怎样|状态|查|催|撤|"
+    "办结|好了没|有没有人|受理")
 
 
 @dataclass
@@ -81,12 +88,21 @@ class Triage:
             return TriageResult("emergency", intent, None, [], location, alarm.number, crisis=alarm.is_crisis)
 
         name = intent["name"]
-        outcome = OUTCOME_BY_INTENT.get(name)
-        hits = self.catalogue.search(clean, k=3, district=place.district)
+        # An emergency outcome always names a number, even when only the model saw the danger.
+        if name == "self_harm":
+            # A crisis the rules missed: an ambulance if the harm is done, else the police (110), who
+            # answer people about to act.
+            return TriageResult("emergency", intent, None, [], location, emergency_rules.crisis_number(clean),
+                                crisis=True)
         if name == "emergency":
             # The model is sure of danger but the rules found no number: send to the police (110), who
-            # dispatch the others; never leave an emergency without a number.
+            # dispatch the others.
             return TriageResult("emergency", intent, None, [], location, "110")
+        outcome = OUTCOME_BY_INTENT.get(name)
+        if ticket_ids(clean) and outcome != "ticket_status" and (name != "report_problem" or _FOLLOW_UP.search(clean)):
+            # A ticket id is about an existing ticket unless the message is plainly a new complaint.
+            outcome = "ticket_status"
+        hits = self.catalogue.search(clean, k=3, district=place.district)
         if outcome is None:  # inform / affirm / deny / skip / stop / rate: decide from the content
             if hits and hits[0].score >= SERVICE_SCORE_FLOOR:
                 outcome = "service_item"

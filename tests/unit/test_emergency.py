@@ -2,7 +2,7 @@
 
 import pytest
 
-from router.domain.emergency import detect
+from router.domain.emergency import crisis_number, detect
 
 
 @pytest.mark.parametrize(
@@ -27,6 +27,43 @@ from router.domain.emergency import detect
         ("我家孩子找不到了", "110", "missing"),
         ("救命啊", "110", "call"),
         ("快打幺幺九", "119", "call"),  # spoken number, as the voice gateway writes it
+        # A child or elder missing, with a place in between or after a long search.
+        ("我女儿在公园走丢了", "110", "missing"),
+        ("老人从养老院走失了，到现在都没找到", "110", "missing"),
+        ("找了一个多小时还没找到我儿子", "110", "missing"),
+        ("我们家宝宝丢了", "110", "missing"),
+        # Poisoning.
+        ("晚饭吃了野生毒蘑菇", "120", "medical"),
+        ("一家人吃完饭都在吐", "120", "medical"),
+        ("孩子误食了洗衣液", "120", "medical"),
+        # Collapse with people under it.
+        ("房子塌了，里面还有人", "119", "collapse"),
+        ("仓库坍塌，有人被压在下面", "119", "collapse"),
+        ("山体滑坡埋了人", "119", "collapse"),
+        # Trapped by water, in a vehicle, stuck.
+        ("下大雨车子被水淹了，门打不开", "119", "trapped"),
+        ("我被困在车里了", "119", "trapped"),
+        ("水已经淹到胸口了", "119", "trapped"),
+        ("小孩头卡在栏杆里出不来", "119", "trapped"),
+        # Knives and robbery, in Mandarin and Cantonese (traditional characters too).
+        ("有人揸住把刀喺街度追人", "110", "violence"),
+        ("樓下有個人拿著菜刀嚇人", "110", "violence"),
+        ("他举着刀威胁邻居", "110", "violence"),
+        ("那边有人打劫", "110", "violence"),
+        # Stroke signs.
+        ("我爸突然讲不出话，一边手脚没力", "120", "medical"),
+        ("外婆嘴巴歪了", "120", "medical"),
+        ("他半边身子麻了动不了", "120", "medical"),
+        # Falls and bleeding.
+        ("奶奶从楼梯摔下来了，头磕破了", "120", "medical"),
+        ("爷爷跌倒了一直在流血", "120", "medical"),
+        # Gas cylinders and pipes.
+        ("石油气瓶在漏气，有嘶嘶的声音", "119", "gas"),
+        ("厨房煤气管子漏了", "119", "gas"),
+        ("钢瓶那里一直嘶嘶响", "119", "gas"),
+        # Labour.
+        ("我媳妇破水了", "120", "medical"),
+        ("快要生了，肚子疼得厉害", "120", "medical"),
     ],
 )
 def test_emergencies_name_the_number_to_call(text: str, number: str, kind: str) -> None:
@@ -44,6 +81,25 @@ def test_suicide_and_self_harm_are_a_crisis(text: str) -> None:
     assert found is not None
     assert found.is_crisis
     assert found.kind == "self_harm"
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("我割了手腕", "120"),  # harm done: an ambulance first
+        ("我吞了半瓶药", "120"),
+        ("刚才吃了一大把安眠药", "120"),
+        ("他喝了农药", "120"),
+        ("我想割腕", "110"),  # still deciding: police answer people about to act
+        ("我在楼顶，想跳下去", "110"),
+        ("真的不想再活下去了", "110"),
+    ],
+)
+def test_a_crisis_names_an_ambulance_when_the_harm_is_done(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None, text
+    assert found.is_crisis and found.kind == "self_harm"
+    assert found.number == number
 
 
 def test_crisis_wins_over_other_words_and_is_never_explained_away() -> None:
@@ -68,6 +124,17 @@ def test_crisis_wins_over_other_words_and_is_never_explained_away() -> None:
         "我妈的社保卡不见了",
         "煤气费怎么交",
         "路灯坏了",
+        "我的钱包丢了",  # things, not people, go missing
+        "孩子的书包不见了",
+        "手机掉水里了怎么办",
+        "路面塌陷了好几天没人修",
+        "被噪音困扰很久了",
+        "被物业气得说不出话来",  # a figure of speech, not a stroke
+        "孩子流鼻血了",
+        "老婆要生了准生证怎么办理",  # a service question about a birth
+        "预产期还有一个月，生育津贴怎么领",
+        "燃气灶打不着火",  # a broken stove, not a fire
+        "吐槽一下物业",
         "",
     ],
 )
@@ -84,3 +151,11 @@ def test_entity_type_matches_the_number() -> None:
 def test_non_text_is_a_clear_error() -> None:
     with pytest.raises(TypeError):
         detect(b"fire")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("我把一瓶药都吃了", "120"), ("手上全是血", "120"), ("今晚就想结束这一切", "110"), ("他倒在地上不动了", "120")],
+)
+def test_crisis_number_for_a_crisis_only_the_model_saw(text: str, number: str) -> None:
+    assert crisis_number(text) == number

@@ -7,6 +7,7 @@ from router.domain.normalise import (
     normalise,
     normalise_with_spans,
     spoken_digits_to_arabic,
+    ticket_ids,
     to_simplified,
 )
 
@@ -94,3 +95,35 @@ def test_annotated_spans_move_with_the_normalised_text() -> None:
 def test_overlapping_spans_are_refused() -> None:
     with pytest.raises(ValueError):
         normalise_with_spans("南山区粤海街道", [(0, 3), (2, 5)])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # As the speech recogniser writes a ticket id read out in groups.
+        ("工单号码是 S Z 二零二六一零零九 零零零零五二", "工单号码是SZ20261009-000052"),
+        ("s z 二零二六 一零零九 零零零零 五二 进度", "SZ20261009-000052进度"),
+        ("SZ二零二六一零零九杠零零零零五二", "SZ20261009-000052"),  # a spoken dash after the date
+        ("单号 S Z 2026 1009 0000 52", "单号SZ20261009-000052"),
+        ("SZ二零二六一零零九零零零零五二一下", "SZ20261009-000052一下"),  # "一下" is a word, not a digit
+    ],
+)
+def test_spoken_ticket_ids_become_canonical(text: str, expected: str) -> None:
+    assert normalise(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SZ二零二六一零零九零零零零五",  # 13 digits: not a ticket id
+        "sz 20261009 0000521",  # 15 digits: where does it end?
+        "SZ二零二六杠一零零九零零零零五二",  # a dash inside the date
+    ],
+)
+def test_ticket_ids_that_cannot_be_read_safely_are_not_invented(text: str) -> None:
+    assert ticket_ids(text) == []
+
+
+def test_ticket_ids_are_found_in_raw_text_once_each() -> None:
+    assert ticket_ids("查 S Z 二零二六一零零九 零零零零五二，还有SZ20261010-000001，SZ20261010-000001") == [
+        "SZ20261009-000052", "SZ20261010-000001"]

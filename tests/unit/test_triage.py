@@ -1,0 +1,201 @@
+"""router.services.triage.Triage: the outcome a resident's message gets, with fakes for the NLU, the
+topic classifier, the 属地 resolver and the service catalogue (no Rasa, no Redis)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from router.domain.jurisdiction import Jurisdiction
+from router.domain.topics import Topic
+from router.services.triage import Triage
+
+
+class FakeNLU:
+    """Answers every message with one intent, and remembers what it was asked."""
+
+    def __init__(self, intent: str | None, confidence: float = 0.95, *, down: bool = False) -> None:
+        self.intent, self.confidence, self.down = intent, confidence, down
+        self.seen: list[str] = []
+
+    async def __call__(self, text: str) -> dict[str, Any]:
+        self.seen.append(text)
+        if self.down:
+            raise ConnectionError("rasa is down")
+        return {"intent": {"name": self.intent, "confidence": self.confidence}, "entities": []}
+
+
+class FakeClassifier:
+    def predict(self, text: str) -> Topic:
+        return Topic(l1="城乡建设", l2=None, l3=None, department="区住房和建设局", confidence=0.8)
+
+
+class FakeResolver:
+    def __init__(self, place: Jurisdiction | None = None) -> None:
+        self.place = place or Jurisdiction()
+
+    def resolve(self, text: str) -> Jurisdiction:
+        return self.place
+
+
+@dataclass(frozen=True)
+class FakeItem:
+    id: str
+    name: str
+
+    def to_summary(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "department": "市人力资源和社会保障局"}
+
+
+@dataclass(frozen=True)
+class FakeHit:
+    item: FakeItem
+    score: float
+
+
+@dataclass
+class FakeCatalogue:
+    hits: list[FakeHit] = field(default_factory=list)
+
+    def search(self, text: str, k: int = 3, district: str | None = None) -> list[FakeHit]:
+        return self.hits[:k]
+
+
+def triage(intent: str | None, *, down: bool = False, place: Jurisdiction | None = None,
+           hits: list[FakeHit] | None = None) -> Triage:
+    return Triage(parse=FakeNLU(intent, down=down), classifier=FakeClassifier(), resolver=FakeResolver(place),
+                  catalogue=FakeCatalogue(hits or []))
+
+
+# --- emergencies always name a number ---------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "intent", "number"),
+    [
+        ("仓库坍塌，有人被压在下面", "report_problem", "119"),  # rules beat a model that heard a complaint
+        ("有人揸住把刀喺街度追人", "report_problem", "110"),
+        ("一家人吃完饭都在吐", "nlu_fallback", "120"),  # rules beat a model that did not understand
+        ("我爸突然讲不出话，一边手脚没力", "emergency", "120"),  # the model's 110 guess is not used
+        ("石油气瓶在漏气，有嘶嘶的声音", "emergency", "119"),
+        ("我媳妇破水了", "emergency", "120"),
+    ],
+)
+async def test_rule_emergencies_get_the_rule_number_whatever_the_model_says(text: str, intent: str,
+                                                                            number: str) -> None:
+    result = await triage(intent)(text, "web")
+    assert result.outcome == "emergency"
+    assert result.emergency_number == number
+    assert result.to_dict()["service_items"] == []
+
+
+async def test_emergency_rules_work_when_the_nlu_is_down() -> None:
+    result = await triage(None, down=True)("孩子误食了洗衣液", "voice")
+    assert result.outcome == "emergency" and result.emergency_number == "120"
+    assert result.intent["name"] == "nlu_unavailable"
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("我实在撑不下去了，今晚就想结束这一切", "110"),  # no rule word: the model's self_harm decides
+        ("心里空空的，想从这个世界消失", "110"),
+        ("药都吞下去了，对不起大家", "120"),  # harm done → ambulance
+        ("我把一瓶药都吃了，对不起大家", "120"),  # harm done → ambulance
+    ],
+)
+async def test_a_crisis_seen_only_by_the_model_still_gets_a_number(text: str, number: str) -> None:
+    result = await triage("self_harm")(text, "wechat")
+    assert result.outcome == "emergency"
+    assert result.crisis is True
+    assert result.emergency_number == number
+
+
+async def test_a_crisis_the_rules_see_names_an_ambulance_when_harm_is_done() -> None:
+    result = await triage("self_harm")("我割了手腕，血止不住", "wechat")
+    assert result.outcome == "emergency" and result.crisis is True
+    assert result.emergency_number == "120"
+
+
+async def test_model_only_emergency_goes_to_the_police() -> None:
+    result = await triage("emergency")("快来啊这边出大事情啦", "voice")
+    assert result.outcome == "emergency"
+    assert result.emergency_number == "110"
+    assert result.crisis is False
+
+
+@pytest.mark.parametrize("intent", ["emergency", "self_harm", "report_problem", "inform", "nlu_fallback"])
+async def test_no_emergency_outcome_is_ever_without_a_number(intent: str) -> None:
+    for text in ("心里好难受", "救命啊", "楼下有人晕倒了", "今天天气不错"):
+        result = await triage(intent)(text, "web")
+        if result.outcome == "emergency":
+            assert result.emergency_number in {"110", "119", "120"}, (intent, text)
+
+
+@pytest.mark.parametrize("text", ["120上周来得太慢了，我要投诉", "怎么办理消防安全检查"])
+async def test_complaints_and_service_questions_are_not_emergencies(text: str) -> None:
+    result = await triage("report_problem")(text, "web")
+    assert result.outcome != "emergency"
+    assert result.emergency_number is None
+
+
+# --- ticket ids mean follow-up ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("SZ20261103-000417 这个现在办到哪了", "inform"),
+        ("麻烦问下SZ20261009-000052是哪个单位在跟", "nlu_fallback"),
+        ("单号 s z 二零二六一零零九 零零零零五二 帮我看看", "inform"),  # read out by the speech recogniser
+        ("SZ20261103-000417 怎么还没人处理", "report_problem"),  # a complaint about the ticket itself
+        ("SZ20261103-000417", "out_of_scope"),
+    ],
+)
+async def test_a_ticket_id_that_is_not_a_new_complaint_is_a_status_question(text: str, intent: str) -> None:
+    result = await triage(intent)(text, "voice")
+    assert result.outcome == "ticket_status"
+    assert result.emergency_number is None
+
+
+async def test_the_nlu_sees_the_spoken_ticket_id_as_digits() -> None:
+    nlu = FakeNLU("check_ticket")
+    await Triage(parse=nlu, classifier=FakeClassifier(), resolver=FakeResolver(), catalogue=FakeCatalogue())(
+        "工单 S Z 二零二六一一零三 零零零四一七 进度", "voice")
+    assert "SZ20261103-000417" in nlu.seen[0]
+
+
+async def test_a_new_complaint_that_mentions_an_old_ticket_stays_a_ticket() -> None:
+    place = Jurisdiction(district="南山区", street="粤海街道")
+    result = await triage("report_problem", place=place)(
+        "上次SZ20261001-000321说的那个垃圾堆又出现了，在南山区粤海街道", "web")
+    assert result.outcome == "ticket"
+    assert result.topic is not None and result.location == place.to_location_dict()
+
+
+# --- the other outcomes -----------------------------------------------------------------------------
+
+async def test_a_service_question_lists_items_and_a_topic() -> None:
+    hits = [FakeHit(FakeItem("svc-1", "社会保障卡补办"), 0.82)]
+    result = await triage("ask_service", hits=hits)("社保卡丢了怎么补", "web")
+    assert result.outcome == "service_item"
+    assert result.to_dict()["service_items"] == [
+        {"id": "svc-1", "name": "社会保障卡补办", "department": "市人力资源和社会保障局", "score": 0.82}]
+    assert result.topic is not None
+
+
+@pytest.mark.parametrize(
+    ("intent", "outcome"),
+    [("greet", "greeting"), ("request_human", "handoff"), ("out_of_scope", "out_of_scope"),
+     ("check_ticket", "ticket_status")],
+)
+async def test_intents_map_to_outcomes(intent: str, outcome: str) -> None:
+    result = await triage(intent)("随便说一句", "wechat")
+    assert result.outcome == outcome
+    assert result.emergency_number is None
+
+
+async def test_an_unclear_message_with_a_place_is_a_ticket_and_without_one_out_of_scope() -> None:
+    place = Jurisdiction(district="宝安区", street="西乡街道")
+    assert (await triage("inform", place=place)("西乡街道那边", "web")).outcome == "ticket"
+    assert (await triage("inform")("嗯嗯", "web")).outcome == "out_of_scope"
