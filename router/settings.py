@@ -42,7 +42,7 @@ class Settings:
     var_dir: Path = field(default_factory=lambda: ROOT / "var")
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = os.environ
         rasa_port = _int("RASA_PORT", 5005)
         actions_port = _int("ACTIONS_PORT", 5055)

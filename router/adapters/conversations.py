@@ -95,7 +95,7 @@ class Conversation:
         return {"id": self.id, "state": self.state.value}
 
     @classmethod
-    def from_hash(cls, h: dict[str, str]) -> "Conversation":
+    def from_hash(cls, h: dict[str, str]) -> Conversation:
         return cls(
             id=h["id"],
             channel=h.get("channel", ""),

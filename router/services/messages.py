@@ -33,7 +33,7 @@ class Reply:
         return d
 
     @classmethod
-    def from_rasa(cls, message: dict[str, Any]) -> "Reply":
+    def from_rasa(cls, message: dict[str, Any]) -> Reply:
         buttons = tuple(
             Button(str(b.get("title", "")), str(b.get("payload", "")))
             for b in message.get("buttons") or ()

@@ -56,14 +56,15 @@ class Stack:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 600) -> None:
+        offset = len(self.output())  # a restart appends to the same log: look only at what is new
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(["scripts/run.sh"], cwd=ROOT, env=self.env, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"make run exited early:\n{self.output()[-4000:]}")
-            if "is up." in self.output():
+                raise RuntimeError(f"make run exited early:\n{self.output()[offset:][-4000:]}")
+            if "is up." in self.output()[offset:]:
                 return
             time.sleep(1)
         raise RuntimeError(f"stack not up after {timeout}s:\n{self.output()[-4000:]}")

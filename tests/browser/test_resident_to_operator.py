@@ -1,0 +1,54 @@
+"""The whole handoff as people meet it, on the running stack in Debian's chromium.
+
+A resident on the web page asks for a person → the conversation appears in the console queue → an
+operator logs in, claims it, replies → the resident's page shows the reply without reloading → the
+operator hands back → the bot answers the next message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+from tests.browser.helpers import claim_first, console_login, hand_back, launch_browser, send_operator_reply
+from tests.e2e.stack import Stack
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def test_resident_asks_for_a_person_and_gets_the_operator_reply_live(stack: Stack) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    user, password = (Path(stack.var_dir) / "console-admin.txt").read_text().strip().split(" / ")
+    with sync_playwright() as p:
+        browser = launch_browser(p)
+        resident = browser.new_context(viewport={"width": 390, "height": 780}, locale="zh-CN").new_page()
+        resident.goto(stack.url + "/")
+        expect(resident.locator(".msg.bot").first).to_contain_text("社区民生服务助手")
+
+        resident.fill("#text", "我要找人工客服")
+        resident.click("#send")
+        expect(resident.locator("#status")).to_contain_text("人工", timeout=30_000)
+
+        operator = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN").new_page()
+        console_login(operator, stack.url, user, password)
+        operator.screenshot(path=str(ARTIFACTS / "e2e-console-queue.png"), full_page=True)
+        claim_first(operator)
+        send_operator_reply(operator, "您好，我是人工客服小李，请问有什么可以帮您？")
+        operator.screenshot(path=str(ARTIFACTS / "e2e-console-transcript.png"), full_page=True)
+
+        # Arrives over SSE: no reload on the resident's side.
+        expect(resident.locator(".msg.operator")).to_contain_text("人工客服小李", timeout=15_000)
+        resident.screenshot(path=str(ARTIFACTS / "e2e-resident-chat.png"), full_page=True)
+
+        hand_back(operator)
+        bot_answers = resident.locator(".msg.bot").count()
+        resident.fill("#text", "怎么办理居住证")
+        resident.click("#send")
+        expect(resident.locator(".msg.bot")).to_have_count(bot_answers + 1, timeout=30_000)
+        expect(resident.locator(".msg.bot").last).to_contain_text("居住证")
+
+        # History survives a reload.
+        resident.reload()
+        expect(resident.locator(".msg.operator")).to_contain_text("人工客服小李")
+        browser.close()
