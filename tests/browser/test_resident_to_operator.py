@@ -7,11 +7,12 @@ operator hands back → the bot answers the next message.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.browser.helpers import claim_first, console_login, hand_back, launch_browser, send_operator_reply
+from tests.browser.helpers import console_login, hand_back, launch_browser, send_operator_reply
 from tests.e2e.stack import Stack
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -30,10 +31,18 @@ def test_resident_asks_for_a_person_and_gets_the_operator_reply_live(stack: Stac
         resident.click("#send")
         expect(resident.locator("#status")).to_contain_text("人工", timeout=30_000)
 
+        # Other tests of this session may have left people waiting: take this resident's conversation.
+        conv_id = resident.evaluate(
+            "fetch('/api/v1/channels/web/history?session_id=' + encodeURIComponent("
+            "localStorage.getItem('rsa.web.session'))).then(r => r.json()).then(d => d.conversation.id)")
         operator = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN").new_page()
         console_login(operator, stack.url, user, password)
+        item = operator.locator(f'.queue-item[data-conversation="{conv_id}"]')
+        expect(item).to_be_visible(timeout=15_000)
         operator.screenshot(path=str(ARTIFACTS / "e2e-console-queue.png"), full_page=True)
-        claim_first(operator)
+        item.locator("button.claim").click()
+        operator.wait_for_url(re.compile(rf"/console/conversations/{conv_id}$"))
+        operator.wait_for_selector("#reply-text:not([disabled])")
         send_operator_reply(operator, "您好，我是人工客服小李，请问有什么可以帮您？")
         operator.screenshot(path=str(ARTIFACTS / "e2e-console-transcript.png"), full_page=True)
 
