@@ -10,6 +10,7 @@ import base64
 import json
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from typing import Any
@@ -98,7 +99,7 @@ def test_caller_reports_a_problem_confirms_by_key_and_gets_a_ticket(stack: Stack
     assert confirmed, "an address or a number is read back for confirmation before it is used"
     if gave_phone:
         assert any("幺三八" in c for c in confirmed), "the phone number is read back digit by digit"
-    status, listing = stack.request("GET", "/api/v1/tickets?district=宝安区")
+    status, listing = stack.request("GET", "/api/v1/tickets?district=" + urllib.parse.quote("宝安区"))
     assert status == 200
     mine = [t for t in listing["items"] if t["channel"] == "voice" and "路灯" in t["text"]]
     assert mine, f"no voice ticket; the caller heard: {call.heard}"
