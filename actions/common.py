@@ -16,6 +16,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 
 from actions.router_client import RouterClient
+from router.domain.tickets import mask_phone  # one masking rule for the bot and the router
 
 try:  # shared with the router; pure, importable from the bot runtime with PYTHONPATH=<repo>
     from router.domain.normalise import normalise as _normalise
@@ -138,15 +139,6 @@ def find_ticket_id(text: str) -> str | None:
 def spoken_ticket_id(ticket_id: str) -> str:
     """For text-to-speech: digits read one by one, grouped, instead of one huge number."""
     return " ".join(ch for ch in ticket_id.replace("-", "") if ch.isalnum())
-
-
-def mask_phone(phone: str) -> str:
-    """138****5678; short numbers keep only their last two digits."""
-    digits = phone.strip()
-    n = len(digits)
-    if n >= 8:
-        return digits[:3] + "*" * (n - 7) + digits[-4:]
-    return "*" * max(n - 2, 0) + digits[-2:] if n else ""
 
 
 def format_place(district: str | None = None, street: str | None = None, community: str | None = None,

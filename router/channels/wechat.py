@@ -35,6 +35,7 @@ from router import keys
 from router.adapters.wechat_api import WeChatApi, WeChatApiError
 from router.appkeys import DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
 from router.channels.wechat_crypto import CryptoError, InvalidSignature, WeChatCrypto, check_signature
+from router.http import ApiError, read_limited
 from router.services.messages import Button, Reply
 from router.texts import text as t
 
@@ -367,16 +368,11 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length,
                                             text=f"body over {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await request.content.readany()
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > limit:
-            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size, text=f"body over {limit} bytes")
-        chunks.append(chunk)
+    try:
+        return await read_limited(request, limit)
+    except ApiError:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=limit + 1,
+                                            text=f"body over {limit} bytes") from None
 
 
 async def verify_url(request: web.Request) -> web.Response:

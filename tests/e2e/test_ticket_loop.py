@@ -8,7 +8,7 @@ import re
 import uuid
 
 from tests.e2e.stack import Stack
-from tests.e2e.test_walking_skeleton import SKIP_WORDS, TICKET_ID, chat
+from tests.e2e.test_walking_skeleton import chat, report_skipping_every_question
 
 
 def move(stack: Stack, ticket_id: str, action: str, actor: str, **data: object) -> dict:
@@ -20,17 +20,8 @@ def move(stack: Stack, ticket_id: str, action: str, actor: str, **data: object) 
 
 def test_ticket_goes_round_the_whole_loop(stack: Stack) -> None:
     session = f"loop-{uuid.uuid4().hex[:8]}"
-    body = chat(stack, session, "我们小区门口的下水道堵了好几天，污水都漫到人行道上了，在龙岗区坂田街道")
-    ticket_id = None
-    for _ in range(5):
-        found = TICKET_ID.search(" ".join(r["text"] or "" for r in body["replies"]))
-        if found:
-            ticket_id = found.group(0)
-            break
-        skip = [b for r in body["replies"] for b in r["buttons"] if any(w in b["title"] for w in SKIP_WORDS)]
-        assert skip, body["replies"]
-        body = chat(stack, session, skip[0]["payload"])
-    assert ticket_id
+    ticket_id = report_skipping_every_question(
+        stack, session, "我们小区门口的下水道堵了好几天，污水都漫到人行道上了，在龙岗区坂田街道")
 
     status, ticket = stack.request("GET", f"/api/v1/tickets/{ticket_id}")
     assert ticket["location"]["street"] == "坂田街道"
