@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from router.adapters.ticket_store import InvalidDraft, PreconditionFailed, TicketNotFound
-from router.appkeys import INTAKE, OPENAPI_PATHS, TICKETS
+from router.appkeys import CONVERSATIONS, INTAKE, OPENAPI_PATHS, OUTBOUND, TICKETS
 from router.domain.tickets import (
     CST,
     ESCALATION_LEVELS,
@@ -27,6 +27,7 @@ from router.domain.tickets import (
     Urgency,
 )
 from router.http import ApiError, json_error, read_json
+from router.services.followup import ask_for_rating
 from router.services.reports import ReportRow, build_report, report_to_csv, report_to_json
 
 __all__ = ["setup_routes", "OPENAPI"]
@@ -148,6 +149,8 @@ async def transition_ticket(request: web.Request) -> web.Response:
     ticket = await request.app[TICKETS].transition(
         request.match_info["id"], action, actor, reason, expected_version=expected, **data
     )
+    if ticket.status is Status.RESOLVED and CONVERSATIONS in request.app and OUTBOUND in request.app:
+        await ask_for_rating(request.app[CONVERSATIONS], request.app[OUTBOUND], ticket)
     return _json(ticket.to_dict(mask_contact=False))
 
 
