@@ -61,7 +61,7 @@ bench: setup ## benchmarks; results in bench/results/
 	@$(ENV) .venv/bin/python bench/run_all.py
 
 lint: .venv/.stamp ## ruff
-	@.venv/bin/ruff check router tests scripts bench
+	@.venv/bin/ruff check router tests scripts bench actions bot
 
 lock: ## re-resolve requirements/*.in into requirements/*.lock (needs the registries)
 	@scripts/lock.sh

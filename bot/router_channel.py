@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hmac
 import os
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any, Optional
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
@@ -21,18 +22,18 @@ __all__ = ["RouterInput"]
 
 class RouterInput(RestInput):
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "router"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "RouterInput":
+    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> RouterInput:
         token = (credentials or {}).get("token") or os.environ.get("RASA_TOKEN", "")
         return cls(token=str(token))
 
-    def __init__(self, token: Text = "") -> None:
+    def __init__(self, token: str = "") -> None:
         self.token = token
 
-    def _extract_input_channel(self, req: Request) -> Text:
+    def _extract_input_channel(self, req: Request) -> str:
         metadata = req.json.get("metadata") or {}
         return str(metadata.get("channel") or self.name())
 
