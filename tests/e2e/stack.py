@@ -45,9 +45,12 @@ class Stack:
             "STARTUP_TIMEOUT": "590",
             "STACK_PARENT_PID": str(os.getpid()),
         }
-        self.env.pop("REDIS_URL", None)
-        self.env.pop("MAKEFLAGS", None)
-        self.env.pop("MFLAGS", None)
+        # What scripts/env.sh derives from the ports must be derived again for this stack's ports,
+        # not inherited from a `make` that sourced env.sh for the default ones.
+        for derived in ("REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_DB", "REDIS_PASSWORD", "OWN_REDIS",
+                        "ROUTER_URL", "ACTION_ENDPOINT_URL", "ACTIONS_URL", "RASA_URL", "CONSOLE_SECRET",
+                        "PUBLIC_URL", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
+            self.env.pop(derived, None)
         self.url = f"http://127.0.0.1:{self.router_port}"
         self.token = "e2e-token"
         self.rasa_token = "e2e-rasa-token"
