@@ -28,10 +28,12 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--stack-only", action="store_true", help="only the benchmarks that need the running stack")
+    ap.add_argument("--long-turns", type=int, default=60,
+                    help="length of the long conversations (Rasa's own latency grows steeply with it)")
     args = ap.parse_args()
     if not args.stack_only:
         domain()
-    stack_benchmarks()
+    stack_benchmarks(args.long_turns)
 
 
 def domain() -> None:
@@ -43,13 +45,13 @@ def domain() -> None:
         run([BOT_PY, "-m", "bench.nlu_eval", "--model", str(ROOT / "models" / "current.tar.gz")])
 
 
-def stack_benchmarks() -> None:
+def stack_benchmarks(long_turns: int) -> None:
     stack = Stack()
     stack.start()
     try:
         rasa, rasa_token = stack.rasa_url, stack.rasa_token
         run([PY, "-m", "bench.web_channel", "--router", stack.url, "--rasa", rasa, "--token", stack.token,
-             "--rasa-token", rasa_token])
+             "--rasa-token", rasa_token, "--long-turns", str(long_turns)])
         run([PY, "-m", "bench.nlu_latency", "--rasa", rasa, "--rasa-token", rasa_token])
         run([PY, "bench/triage_eval.py", "--url", stack.url, "--token", stack.token])
     finally:
