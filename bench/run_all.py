@@ -28,8 +28,7 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--stack-only", action="store_true", help="only the benchmarks that need the running stack")
-    ap.add_argument("--long-turns", type=int, default=60,
-                    help="length of the long conversations (Rasa's own latency grows steeply with it)")
+    ap.add_argument("--long-turns", type=int, default=200, help="length of the router's long conversations")
     args = ap.parse_args()
     if not args.stack_only:
         domain()
