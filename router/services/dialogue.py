@@ -30,6 +30,10 @@ SEEN_TTL = 24 * 3600
 # conversation (measured: p50 18 ms at turn 10, 135 ms past turn 200 on a stock bot). After this many
 # turns, between forms, the conversation moves to a fresh Rasa sender carrying what matters over.
 ROTATE_AFTER_TURNS = 30
+# The same words three times in a row (an elderly caller repeating themselves, a resident the bot keeps
+# misreading): a person takes over. Short commands ("跳过", "是的") and button payloads do not count.
+REPEATS_FOR_HANDOFF = 3
+REPEAT_MIN_CHARS = 4
 CARRY_SLOTS = ("channel", "district", "street", "community", "landmark", "address", "contact_phone",
                "contact_name", "ticket_id")
 
@@ -73,6 +77,12 @@ class Dialogue:
             return Turn(replies=[Reply(t("queued_still_waiting"), author="system")], conversation=conv)
         if conv.state is ConversationState.HUMAN:
             return Turn(replies=[], conversation=conv)
+        if await self._keeps_repeating(conv.id):
+            reply = Reply(t("repeated_handoff"), author="system")
+            await self.conversations.append(conv.id, "system", reply.text)
+            conv = await self.conversations.move(conv.id, "handoff", reason="resident_repeats",
+                                                 summary={"reason": "居民多次重复同一句话", "last_messages": [text]})
+            return Turn(replies=[reply], conversation=conv)
         meta = {"channel": channel, "conversation_id": conv.id, **metadata}
         try:
             messages = await self.rasa.send(conv.sender, text, meta)
@@ -109,8 +119,19 @@ class Dialogue:
             return
         await self.conversations.rotate_sender(conv.id, sender)
 
+    async def _keeps_repeating(self, conv_id: str) -> bool:
+        recent = await self.conversations.transcript(conv_id, limit=4 * REPEATS_FOR_HANDOFF)
+        said = [_key(e["text"]) for e in recent if e["author"] == "resident"][-REPEATS_FOR_HANDOFF:]
+        return (len(said) == REPEATS_FOR_HANDOFF and len(set(said)) == 1
+                and len(said[0]) >= REPEAT_MIN_CHARS and not said[0].startswith("/"))
+
     async def _bot_down(self, conv: Conversation) -> Turn:
         reply = Reply(t("bot_unavailable"), author="system")
         await self.conversations.append(conv.id, "system", reply.text)
         conv = await self.conversations.move(conv.id, "handoff", reason="bot_unavailable")
         return Turn(replies=[reply], conversation=conv)
+
+
+def _key(text: str) -> str:
+    """What counts as "the same words": punctuation, spaces and emoji aside."""
+    return "".join(ch for ch in text if ch.isalnum() or ch == "/")

@@ -194,3 +194,25 @@ async def test_reconnecting_page_gets_what_the_operator_wrote_in_between(client,
             texts.append(json.loads(line[6:])["text"])
     assert texts == ["断线时发的"]
     resp.close()
+
+
+async def test_resident_repeating_themselves_gets_a_person(client, rasa):
+    sid = await new_session(client)
+    for _ in range(2):
+        body = await (await client.post("/api/v1/channels/web/messages",
+                                        json={"session_id": sid, "text": "我的养老金怎么还没到账"})).json()
+        assert body["conversation"]["state"] == "bot"
+    calls = len(rasa.calls)
+    body = await (await client.post("/api/v1/channels/web/messages",
+                                    json={"session_id": sid, "text": "我的养老金 怎么还没到账！"})).json()
+    assert body["conversation"]["state"] == "queued"
+    assert "人工" in body["replies"][0]["text"]
+    assert len(rasa.calls) == calls
+
+
+async def test_repeated_short_answers_are_not_repetition(client):
+    sid = await new_session(client)
+    for _ in range(4):
+        body = await (await client.post("/api/v1/channels/web/messages",
+                                        json={"session_id": sid, "text": "跳过"})).json()
+    assert body["conversation"]["state"] == "bot"
