@@ -97,8 +97,6 @@ def bearer_ok(request: web.Request) -> bool:
 
 async def read_json(request: web.Request, *, max_bytes: int = 64 * 1024) -> dict[str, Any]:
     """The request body as a JSON object, or a 4xx ApiError that says what was wrong with it."""
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise ApiError(413, "body_too_large", f"body over {max_bytes} bytes")
     raw = await read_limited(request, max_bytes)
     if not raw.strip():
         raise ApiError(400, "empty_body", "expected a JSON object")
@@ -118,6 +116,8 @@ async def read_json(request: web.Request, *, max_bytes: int = 64 * 1024) -> dict
 
 async def read_limited(request: web.Request, max_bytes: int) -> bytes:
     """The whole body (it may arrive in chunks), refusing more than ``max_bytes`` without buffering it."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise ApiError(413, "body_too_large", f"body over {max_bytes} bytes")
     chunks: list[bytes] = []
     size = 0
     while True:

@@ -156,8 +156,7 @@ class ConversationStore:
         resident must not lose their place in the queue by being slow.
         """
         now = time.time() if now is None else now
-        user_key = keys.conversation_of_user(channel, user_id)
-        conv_id = await self.redis.get(user_key)
+        conv_id = await self.current_id(channel, user_id)
         if conv_id:
             conv = await self.get(conv_id)
             if conv is not None and conv.state is not ConversationState.CLOSED:
@@ -172,9 +171,13 @@ class ConversationStore:
         h["urgent"] = "0"
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.conversation(conv.id), mapping={k: str(v) for k, v in h.items()})
-            pipe.set(user_key, conv.id)
+            pipe.set(keys.conversation_of_user(channel, user_id), conv.id)
             await pipe.execute()
         return conv
+
+    async def current_id(self, channel: str, user_id: str) -> str | None:
+        """The id of the resident's latest conversation, without opening a new one."""
+        return await self.redis.get(keys.conversation_of_user(channel, user_id))
 
     async def get(self, conv_id: str) -> Conversation | None:
         h = await self.redis.hgetall(keys.conversation(conv_id))

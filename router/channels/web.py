@@ -86,7 +86,7 @@ async def post_message(request: web.Request) -> web.Response:
 async def history(request: web.Request) -> web.Response:
     user_id = verify_session(request, request.query.get("session_id"))
     store = request.app[CONVERSATIONS]
-    conv_id = await request.app[REDIS].get(keys.conversation_of_user("web", user_id))
+    conv_id = await store.current_id("web", user_id)
     conv = await store.get(conv_id) if conv_id else None
     if conv is None:
         return web.json_response({"conversation": None, "messages": []})
@@ -109,7 +109,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise ApiError(422, "invalid_field", "'since' must be a number (epoch seconds)", field="since") from None
     redis = request.app[REDIS]
-    conv_id = await redis.get(keys.conversation_of_user("web", user_id))
+    conv_id = await request.app[CONVERSATIONS].current_id("web", user_id)
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                        "X-Accel-Buffering": "no"})
     await resp.prepare(request)

@@ -365,13 +365,11 @@ def _configured(request: web.Request) -> WeChatChannel:
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length,
-                                            text=f"body over {limit} bytes")
+    """WeChat wants plain HTTP errors, not the API's JSON ones."""
     try:
         return await read_limited(request, limit)
     except ApiError:
-        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=limit + 1,
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length or limit + 1,
                                             text=f"body over {limit} bytes") from None
 
 
