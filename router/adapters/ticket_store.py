@@ -28,7 +28,9 @@ Duplicates: a new report with the same place (community, else street), the same 
 similar text (char-bigram Jaccard ≥ ``duplicate_threshold``) as an *open* ticket created within
 ``duplicate_window`` is still stored as its own ticket — so the resident has an id to quote — but
 immediately moves to 合并 with ``merged_into`` the earlier ticket, whose ``duplicates`` (and so
-``reporters``) grow by one in the same transaction.
+``reporters``) grow by one in the same transaction. The bucket (``dup`` index of place + topic) is
+WATCHed while the candidates are read, so two identical reports arriving together still end as one
+ticket with two reporters, never as two tickets.
 
 Ticket ids come from INCR before the transaction; a retried or lost race can leave a gap in the daily
 sequence, never a duplicate id.
@@ -346,7 +348,7 @@ class RedisTicketStore:
         except TransitionDataError as exc:
             raise InvalidDraft(str(exc)) from None
 
-        candidates = await self._duplicate_candidates(ticket, now)
+        bucket = _dup_key(ticket)
         existing = None
         async with self.redis.pipeline(transaction=True) as pipe:
             for _ in range(_MAX_RETRIES):
@@ -355,6 +357,12 @@ class RedisTicketStore:
                         await pipe.watch(idem)
                         if existing := await pipe.get(idem):
                             break
+                    # Two residents reporting the same lamp at the same moment: both creates add to
+                    # the same bucket, so watching it makes the slower EXEC fail and retry — and the
+                    # retry finds the faster one's ticket as its candidate.
+                    if bucket:
+                        await pipe.watch(bucket)
+                    candidates = await self._duplicate_candidates(ticket, now)
                     earlier = None
                     for candidate_id in candidates:
                         await pipe.watch(keys.ticket(candidate_id))
@@ -385,8 +393,8 @@ class RedisTicketStore:
     async def _duplicate_candidates(self, ticket: Ticket, now: datetime) -> list[str]:
         """Ids of open tickets reporting the same problem at the same place, earliest first.
 
-        Read outside the transaction (no connection held while we compare texts); the chosen one
-        is re-read under WATCH before anything is written.
+        Called after the bucket key is WATCHed; the chosen one is re-read under WATCH before
+        anything is written.
         """
         dup = _dup_key(ticket)
         if dup is None:

@@ -183,6 +183,39 @@ async def test_duplicate_report_is_merged_into_the_earlier_ticket(store, clock) 
     assert late.status is Status.RECEIVED
 
 
+async def test_same_problem_reported_at_the_same_moment_is_one_ticket(store, monkeypatch) -> None:
+    """Residents report the same dark lamp at the same moment: one ticket to handle, every reporter
+    counted. Each create is held right after it looked for earlier reports until all have looked, so
+    every one of them first sees no earlier ticket — the race a busy evening produces."""
+    n = 4
+    looked = 0
+    all_looked = asyncio.Event()
+    find = RedisTicketStore._duplicate_candidates
+
+    async def held(self, ticket, now):
+        nonlocal looked
+        found = await find(self, ticket, now)
+        if not all_looked.is_set():
+            looked += 1
+            if looked == n:
+                all_looked.set()
+            await asyncio.wait_for(all_looked.wait(), 5)
+        return found
+
+    monkeypatch.setattr(RedisTicketStore, "_duplicate_candidates", held)
+    texts = [f"科技园路的路灯坏了好几天都不亮{'了' * i}" for i in range(n)]
+    created = await asyncio.gather(*[store.create(draft(t, contact_phone=f"1381234567{i}"))
+                                     for i, t in enumerate(texts)])
+    assert len({t.id for t in created}) == n
+    open_ones = [t for t in created if t.status is Status.RECEIVED]
+    assert len(open_ones) == 1
+    head = await store.get(open_ones[0].id)
+    assert head.reporters == n
+    assert sorted(head.duplicates) == sorted(t.id for t in created if t.id != head.id)
+    assert all(t.merged_into == head.id for t in created if t.id != head.id)
+    assert [t.id for t in await store.list(status="受理")] == [head.id]
+
+
 async def test_urgent_report_is_not_buried_under_a_general_one(store) -> None:
     await store.create(draft("科技园路的路灯坏了好几天都不亮"))
     urgent = await store.create(draft("科技园路的路灯坏了好几天都不亮", urgency="life_property"))

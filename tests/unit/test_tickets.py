@@ -150,14 +150,17 @@ def test_follow_up_rejects_unknown_rating() -> None:
         apply(t, Action.FOLLOW_UP, "v", T0, rating="还行")
 
 
-def test_merge_needs_an_earlier_ticket() -> None:
+def test_merge_needs_another_ticket() -> None:
     t = new_ticket("SZ20261125-000005", at=T0, actor="bot", channel="web", text="路灯不亮")
     with pytest.raises(TransitionDataError):
         apply(t, Action.MERGE, "op", T0)
     with pytest.raises(TransitionDataError):
-        apply(t, Action.MERGE, "op", T0, merged_into="SZ20261125-000009")
+        apply(t, Action.MERGE, "op", T0, merged_into="SZ20261125-000005")
     m = apply(t, Action.MERGE, "op", T0, merged_into="SZ20261124-000003")
     assert m.status is Status.MERGED and m.merged_into == "SZ20261124-000003"
+    # a report made at the same moment may hold a higher id and still be the one on record first
+    m = apply(t, Action.MERGE, "op", T0, merged_into="SZ20261125-000009")
+    assert m.merged_into == "SZ20261125-000009"
 
 
 def test_unknown_action_is_illegal() -> None:
