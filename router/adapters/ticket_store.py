@@ -39,7 +39,7 @@ sequence, never a duplicate id.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -288,6 +288,32 @@ class RedisTicketStore:
 
     async def all_ids(self) -> list[str]:
         return list(await self.redis.zrange(keys.ticket_index("all", "all"), 0, -1))
+
+    async def created_between(
+        self, since: datetime | None, until: datetime | None, *, batch: int = 500
+    ) -> AsyncIterator[list[Ticket]]:
+        """Tickets created in [since, until), oldest first, ``batch`` per round trip.
+
+        Pages by creation time (not by offset), so tickets created while a report runs neither shift
+        nor repeat a page; ties on the same timestamp are all taken with the page that reaches them.
+        """
+        key = keys.ticket_index("all", "all")
+        lo: float | str = since.timestamp() if since else "-inf"
+        hi: str = f"({until.timestamp()}" if until else "+inf"
+        seen_at_lo: set[str] = set()
+        while True:
+            page = await self.redis.zrangebyscore(key, lo, hi, start=0, num=batch + len(seen_at_lo),
+                                                  withscores=True)
+            page = [(tid, score) for tid, score in page if tid not in seen_at_lo]
+            if not page:
+                return
+            page = page[:batch]
+            yield await self.get_many([tid for tid, _ in page])
+            last = page[-1][1]
+            if lo != last:
+                seen_at_lo = set()
+            lo = last
+            seen_at_lo |= {tid for tid, score in page if score == last}
 
     async def due(self, now: datetime, limit: int = 100) -> list[str]:
         """Open tickets whose SLA deadline has passed, most overdue first."""

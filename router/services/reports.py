@@ -24,7 +24,7 @@ from typing import Any
 from router.adapters.ticket_store import RedisTicketStore
 from router.domain.tickets import Action, Rating, Status, Ticket, iso
 
-__all__ = ["ReportRow", "compute_report", "report_to_json", "report_to_csv", "build_report", "GROUPINGS"]
+__all__ = ["ReportRow", "ReportBuilder", "compute_report", "report_to_json", "report_to_csv", "build_report", "GROUPINGS"]
 
 GROUPINGS = ("department", "district")
 _RESOLVED_OR_LATER = {Status.RESOLVED, Status.FOLLOWED_UP, Status.CLOSED}
@@ -85,25 +85,25 @@ def _first_resolution(ticket: Ticket) -> datetime | None:
     return None
 
 
-def compute_report(
-    tickets: Iterable[Ticket],
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> dict[str, list[ReportRow]]:
-    """Rows per department and per district for tickets created in [since, until)."""
-    rows: dict[str, dict[str, ReportRow]] = {by: {} for by in GROUPINGS}
-    for t in tickets:
+class ReportBuilder:
+    """Folds tickets into the per-department and per-district rows one at a time, so a report over
+    a year of tickets never holds more than one batch of them."""
+
+    def __init__(self, *, since: datetime | None = None, until: datetime | None = None) -> None:
+        self.since, self.until = since, until
+        self._rows: dict[str, dict[str, ReportRow]] = {by: {} for by in GROUPINGS}
+
+    def add(self, t: Ticket) -> None:
         if t.status is Status.MERGED:
-            continue
-        if (since and t.created_at < since) or (until and t.created_at >= until):
-            continue
+            return
+        if (self.since and t.created_at < self.since) or (self.until and t.created_at >= self.until):
+            return
         resolved_at = _first_resolution(t)
         reached = t.status in _RESOLVED_OR_LATER or resolved_at is not None
         escalated = any(h.action == Action.ESCALATE.value for h in t.history)
         for by in GROUPINGS:
             key = _group_value(t, by)
-            row = rows[by].setdefault(key, ReportRow(by, key))
+            row = self._rows[by].setdefault(key, ReportRow(by, key))
             row.volume += 1
             row.reporters += t.reporters
             row.withdrawn += t.status is Status.WITHDRAWN
@@ -115,7 +115,22 @@ def compute_report(
             if t.rating is not None:
                 row.rated += 1
                 row.satisfied += t.rating in (Rating.SATISFIED, Rating.BASICALLY_SATISFIED)
-    return {by: sorted(rows[by].values(), key=lambda r: (-r.volume, r.group)) for by in GROUPINGS}
+
+    def rows(self) -> dict[str, list[ReportRow]]:
+        return {by: sorted(self._rows[by].values(), key=lambda r: (-r.volume, r.group)) for by in GROUPINGS}
+
+
+def compute_report(
+    tickets: Iterable[Ticket],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, list[ReportRow]]:
+    """Rows per department and per district for tickets created in [since, until)."""
+    builder = ReportBuilder(since=since, until=until)
+    for t in tickets:
+        builder.add(t)
+    return builder.rows()
 
 
 def report_to_json(report: dict[str, list[ReportRow]], generated_at: datetime) -> dict[str, Any]:
@@ -144,9 +159,10 @@ async def build_report(
     store: RedisTicketStore, *, since: datetime | None = None, until: datetime | None = None,
     batch: int = 500,
 ) -> dict[str, list[ReportRow]]:
-    """Load every ticket in batches and compute the report (fine up to ~10^5 tickets)."""
-    ids = await store.all_ids()
-    tickets: list[Ticket] = []
-    for i in range(0, len(ids), batch):
-        tickets.extend(await store.get_many(ids[i : i + batch]))
-    return compute_report(tickets, since=since, until=until)
+    """Read only the tickets created in [since, until) (the creation-time index), ``batch`` at a
+    time, folding each batch into the rows before the next is read."""
+    builder = ReportBuilder(since=since, until=until)
+    async for tickets in store.created_between(since, until, batch=batch):
+        for t in tickets:
+            builder.add(t)
+    return builder.rows()

@@ -305,3 +305,34 @@ async def test_run_sla_scheduler_escalates_in_the_background(store, clock) -> No
         with pytest.raises(asyncio.CancelledError):
             await task
     assert (await store.get(t.id)).status is Status.ESCALATED
+
+
+# ------------------------------------------------------------------------------ reports by period
+
+
+async def test_report_pages_through_a_period_without_losing_or_repeating_tickets(store, clock) -> None:
+    """A report reads the period's tickets a few at a time; many created in the same second must each
+    count once, and tickets outside the period are not read at all."""
+    from router.services.reports import build_report, compute_report
+
+    clock.at = T0 - timedelta(days=2)
+    before = await store.create(draft("上个月的井盖丢了", location={"district": "福田区"}))
+    clock.at = T0
+    same_second = [await store.create(draft(f"第{i}号楼的垃圾站很臭没人清理{i}",
+                                            location={"district": "南山区" if i % 2 else "罗湖区"},
+                                            topic={"l1": "环境保护", "department": f"部门{i % 3}"}))
+                   for i in range(7)]
+    clock.at = T0 + timedelta(days=3)
+    after = await store.create(draft("下周的路灯问题", location={"district": "宝安区"}))
+
+    pages = [p async for p in store.created_between(T0, T0 + timedelta(days=1), batch=3)]
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert sorted(t.id for p in pages for t in p) == sorted(t.id for t in same_second)
+
+    everything = [before, *same_second, after]
+    for since, until in ((None, None), (T0, T0 + timedelta(days=1)), (T0 - timedelta(days=3), T0)):
+        paged = await build_report(store, since=since, until=until, batch=2)
+        assert paged == compute_report(everything, since=since, until=until)
+    got = await build_report(store, since=T0, until=T0 + timedelta(days=1), batch=2)
+    assert sum(r.volume for r in got["district"]) == 7
+    assert {r.group for r in got["district"]} == {"南山区", "罗湖区"}
