@@ -110,8 +110,10 @@ class RouterClient:
         return await self._request("POST", "/api/v1/tickets", json=payload,
                                    headers={"Idempotency-Key": idempotency_key})
 
-    async def get_ticket(self, ticket_id: str) -> dict[str, Any]:
-        return await self._request("GET", f"/api/v1/tickets/{quote(ticket_id, safe='')}")
+    async def get_ticket(self, ticket_id: str, *, unmask: bool = False) -> dict[str, Any]:
+        """The ticket; ``unmask`` asks for the full contact (only to check who owns it, never shown)."""
+        return await self._request("GET", f"/api/v1/tickets/{quote(ticket_id, safe='')}",
+                                   params={"unmask": "1"} if unmask else None)
 
     async def transition(self, ticket_id: str, action: str, *, actor: str, reason: str | None = None,
                          **data: Any) -> dict[str, Any]:

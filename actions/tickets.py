@@ -18,6 +18,7 @@ from actions.common import (
     channel_of,
     conversation_id,
     entity_values,
+    find_phone,
     format_deadline,
     format_place,
     idempotency_key,
@@ -150,6 +151,25 @@ class ActionStopTicket(RouterAction):
         return [SlotSet("requested_slot", None), *clear_draft()]
 
 
+def _digits(phone: Any) -> str:
+    return "".join(ch for ch in str(phone or "") if ch.isdigit())
+
+
+def owns_ticket(tracker: Tracker, ticket: dict[str, Any]) -> bool:
+    """Whether this conversation is the ticket's reporter: the ticket was opened in it, or the
+    resident has told us (slot or any of their messages here) the phone number left on the ticket."""
+    if ticket.get("conversation_id") and ticket.get("conversation_id") == conversation_id(tracker):
+        return True
+    contact = ticket.get("contact") if isinstance(ticket.get("contact"), dict) else {}
+    on_ticket = _digits(contact.get("phone"))
+    if len(on_ticket) < 7 or "*" in str(contact.get("phone")):
+        return False
+    told = [tracker.get_slot("contact_phone")]
+    told += [find_phone(str(e.get("text") or "")) for e in tracker.events
+             if e.get("event") == "user" and e.get("text")]
+    return any(_digits(p) == on_ticket for p in told if p)
+
+
 class ActionTicketRequest(RouterAction):
     """查询 / 催办 / 撤销 a ticket whose id the ticket_lookup_form collected."""
 
@@ -168,7 +188,7 @@ class ActionTicketRequest(RouterAction):
         try:
             ticket = await self.client.get_ticket(ticket_id)
             if request == "withdraw":
-                return await self._withdraw(dispatcher, ticket, actor)
+                return await self._withdraw(dispatcher, tracker, ticket, actor)
             if request == "urge":
                 return await self._urge(dispatcher, ticket, actor)
             self._status(dispatcher, ticket)
@@ -210,9 +230,15 @@ class ActionTicketRequest(RouterAction):
                                      deadline=format_deadline(ticket.get("sla_deadline")))
         return [SlotSet("ticket_request", None)]
 
-    async def _withdraw(self, dispatcher: CollectingDispatcher, ticket: dict[str, Any],
+    async def _withdraw(self, dispatcher: CollectingDispatcher, tracker: Tracker, ticket: dict[str, Any],
                         actor: str) -> list[EventType]:
         tid = str(ticket.get("id"))
+        # Ids are sequential, so anyone could guess one: only the resident who reported it may
+        # withdraw it — from the same conversation, or by giving the phone number left on it.
+        full = await self.client.get_ticket(tid, unmask=True)
+        if not owns_ticket(tracker, full):
+            dispatcher.utter_message(response="utter_ticket_withdraw_not_owner", ticket_id=tid)
+            return [SlotSet("ticket_request", None)]
         try:
             await self.client.transition(tid, "withdraw", actor=actor, reason="居民撤销")
         except RouterConflict:

@@ -52,16 +52,20 @@ class FakeRouter:
     handoffs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     resolves: list[str] = field(default_factory=list)
     searches: list[dict[str, str]] = field(default_factory=list)
+    lookups: list[dict[str, str]] = field(default_factory=list)
     fail_with: int | None = None  # answer every call with this status (simulate an outage)
     seq: int = 0
 
-    def add_ticket(self, ticket_id: str, status: str = "受理", *, overdue: bool = False) -> dict[str, Any]:
+    def add_ticket(self, ticket_id: str, status: str = "受理", *, overdue: bool = False,
+                   conversation_id: str | None = "C00000000000000a1",
+                   phone: str = "13812345678") -> dict[str, Any]:
         now = datetime.now(CST)
         created = now - timedelta(days=10 if overdue else 0)
         ticket = {"id": ticket_id, "status": status, "channel": "web", "text": "路灯坏了",
                   "topic": {"l1": "城市管理", "l2": "市政设施", "department": "南山区城市管理和综合执法局"},
                   "location": {"district": "南山区", "street": "粤海街道", "community": None, "grid": None},
-                  "contact": {"name": "", "phone": "138****5678"}, "urgency": "general",
+                  "contact": {"name": "", "phone": phone}, "urgency": "general",
+                  "conversation_id": conversation_id,
                   "created_at": created.isoformat(), "sla_deadline": (created + timedelta(days=7)).isoformat(),
                   "history": [{"from": None, "to": "受理", "action": "create", "actor": "bot",
                                "at": created.isoformat(), "reason": None}]}
@@ -140,7 +144,12 @@ def create_app(state: FakeRouter) -> web.Application:
         ticket = state.tickets.get(request.match_info["id"])
         if ticket is None:
             return web.json_response({"error": "no such ticket"}, status=404)
-        return web.json_response(ticket)
+        state.lookups.append(dict(request.query))
+        if request.query.get("unmask") == "1":
+            return web.json_response(ticket)
+        phone = ticket["contact"]["phone"]
+        return web.json_response({**ticket, "contact": {**ticket["contact"],
+                                                        "phone": phone[:3] + "****" + phone[-4:]}})
 
     async def transition(request: web.Request) -> web.Response:
         tid = request.match_info["id"]

@@ -107,6 +107,36 @@ async def test_withdraw_moves_the_ticket_and_a_closed_one_cannot(router, tracker
     assert d.messages[0]["response"] == "utter_ticket_cannot_withdraw" and d.messages[0]["status"] == "归档"
 
 
+async def test_only_the_reporter_may_withdraw_a_ticket(router, tracker, domain):
+    """Ids are sequential: a stranger quoting someone else's id cannot withdraw it, the reporter can
+    — from another conversation too, once they give the phone number left on the ticket."""
+    state, client = router
+    state.add_ticket("SZ20261125-000200", conversation_id="Cffffffffffffff01", phone="13900001111")
+    request = {"ticket_id": "SZ20261125-000200", "ticket_request": "withdraw"}
+    d = CollectingDispatcher()
+    events = await ActionTicketRequest(client).run(d, tracker("conversation", slots=request), domain)
+    assert d.messages[0]["response"] == "utter_ticket_withdraw_not_owner"
+    assert state.tickets["SZ20261125-000200"]["status"] == "受理" and state.transitions == []
+    assert events == [SlotSet("ticket_request", None)]
+    # a wrong number does not help either
+    d = CollectingDispatcher()
+    await ActionTicketRequest(client).run(
+        d, tracker("conversation", slots=request, text="撤销工单SZ20261125-000200 手机13900002222"), domain)
+    assert d.messages[0]["response"] == "utter_ticket_withdraw_not_owner"
+    # the reporter, writing from a new conversation with the number they left (spoken with gaps)
+    d = CollectingDispatcher()
+    await ActionTicketRequest(client).run(
+        d, tracker("conversation", slots=request, text="撤销工单SZ20261125-000200 我手机139 0000 1111"), domain)
+    assert d.messages[0]["response"] == "utter_ticket_withdrawn"
+    assert state.tickets["SZ20261125-000200"]["status"] == "撤销"
+    # the status query itself never shows the number
+    assert {"unmask": "1"} in state.lookups
+    d = CollectingDispatcher()
+    await ActionTicketRequest(client).run(
+        d, tracker("conversation", slots={**request, "ticket_request": "check"}), domain)
+    assert "13900001111" not in str(d.messages)
+
+
 async def test_urge_escalates_only_an_overdue_ticket(router, tracker, domain):
     state, client = router
     state.add_ticket("SZ20261115-000001", overdue=True)
