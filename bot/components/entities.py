@@ -4,9 +4,13 @@ entity type so the dialogue sees each entity once.
 - EmergencyTypeExtractor: `emergency_type` (fire | medical | police) comes from
   router.domain.emergency.detect — the same rules the router uses to divert a caller — rather than
   from a span DIET happens to tag ("冒黑烟了" is not a value a slot can use).
+- PersonNameExtractor: `person_name` from router.domain.names — a cue ("我叫", "联系人", "我是") and
+  the shape of a Chinese name. DIET saw a few dozen names and tags unseen ones poorly ("我是张阿姨" →
+  "阿姨"); the rule is precise and DIET stays the fallback for a bare name given as a form answer.
 - EntityOwnership: phones, ID numbers and ticket ids are what the regexes say, not what DIET guessed
-  from digit tokens; emergency_type is what the detector says. Duplicates (the same entity and value
-  from two extractors, e.g. DIET and the spaCy gazetteer after synonym mapping) are kept once.
+  from digit tokens; emergency_type is what the detector says; a person_name the rule found replaces
+  DIET's. Duplicates (the same entity and value from two extractors, e.g. DIET and the spaCy
+  gazetteer after synonym mapping) are kept once.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from router.domain.emergency import detect
+from router.domain.names import find_person_name
 
-__all__ = ["EmergencyTypeExtractor", "EntityOwnership"]
+__all__ = ["EmergencyTypeExtractor", "PersonNameExtractor", "EntityOwnership"]
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
@@ -56,6 +61,31 @@ class EmergencyTypeExtractor(GraphComponent):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class PersonNameExtractor(GraphComponent):
+    """Adds person_name when the resident names themselves ("我叫李明", "联系人邓先生")."""
+
+    @classmethod
+    def create(
+        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> PersonNameExtractor:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            found = find_person_name(text) if isinstance(text, str) else None
+            if found is None:
+                continue
+            entity = {
+                "entity": "person_name", "value": found.value, "start": found.start, "end": found.end,
+                "confidence_entity": 1.0, "extractor": type(self).__name__,
+            }
+            message.set(ENTITIES, [*(message.get(ENTITIES) or []), entity], add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class EntityOwnership(GraphComponent):
     """Keeps an entity type only from its owning extractor (config `owners`) and drops duplicates."""
 
@@ -67,25 +97,33 @@ class EntityOwnership(GraphComponent):
                 "id_number": "RegexEntityExtractor",
                 "ticket_id": "RegexEntityExtractor",
                 "emergency_type": "EmergencyTypeExtractor",
-            }
+            },
+            # when this extractor found the entity, other extractors' guesses of it are dropped
+            "preferred": {"person_name": "PersonNameExtractor"},
         }
 
-    def __init__(self, owners: dict[str, str]) -> None:
+    def __init__(self, owners: dict[str, str], preferred: dict[str, str] | None = None) -> None:
         self._owners = owners
+        self._preferred = preferred or {}
 
     @classmethod
     def create(
         cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
         execution_context: ExecutionContext,
     ) -> EntityOwnership:
-        return cls(dict(config.get("owners") or {}))
+        return cls(dict(config.get("owners") or {}), dict(config.get("preferred") or {}))
 
     def clean(self, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         kept: list[dict[str, Any]] = []
         seen: set[tuple[str, str]] = set()
+        found_by = {(e.get("entity"), e.get("extractor")) for e in entities}
         for entity in entities:
-            owner = self._owners.get(entity.get("entity", ""))
+            name = entity.get("entity", "")
+            owner = self._owners.get(name)
             if owner is not None and entity.get("extractor") != owner:
+                continue
+            preferred = self._preferred.get(name)
+            if preferred and (name, preferred) in found_by and entity.get("extractor") != preferred:
                 continue
             key = (str(entity.get("entity")), str(entity.get("value")))
             if key in seen:
