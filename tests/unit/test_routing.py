@@ -35,6 +35,9 @@ def test_l3_overrides_and_defaults(table: RoutingTable) -> None:
     # A dispute with the property manager is mediated locally, not sent to the housing bureau's desk.
     assert table.route("城乡建设", "住房保障与房地产", "物业服务").handling is Handling.MEDIATION
     assert table.route("城乡建设", "住房保障与房地产", "房产证登记").department == "规划和自然资源局"
+    # A shop overcharging is enforced by market supervision; the development commission only sets prices.
+    price = table.route("商贸旅游", "市场监管", "物价监督")
+    assert (price.department, price.level) == ("市场监督管理局", Level.DISTRICT)
     # Other sub-topics of the same l2 fall back to the l2 default.
     default = table.route("城乡建设", "住房保障与房地产", "骗购")
     assert default.department == "住房和建设局" and default.handling is Handling.AGENCY
