@@ -29,6 +29,8 @@ __all__ = [
     "wechat_token_lock",
     "wechat_last_buttons",
     "wechat_event",
+    "wechat_outbox",
+    "wechat_outbox_waiting",
 ]
 
 PREFIX = "rsa"
@@ -119,6 +121,16 @@ def wechat_token_lock(app_id: str) -> str:
 def wechat_last_buttons(openid: str) -> str:
     """The buttons last shown to a WeChat resident as numbered options ("回复 1 …"), to map "1" back."""
     return f"{PREFIX}:wechat:buttons:{openid}"
+
+
+def wechat_outbox() -> str:
+    """Stream of customer-service messages WeChat could not take at once, retried until it does."""
+    return f"{PREFIX}:wechat:outbox"
+
+
+def wechat_outbox_waiting() -> str:
+    """Hash OpenID → how many of their messages wait in the outbox (new ones queue behind them)."""
+    return f"{PREFIX}:wechat:outbox-waiting"
 
 
 def wechat_event(openid: str, create_time: str) -> str:

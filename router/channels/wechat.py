@@ -8,6 +8,10 @@ CreateTime), so a retry never reaches the bot a second time: while the first is 
 for the outcome, after a passive answer it repeats that answer, after a ``success`` it says ``success``
 again — the customer-service message is sent once, by the delivery that owns the message.
 
+A customer-service message WeChat cannot take at once (unreachable, busy, rate-limited) is not dropped:
+it waits in a Redis Stream (router.adapters.wechat_outbox) that every instance retries, and one WeChat
+refuses for good (the resident's 48-hour window is over) is noted in the conversation for the operator.
+
 WeChat has no buttons in a text message: buttons become numbered options ("回复 1 …"), and the last
 ones shown are kept in Redis per OpenID so that a reply "1" becomes the first button's payload.
 """
@@ -33,7 +37,8 @@ from aiohttp import web
 
 from router import keys
 from router.adapters.wechat_api import WeChatApi, WeChatApiError
-from router.appkeys import DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
+from router.adapters.wechat_outbox import Undelivered, WeChatOutbox
+from router.appkeys import CONVERSATIONS, DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
 from router.channels.wechat_crypto import CryptoError, InvalidSignature, WeChatCrypto, check_signature
 from router.http import ApiError, read_limited
 from router.services.messages import Button, Reply
@@ -179,6 +184,9 @@ class WeChatChannel:
                        if s.wechat_encoding_aes_key else None)
         self._api: WeChatApi | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.outbox = WeChatOutbox(self.redis, lambda: self.api, consumer=f"router-{secrets.token_hex(6)}",
+                                   on_give_up=self._note_undelivered)
+        self.outbox_interval = 2.0
 
     @property
     def settings(self) -> Settings:
@@ -199,7 +207,13 @@ class WeChatChannel:
         async with aiohttp.ClientSession() as session:
             self._api = WeChatApi(session, self.redis, base_url=s.wechat_api_base, app_id=s.wechat_app_id,
                                   app_secret=s.wechat_app_secret)
+            stop = asyncio.Event()
+            retrying = (asyncio.create_task(self.outbox.run(stop, interval=self.outbox_interval))
+                        if s.wechat_token else None)
             yield
+            stop.set()
+            if retrying is not None:
+                await asyncio.wait({retrying}, timeout=SHUTDOWN_GRACE_SECONDS)
             # Answers still on their way to the customer-service API deserve a chance to leave.
             if self._tasks:
                 await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
@@ -279,13 +293,22 @@ class WeChatChannel:
         if not passive.done():
             passive.set_result(texts)
             return
-        for text in texts:
-            try:
-                await self.api.send_text(msg.from_user, text)
-            except WeChatApiError as exc:
-                log.warning("late answer to %s not delivered: %s", msg.from_user, exc)
-                break
+        try:
+            await self.outbox.send_or_keep(msg.from_user, texts, origin="bot")
+        except WeChatApiError as exc:  # refused for good (e.g. the resident's 48-hour window is over)
+            log.warning("late answer to %s not delivered: %s", msg.from_user, exc)
+            await self._note_undelivered(Undelivered(msg.from_user, "\n".join(texts), None, "bot", str(exc)))
         await self.redis.set(key, json.dumps({"s": "sent"}), xx=True, ex=OUTCOME_TTL)
+
+    async def _note_undelivered(self, lost: Undelivered) -> None:
+        """Put a message WeChat would not take into the conversation, where an operator sees it."""
+        conversations = self.app.get(CONVERSATIONS)
+        if conversations is None:
+            return
+        conv_id = lost.conversation_id or await conversations.current_id("wechat", lost.openid)
+        if conv_id:
+            await conversations.append(conv_id, "system", _say("wechat_undelivered", error=lost.error[:120],
+                                                               text=lost.text[:200]))
 
     async def _retry(self, key: str) -> list[str] | None:
         loop = asyncio.get_running_loop()
@@ -344,8 +367,10 @@ class WeChatSender:
         self.channel = channel
 
     async def send(self, conversation: Any, reply: Reply) -> None:
-        for text in await self.channel.render(conversation.user_id, [reply]):
-            await self.channel.api.send_text(conversation.user_id, text)
+        """Raises WeChatApiError when WeChat refuses for good; a passing failure is retried later."""
+        texts = await self.channel.render(conversation.user_id, [reply])
+        await self.channel.outbox.send_or_keep(conversation.user_id, texts, conversation_id=conversation.id,
+                                               origin=reply.author or "operator")
 
 
 WECHAT: web.AppKey[WeChatChannel] = web.AppKey("wechat_channel", WeChatChannel)

@@ -49,6 +49,8 @@ class FakeWeChatApi:
     valid_tokens: set[str] = field(default_factory=set)
     expired_tokens: set[str] = field(default_factory=set)
     base_url: str = ""
+    # errcodes the next custom/send calls answer with, in order (-1: HTTP 503, 0: accepted)
+    send_errors: list[int] = field(default_factory=list)
     _runner: web.AppRunner | None = None
 
     async def start(self) -> str:
@@ -90,6 +92,11 @@ class FakeWeChatApi:
         token = request.query.get("access_token", "")
         raw = await request.read()
         self.raw_bodies.append(raw)
+        code = self.send_errors.pop(0) if self.send_errors else 0  # 0: this call goes through
+        if code == -1:
+            return web.Response(status=503, text="service unavailable")
+        if code:
+            return web.json_response({"errcode": code, "errmsg": f"error {code}"})
         if token in self.expired_tokens:
             return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
         if token not in self.valid_tokens:

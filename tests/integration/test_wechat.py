@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from router import keys
 from router.adapters.conversations import Conversation
 from router.appkeys import DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
-from router.channels.wechat import setup_routes
+from router.channels.wechat import WECHAT, setup_routes
 from router.services.messages import Button, Reply, Turn
 from router.services.outbound import Outbound
 from router.settings import Settings
@@ -93,6 +93,8 @@ def make_client(redis: Any, wechat_api: FakeWeChatApi, aiohttp_client: Any) -> M
             setup_routes(app)  # the production window
         else:
             setup_routes(app, passive_seconds=passive)
+        app[WECHAT].outbox.retry_after = 0.3  # retry quickly in tests (production: 10 s)
+        app[WECHAT].outbox_interval = 0.05
         return await aiohttp_client(app), dialogue
 
     return make
@@ -412,3 +414,110 @@ async def test_an_answer_ready_right_at_the_deadline_is_delivered_exactly_once(
     await asyncio.sleep(0.3)
     answers = sorted(passive + [m.content for m in wechat_api.sent])
     assert answers == sorted(f"收到：问题{n}" for n in range(9))
+
+
+# --------------------------------------------------------------- WeChat's API away for a moment
+
+
+async def test_late_answer_survives_wechat_being_unreachable(make_client: Make, wechat_api: FakeWeChatApi,
+                                                            redis: Any) -> None:
+    """The answer is ready after the passive window, and WeChat's API is down just then: the resident
+    still gets it, once, when the API is back."""
+    client, _ = await make_client(delay=0.3, passive=0.05)
+    wechat_api.send_errors = [-1, -1, 45009]  # unreachable twice, then rate-limited
+    push = push_of(True)
+    assert await deliver(client, push, push.text(OPENID, "楼道灯不亮", "601"), encrypt=True) == (200, "success")
+    await wait_for(lambda: len(wechat_api.sent) == 1, timeout=8)
+    assert [m.content for m in wechat_api.sent] == ["收到：楼道灯不亮"]
+    await asyncio.sleep(0.5)
+    assert len(wechat_api.sent) == 1 and wechat_api.send_errors == []
+    assert await redis.xlen(keys.wechat_outbox()) == 0
+
+
+async def test_operator_reply_is_kept_in_order_while_wechat_is_away(make_client: Make,
+                                                                    wechat_api: FakeWeChatApi) -> None:
+    client, _ = await make_client()
+    channel = client.app[WECHAT]
+    conv = Conversation.from_hash({"id": "C0123456789abcdef", "channel": "wechat", "user_id": OPENID,
+                                   "state": "human"})
+    wechat_api.send_errors = [-1]
+    await client.app[OUTBOUND].send(conv, Reply("您好，我是值班员小林", author="operator"))
+    await client.app[OUTBOUND].send(conv, Reply("已通知物业今天下午维修", author="operator"))
+    await wait_for(lambda: len(wechat_api.sent) == 2, timeout=8)
+    assert [m.content for m in wechat_api.sent] == ["您好，我是值班员小林", "已通知物业今天下午维修"]
+    assert await channel.outbox.pending() == 0
+
+
+async def test_refused_for_good_reaches_the_operator_not_a_retry_loop(make_client: Make,
+                                                                      wechat_api: FakeWeChatApi) -> None:
+    """45015: the resident has not written for 48 hours. Retrying cannot help; the console must know."""
+    from router.adapters.wechat_api import WeChatApiError
+
+    client, _ = await make_client()
+    conv = Conversation.from_hash({"id": "C0123456789abcdef", "channel": "wechat", "user_id": OPENID,
+                                   "state": "human"})
+    wechat_api.send_errors = [45015]
+    with pytest.raises(WeChatApiError) as info:
+        await client.app[OUTBOUND].send(conv, Reply("请问问题解决了吗", author="operator"))
+    assert info.value.errcode == 45015
+    assert await client.app[WECHAT].outbox.pending() == 0
+
+
+async def test_messages_a_dead_instance_took_are_delivered_by_another(redis: Any,
+                                                                      wechat_api: FakeWeChatApi) -> None:
+    """Instance A read the kept messages and died before sending; instance B claims them after the retry
+    interval. A message WeChat then refuses for good is given up and reported, not retried forever."""
+    import aiohttp
+
+    from router.adapters.wechat_api import WeChatApi
+    from router.adapters.wechat_outbox import GROUP, WeChatOutbox
+
+    async with aiohttp.ClientSession() as session:
+        api = WeChatApi(session, redis, base_url=wechat_api.base_url, app_id=APP_ID, app_secret=SECRET)
+        lost: list[Any] = []
+
+        async def note(u: Any) -> None:
+            lost.append(u)
+
+        a = WeChatOutbox(redis, lambda: api, consumer="router-a", retry_after=0.2)
+        b = WeChatOutbox(redis, lambda: api, consumer="router-b", retry_after=0.2, on_give_up=note)
+        await a.put(OPENID, ["第一条", "第二条"], conversation_id="C0123456789abcdef")
+        await a.put("oOther_resident_0001", ["给另一位居民"])
+        await a._ensure_group()
+        taken = await redis.xreadgroup(GROUP, "router-a", {keys.wechat_outbox(): ">"}, count=10)
+        assert len(taken[0][1]) == 3  # A holds them all ... and dies here
+        assert await b.run_once() == 0  # not idle long enough yet: A may still be working
+        await asyncio.sleep(0.25)
+        wechat_api.send_errors = [0, 0, 43004]  # the other resident has unfollowed the account
+        assert await b.run_once() == 2
+        assert [m.content for m in wechat_api.sent] == ["第一条", "第二条"]
+        assert [(u.openid, u.text) for u in lost] == [("oOther_resident_0001", "给另一位居民")]
+        assert "43004" in lost[0].error
+        assert await b.pending() == 0
+        assert await b.run_once() == 0 and len(wechat_api.sent) == 2  # nothing is sent twice
+
+
+async def test_a_later_text_never_overtakes_an_earlier_one_still_waiting(redis: Any,
+                                                                          wechat_api: FakeWeChatApi) -> None:
+    import aiohttp
+
+    from router.adapters.wechat_api import WeChatApi
+    from router.adapters.wechat_outbox import WeChatOutbox
+
+    async with aiohttp.ClientSession() as session:
+        api = WeChatApi(session, redis, base_url=wechat_api.base_url, app_id=APP_ID, app_secret=SECRET)
+        box = WeChatOutbox(redis, lambda: api, consumer="router-a", retry_after=0.2)
+        wechat_api.send_errors = [-1, 45009]  # unreachable, then the first retry is rate-limited
+        assert await box.send_or_keep(OPENID, ["您的工单已受理"]) == 1
+        await box.run_once()
+        assert wechat_api.sent == [] and wechat_api.send_errors == []
+        # a new text arrives while the first waits: it queues behind it, even in a later round
+        assert await box.send_or_keep(OPENID, ["维修人员下午到"]) == 1
+        await box.run_once()
+        assert wechat_api.sent == []
+        await asyncio.sleep(0.25)
+        for _ in range(3):
+            await box.run_once()
+            await asyncio.sleep(0.25)
+        assert [m.content for m in wechat_api.sent] == ["您的工单已受理", "维修人员下午到"]
+        assert await box.waiting(OPENID) == 0 and await box.pending() == 0
