@@ -184,8 +184,8 @@ class WeChatChannel:
                        if s.wechat_encoding_aes_key else None)
         self._api: WeChatApi | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.outbox = WeChatOutbox(self.redis, lambda: self.api, consumer=f"router-{secrets.token_hex(6)}",
-                                   on_give_up=self._note_undelivered)
+        self._outbox: WeChatOutbox | None = None
+        self.outbox_retry_after = 10.0  # seconds a failed text waits before it is tried again
         self.outbox_interval = 2.0
 
     @property
@@ -195,6 +195,12 @@ class WeChatChannel:
     @property
     def redis(self) -> aioredis.Redis:
         return self.app[REDIS]
+
+    @property
+    def outbox(self) -> WeChatOutbox:
+        if self._outbox is None:
+            raise RuntimeError("the WeChat outbox starts with the app (cleanup context not entered)")
+        return self._outbox
 
     @property
     def api(self) -> WeChatApi:
@@ -207,6 +213,8 @@ class WeChatChannel:
         async with aiohttp.ClientSession() as session:
             self._api = WeChatApi(session, self.redis, base_url=s.wechat_api_base, app_id=s.wechat_app_id,
                                   app_secret=s.wechat_app_secret)
+            self._outbox = WeChatOutbox(self.redis, lambda: self.api, consumer=f"router-{secrets.token_hex(6)}",
+                                        retry_after=self.outbox_retry_after, on_give_up=self._note_undelivered)
             stop = asyncio.Event()
             retrying = (asyncio.create_task(self.outbox.run(stop, interval=self.outbox_interval))
                         if s.wechat_token else None)

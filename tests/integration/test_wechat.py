@@ -85,7 +85,11 @@ def make_client(redis: Any, wechat_api: FakeWeChatApi, aiohttp_client: Any) -> M
         app[SETTINGS] = Settings(wechat_token=TOKEN, wechat_app_id=APP_ID, wechat_app_secret=SECRET,
                                  wechat_encoding_aes_key=AES_KEY if aes else "",
                                  wechat_api_base=wechat_api.base_url)
-        app[REDIS] = redis
+        async def resources(app: web.Application) -> AsyncIterator[None]:
+            app[REDIS] = redis  # as router.app does: Redis arrives when the app starts, not before
+            yield
+
+        app.cleanup_ctx.append(resources)
         app[DIALOGUE] = dialogue
         app[OUTBOUND] = Outbound()
         app[OPENAPI_PATHS] = {}
@@ -93,7 +97,7 @@ def make_client(redis: Any, wechat_api: FakeWeChatApi, aiohttp_client: Any) -> M
             setup_routes(app)  # the production window
         else:
             setup_routes(app, passive_seconds=passive)
-        app[WECHAT].outbox.retry_after = 0.3  # retry quickly in tests (production: 10 s)
+        app[WECHAT].outbox_retry_after = 0.3  # retry quickly in tests (production: 10 s)
         app[WECHAT].outbox_interval = 0.05
         return await aiohttp_client(app), dialogue
 
