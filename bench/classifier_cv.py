@@ -71,7 +71,8 @@ def main() -> int:
         f"- machine: `{' '.join(platform.uname())}`, nproc {os.cpu_count()}, "
         f"load average at start {os.getloadavg()[0]:.2f} (2 cores shared with other work)",
         "- command: `.venv/bin/python bench/classifier_cv.py`",
-        f"- pipeline: blocks {list(training.BLOCKS)} (TF-IDF), base models {list(training.BASE_MODELS)} "
+        f"- pipeline: blocks {list(training.BLOCKS)} (TF-IDF) + per-class keyword features "
+        f"(weight {training.KEYWORD_WEIGHT}), base models {list(training.BASE_MODELS)} "
         f"(LinearSVC C={training.SVC_C}, balanced), multinomial LR stacker on out-of-fold scores; "
         f"{training.FOLDS}-fold stratified CV, seed {training.SEED}",
         "",

@@ -2,8 +2,10 @@
 
 l1 (7 classes with labelled data) comes from linear models over TF-IDF features — jieba words,
 character 1-3-grams of the whole message, and character 1-3-grams of its first 25 characters (the
-message title, or the whole of a short message, says what it is about) — whose scores are turned into
-calibrated probabilities by a small multinomial logistic regression fitted on out-of-fold scores.
+message title, or the whole of a short message, says what it is about) — plus one keyword feature per
+class (log(1 + how many distinct taxonomy/keyword terms of that class the message contains)), whose
+scores are turned into calibrated probabilities by a small multinomial logistic regression fitted on
+out-of-fold scores.
 l2/l3 are chosen within the predicted l1 by matching taxonomy terms and an authored keyword list
 (router/data/taxonomy_keywords.csv); the 8 l1 classes without training data (民政, 政法, …) are
 reached only through clear keyword rules from the same file.
@@ -42,6 +44,8 @@ __all__ = [
     "prepare",
     "analyse",
     "ANALYSERS",
+    "keyword_vocabulary",
+    "keyword_features",
     "artefact_path",
     "training_inputs",
     "REPO_ROOT",
@@ -160,6 +164,24 @@ def _match_score(text: str, rule: KeywordRule) -> int:
     return sum(len(w) for w in rule.keywords if w in text)
 
 
+def keyword_vocabulary(rules: Iterable[KeywordRule], classes: Sequence[str]) -> list[list[str]]:
+    """Per class (in ``classes`` order): the distinct terms of at least two characters — l2 and l3
+    names and authored keywords — of that class's taxonomy nodes. Not learnt from data: it comes from
+    data/taxonomy.csv and router/data/taxonomy_keywords.csv only."""
+    words: dict[str, set[str]] = {c: set() for c in classes}
+    for rule in rules:
+        if rule.l1 in words and not rule.assigns_l1:
+            words[rule.l1].update(w for w in (rule.l2, rule.l3 or "", *rule.keywords) if len(w) >= 2)
+    return [sorted(words[c]) for c in classes]
+
+
+def keyword_features(prepared_text: str, vocabulary: Sequence[Sequence[str]]) -> np.ndarray:
+    """log(1 + number of distinct terms of each class found in the text); the same function serves
+    training and prediction."""
+    counts = [sum(1 for w in words if w in prepared_text) for words in vocabulary]
+    return np.log1p(np.array(counts, dtype=np.float64))
+
+
 # --- the model ----------------------------------------------------------------------------------
 
 
@@ -184,14 +206,19 @@ class _Block:
 
 @dataclass
 class LinearTopicModel:
-    """TF-IDF blocks → per-base-model linear scores → stacked softmax over the l1 classes."""
+    """TF-IDF blocks (+ per-class keyword features) → per-base-model linear scores → stacked softmax
+    over the l1 classes."""
 
     classes: list[str]
     blocks: list[_Block]
     base: list[tuple[np.ndarray, np.ndarray]]  # (W: n_features × K, b: K) per base model
     stack_w: np.ndarray  # K × (K · n_base)
     stack_b: np.ndarray  # K
+    # Keyword feature columns after the TF-IDF blocks: one term list per column, and their weight.
+    keyword_words: list[list[str]] = field(default_factory=list)
+    keyword_weight: float = 0.0
     offsets: list[int] = field(default_factory=list)
+    keyword_offset: int = 0
 
     def __post_init__(self) -> None:
         self.offsets = []
@@ -199,16 +226,20 @@ class LinearTopicModel:
         for blk in self.blocks:
             self.offsets.append(start)
             start += len(blk.vocab)
+        self.keyword_offset = start
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> LinearTopicModel:
         blocks = [_Block(b["name"], b["vocab"], _array(b["idf"]), b["weight"]) for b in state["blocks"]]
         base = [(_array(w), _array(b)) for w, b in state["base"]]
-        return cls(list(state["classes"]), blocks, base, _array(state["stack_w"]), _array(state["stack_b"]))
+        keywords = state.get("keywords") or {"words": [], "weight": 0.0}
+        return cls(list(state["classes"]), blocks, base, _array(state["stack_w"]), _array(state["stack_b"]),
+                   [list(ws) for ws in keywords["words"]], float(keywords["weight"]))
 
     def features(self, prepared_text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Sparse TF-IDF row as (indices, values): each block L2-normalised then weighted, the way
-        scikit-learn's TfidfVectorizer(norm='l2', smooth_idf, no sublinear tf) does it."""
+        """Sparse feature row as (indices, values): each TF-IDF block L2-normalised then weighted, the
+        way scikit-learn's TfidfVectorizer(norm='l2', smooth_idf, no sublinear tf) does it, then the
+        non-zero keyword features."""
         idx_parts: list[np.ndarray] = []
         val_parts: list[np.ndarray] = []
         for blk, offset in zip(self.blocks, self.offsets, strict=True):
@@ -222,6 +253,12 @@ class LinearTopicModel:
             vals *= blk.weight / np.linalg.norm(vals)
             idx_parts.append(local + offset)
             val_parts.append(vals)
+        if self.keyword_words:
+            kw = keyword_features(prepared_text, self.keyword_words) * self.keyword_weight
+            nz = np.flatnonzero(kw)
+            if len(nz):
+                idx_parts.append(nz + self.keyword_offset)
+                val_parts.append(kw[nz])
         if not idx_parts:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         return np.concatenate(idx_parts), np.concatenate(val_parts)

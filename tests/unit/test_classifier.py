@@ -10,9 +10,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from router.domain.classifier import TopicClassifier, artefact_path, prepare
+from router.domain.classifier import (
+    KeywordRule,
+    TopicClassifier,
+    artefact_path,
+    keyword_features,
+    keyword_vocabulary,
+    prepare,
+)
 from router.domain.topics import Topic
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,6 +115,20 @@ def test_bad_input_is_a_clear_error(clf: TopicClassifier) -> None:
         clf.predict("   ")
     with pytest.raises(TypeError):
         clf.predict(None)  # type: ignore[arg-type]
+
+
+def test_keyword_features_count_distinct_class_terms() -> None:
+    rules = [
+        KeywordRule("城乡建设", "住房保障与房地产", "物业服务", ("物业", "物业费"), False),
+        KeywordRule("城乡建设", "城乡规划", "违章建筑", ("违建", "灯"), False),
+        KeywordRule("交通运输", "出租车管理", "行业监管", ("出租车", "的士"), False),
+        KeywordRule("政法", "治安", None, ("被偷",), True),  # untrained class: not a feature
+    ]
+    vocab = keyword_vocabulary(rules, ["交通运输", "城乡建设"])
+    assert "出租车管理" in vocab[0] and "灯" not in vocab[1]  # one-character terms are too vague
+    assert not any("被偷" in words for words in vocab)
+    feats = keyword_features("物业乱收物业费,物业不管", vocab)
+    assert feats[0] == 0.0 and feats[1] == pytest.approx(np.log1p(2))  # 物业 and 物业费, each once
 
 
 def test_masked_place_codes_are_ignored() -> None:
