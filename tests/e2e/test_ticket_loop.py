@@ -52,3 +52,22 @@ def test_ticket_goes_round_the_whole_loop(stack: Stack) -> None:
     assert any(h["action"] == "return" and "职责" in (h.get("reason") or "") for h in ticket["history"])
     assert all(h["actor"] and h["at"] for h in ticket["history"])
     assert any(re.match(r"resident:", h["actor"]) for h in ticket["history"] if h["action"] == "follow_up")
+
+
+def test_only_the_reporter_can_withdraw_their_ticket(stack: Stack) -> None:
+    """Ticket ids are sequential: a stranger who types someone's id is refused; the reporter is not."""
+    reporter, stranger = f"own-{uuid.uuid4().hex[:8]}", f"other-{uuid.uuid4().hex[:8]}"
+    ticket_id = report_skipping_every_question(
+        stack, reporter, "福田区华富街道莲花一村门口的井盖松动了，踩上去会响")
+
+    refused = chat(stack, stranger, f"撤销工单 {ticket_id}")
+    said = " ".join(r["text"] or "" for r in refused["replies"])
+    assert "只能由提交的人撤销" in said, refused
+    status, ticket = stack.request("GET", f"/api/v1/tickets/{ticket_id}")
+    assert ticket["status"] != "撤销"
+
+    done = chat(stack, reporter, f"撤销工单 {ticket_id}")
+    assert any("已撤销" in (r["text"] or "") for r in done["replies"]), done
+    status, ticket = stack.request("GET", f"/api/v1/tickets/{ticket_id}")
+    assert ticket["status"] == "撤销"
+    assert ticket["history"][-1]["actor"].startswith("resident:")
