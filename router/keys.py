@@ -124,13 +124,14 @@ def wechat_last_buttons(openid: str) -> str:
 
 
 def wechat_outbox() -> str:
-    """Stream of customer-service messages WeChat could not take at once, retried until it does."""
-    return f"{PREFIX}:wechat:outbox"
+    """Stream of customer-service messages WeChat could not take at once, retried until it does.
+    Hash-tagged with wechat_outbox_waiting: both change in one transaction."""
+    return f"{PREFIX}:wechat:{{outbox}}"
 
 
 def wechat_outbox_waiting() -> str:
     """Hash OpenID → how many of their messages wait in the outbox (new ones queue behind them)."""
-    return f"{PREFIX}:wechat:outbox-waiting"
+    return f"{PREFIX}:wechat:{{outbox}}:waiting"
 
 
 def wechat_event(openid: str, create_time: str) -> str:
