@@ -6,9 +6,9 @@ Sparse n-grams know only the words in the training data; a multilingual sentence
 places "路灯黑了" near "路灯坏了". The 512-d vector of the whole (normalised) message is added as a
 sentence-level feature for DIET.
 
-Encoding costs ~20-60 ms per message on one core, so training texts are cached on disk by content
-hash (config `cache_dir`, default build/use_cache): retraining after a small data change only
-encodes the new examples.
+Training texts are cached on disk by content hash (config `cache_dir`, default build/use_cache), so
+retraining after a small data change only encodes the new examples. Residents' messages at run time
+are encoded in memory and never written anywhere (a few ms per message on one core).
 """
 
 from __future__ import annotations
@@ -78,11 +78,12 @@ class UniversalSentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
         return self._cache / digest[:2] / f"{digest}.npy"
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """One L2-normalised 512-d row per text; cached rows are read back instead of encoded."""
+    def encode(self, texts: list[str], *, cached: bool = False) -> np.ndarray:
+        """One L2-normalised 512-d row per text; with ``cached`` (training data only), rows on disk are
+        read back instead of encoded and new ones are written."""
         vectors: list[np.ndarray | None] = []
         for text in texts:
-            path = self._cache_path(text)
+            path = self._cache_path(text) if cached else None
             vectors.append(np.load(path) if path is not None and path.exists() else None)
         missing = [i for i, v in enumerate(vectors) if v is None]
         for start in range(0, len(missing), _BATCH):
@@ -90,7 +91,7 @@ class UniversalSentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             encoded = np.atleast_2d(np.asarray(self._encoder.encode([texts[i] for i in chunk]), dtype=np.float32))
             for i, row in zip(chunk, encoded, strict=True):
                 vectors[i] = row
-                path = self._cache_path(texts[i])
+                path = self._cache_path(texts[i]) if cached else None
                 if path is not None:
                     try:
                         path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,18 +100,18 @@ class UniversalSentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
                         logger.debug("USE cache not writable: %s", error)
         return np.stack([v for v in vectors if v is not None]) if texts else np.zeros((0, 512), np.float32)
 
-    def _featurize(self, messages: list[Message]) -> None:
+    def _featurize(self, messages: list[Message], *, cached: bool = False) -> None:
         todo = [m for m in messages if isinstance(m.get(TEXT), str) and m.get(TEXT)]
         if not todo:
             return
-        vectors = self.encode([m.get(TEXT) for m in todo])
+        vectors = self.encode([m.get(TEXT) for m in todo], cached=cached)
         for message, vector in zip(todo, vectors, strict=True):
             message.add_features(
                 Features(vector.reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT, self._identifier)
             )
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self._featurize(training_data.training_examples)
+        self._featurize(training_data.training_examples, cached=True)
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
