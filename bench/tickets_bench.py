@@ -170,7 +170,7 @@ def main() -> None:
         "",
         "## RedisTicketStore",
         "",
-        "create = idempotency GET + INCR + duplicate lookup (ZRANGEBYSCORE + candidates) + WATCH/MULTI/EXEC;",
+        "create = idempotency GET + INCR + duplicate lookup (ZRANGEBYSCORE + candidates) + WATCH of the duplicate bucket, re-read under WATCH + MULTI/EXEC;",
         "transition = WATCH + HGET/LRANGE + MULTI/EXEC (hash, history, indexes, SLA ZSET, dispatch XADD).",
         "",
         "| operation | concurrency | n | ops/s | p50 ms | p99 ms | ops/s ÷ SET rps |",

@@ -29,8 +29,8 @@ similar text (char-bigram Jaccard ≥ ``duplicate_threshold``) as an *open* tick
 ``duplicate_window`` is still stored as its own ticket — so the resident has an id to quote — but
 immediately moves to 合并 with ``merged_into`` the earlier ticket, whose ``duplicates`` (and so
 ``reporters``) grow by one in the same transaction. The bucket (``dup`` index of place + topic) is
-WATCHed while the candidates are read, so two identical reports arriving together still end as one
-ticket with two reporters, never as two tickets.
+read, then WATCHed and checked unchanged before the write, so two identical reports arriving together
+still end as one ticket with two reporters, never as two tickets.
 
 Ticket ids come from INCR before the transaction; a retried or lost race can leave a gap in the daily
 sequence, never a duplicate id.
@@ -81,6 +81,7 @@ __all__ = [
 CHANNELS = frozenset({"web", "wechat", "voice", "console", "phone"})
 MAX_TEXT_CHARS = 2000
 _MAX_RETRIES = 50
+_DUP_CANDIDATES = 50  # earlier reports compared per create
 
 
 class TicketNotFound(LookupError):
@@ -378,17 +379,23 @@ class RedisTicketStore:
         existing = None
         async with self.redis.pipeline(transaction=True) as pipe:
             for _ in range(_MAX_RETRIES):
+                # Earlier reports are read before anything is WATCHed, so a create never holds two
+                # connections at once (32 concurrent creates on a 36-connection pool must not starve).
+                seen, candidates = await self._duplicate_candidates(ticket, now)
                 try:
                     if idem:
                         await pipe.watch(idem)
                         if existing := await pipe.get(idem):
                             break
                     # Two residents reporting the same lamp at the same moment: both creates add to
-                    # the same bucket, so watching it makes the slower EXEC fail and retry — and the
-                    # retry finds the faster one's ticket as its candidate.
+                    # the same bucket. Watching it — and checking it still holds what we compared
+                    # against — makes the slower EXEC fail and retry, and the retry finds the faster
+                    # one's ticket as its candidate.
                     if bucket:
                         await pipe.watch(bucket)
-                    candidates = await self._duplicate_candidates(ticket, now)
+                        if await self._bucket_ids(pipe, bucket, now) != seen:
+                            await pipe.reset()
+                            continue
                     earlier = None
                     for candidate_id in candidates:
                         await pipe.watch(keys.ticket(candidate_id))
@@ -416,20 +423,23 @@ class RedisTicketStore:
         assert existing is not None
         return await self.require(existing)
 
-    async def _duplicate_candidates(self, ticket: Ticket, now: datetime) -> list[str]:
-        """Ids of open tickets reporting the same problem at the same place, earliest first.
-
-        Called after the bucket key is WATCHed; the chosen one is re-read under WATCH before
-        anything is written.
-        """
-        dup = _dup_key(ticket)
-        if dup is None:
-            return []
+    async def _bucket_ids(self, client: Any, bucket: str, now: datetime) -> list[str]:
+        """Ids in the duplicate bucket within the window, oldest first (``client``: Redis or a pipeline
+        in immediate mode after WATCH)."""
         since = (now - self.duplicate_window).timestamp()
+        return list(await client.zrangebyscore(bucket, since, "+inf", start=0, num=_DUP_CANDIDATES))
+
+    async def _duplicate_candidates(self, ticket: Ticket, now: datetime) -> tuple[list[str], list[str]]:
+        """(the bucket's ids as read, the open tickets among them reporting the same problem at the
+        same place, earliest first). The chosen one is re-read under WATCH before anything is written.
+        """
+        bucket = _dup_key(ticket)
+        if bucket is None:
+            return [], []
         loc = ticket.location
         place = [p for p in (loc.district, loc.street, loc.community, loc.grid, loc.address) if p]
-        ids = await self.redis.zrangebyscore(dup, since, "+inf", start=0, num=50)
-        return [
+        ids = await self._bucket_ids(self.redis, bucket, now)
+        return ids, [
             c.id
             for c in await self.get_many(ids)
             if c.is_open

@@ -216,6 +216,22 @@ async def test_same_problem_reported_at_the_same_moment_is_one_ticket(store, mon
     assert [t.id for t in await store.list(status="受理")] == [head.id]
 
 
+async def test_a_burst_of_reports_needs_one_connection_each(redis_url, clock) -> None:
+    """As many simultaneous reports as the pool has connections all go through: a create never holds
+    one connection while waiting for a second (that starved the pool at 32 concurrent creates)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True, max_connections=6)
+    try:
+        store = RedisTicketStore(client, clock=clock)
+        created = await asyncio.gather(*[store.create(draft(f"科技园路的路灯坏了好几天都不亮{'了' * i}"))
+                                         for i in range(6)])
+        assert sum(t.status is Status.RECEIVED for t in created) == 1
+        assert (await store.get(next(t.id for t in created if t.status is Status.RECEIVED))).reporters == 6
+    finally:
+        await client.aclose()
+
+
 async def test_urgent_report_is_not_buried_under_a_general_one(store) -> None:
     await store.create(draft("科技园路的路灯坏了好几天都不亮"))
     urgent = await store.create(draft("科技园路的路灯坏了好几天都不亮", urgency="life_property"))
