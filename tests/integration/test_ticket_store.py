@@ -216,9 +216,10 @@ async def test_same_problem_reported_at_the_same_moment_is_one_ticket(store, mon
     assert [t.id for t in await store.list(status="受理")] == [head.id]
 
 
-async def test_a_burst_of_reports_needs_one_connection_each(redis_url, clock) -> None:
+async def test_a_burst_of_reports_needs_one_connection_each(redis, redis_url, clock) -> None:
     """As many simultaneous reports as the pool has connections all go through: a create never holds
-    one connection while waiting for a second (that starved the pool at 32 concurrent creates)."""
+    one connection while waiting for a second (that starved the pool at 32 concurrent creates).
+    (``redis`` is asked for only to start from an empty database.)"""
     import redis.asyncio as aioredis
 
     client = aioredis.Redis.from_url(redis_url, decode_responses=True, max_connections=6)
