@@ -303,20 +303,25 @@ class WeChatChannel:
             return
         try:
             await self.outbox.send_or_keep(msg.from_user, texts, origin="bot")
+            await self.redis.set(key, json.dumps({"s": "sent"}), xx=True, ex=OUTCOME_TTL)
         except WeChatApiError as exc:  # refused for good (e.g. the resident's 48-hour window is over)
             log.warning("late answer to %s not delivered: %s", msg.from_user, exc)
             await self._note_undelivered(Undelivered(msg.from_user, "\n".join(texts), None, "bot", str(exc)))
-        await self.redis.set(key, json.dumps({"s": "sent"}), xx=True, ex=OUTCOME_TTL)
+        except Exception:  # noqa: BLE001 - Redis away as well: nothing left to keep it in; say so loudly
+            log.exception("late answer to %s lost", msg.from_user)
 
     async def _note_undelivered(self, lost: Undelivered) -> None:
         """Put a message WeChat would not take into the conversation, where an operator sees it."""
         conversations = self.app.get(CONVERSATIONS)
         if conversations is None:
             return
-        conv_id = lost.conversation_id or await conversations.current_id("wechat", lost.openid)
-        if conv_id:
-            await conversations.append(conv_id, "system", _say("wechat_undelivered", error=lost.error[:120],
-                                                               text=lost.text[:200]))
+        try:
+            conv_id = lost.conversation_id or await conversations.current_id("wechat", lost.openid)
+            if conv_id:
+                await conversations.append(conv_id, "system", _say(
+                    "wechat_undelivered", error=lost.error[:120], text=lost.text[:200]))
+        except Exception:  # noqa: BLE001 - the log line is then the only trace
+            log.exception("could not note the undelivered message to %s: %s", lost.openid, lost.text[:80])
 
     async def _retry(self, key: str) -> list[str] | None:
         loop = asyncio.get_running_loop()

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 
 from router import keys
 from router.adapters.conversations import Conversation
-from router.appkeys import DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
+from router.appkeys import CONVERSATIONS, DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
 from router.channels.wechat import WECHAT, setup_routes
 from router.services.messages import Button, Reply, Turn
 from router.services.outbound import Outbound
@@ -78,8 +78,8 @@ async def wechat_api() -> AsyncIterator[FakeWeChatApi]:
 
 @pytest.fixture
 def make_client(redis: Any, wechat_api: FakeWeChatApi, aiohttp_client: Any) -> Make:
-    async def make(*, aes: bool = True, delay: float = 0.0, passive: float | None = 0.5
-                   ) -> tuple[TestClient, FakeDialogue]:
+    async def make(*, aes: bool = True, delay: float = 0.0, passive: float | None = 0.5,
+                   conversations: Any = None) -> tuple[TestClient, FakeDialogue]:
         dialogue = FakeDialogue(delay)
         app = web.Application()
         app[SETTINGS] = Settings(wechat_token=TOKEN, wechat_app_id=APP_ID, wechat_app_secret=SECRET,
@@ -93,6 +93,8 @@ def make_client(redis: Any, wechat_api: FakeWeChatApi, aiohttp_client: Any) -> M
         app[DIALOGUE] = dialogue
         app[OUTBOUND] = Outbound()
         app[OPENAPI_PATHS] = {}
+        if conversations is not None:
+            app[CONVERSATIONS] = conversations
         if passive is None:
             setup_routes(app)  # the production window
         else:
@@ -525,3 +527,29 @@ async def test_a_later_text_never_overtakes_an_earlier_one_still_waiting(redis: 
             await asyncio.sleep(0.25)
         assert [m.content for m in wechat_api.sent] == ["您的工单已受理", "维修人员下午到"]
         assert await box.waiting(OPENID) == 0 and await box.pending() == 0
+
+
+async def test_late_answer_refused_for_good_is_noted_for_the_operator(make_client: Make,
+                                                                      wechat_api: FakeWeChatApi,
+                                                                      redis: Any) -> None:
+    """WeChat says 45015 (the resident's 48-hour window is over): nothing to retry, but the answer the
+    resident never got is in their conversation, where an operator can see it and call back."""
+    from router.adapters.conversations import ConversationStore
+
+    store = ConversationStore(redis)
+    conv = await store.current("wechat", OPENID)
+    client, _ = await make_client(delay=0.3, passive=0.05, conversations=store)
+    wechat_api.send_errors = [45015]
+    push = push_of(True)
+    assert await deliver(client, push, push.text(OPENID, "我家门口的树倒了", "701"), encrypt=True) == (200, "success")
+
+    async def noted() -> list[dict[str, Any]]:
+        return [e for e in await store.transcript(conv.id) if e["author"] == "system"]
+
+    for _ in range(100):  # the answer is late by design: poll for the note
+        if await noted():
+            break
+        await asyncio.sleep(0.05)
+    [note] = await noted()
+    assert "未送达" in note["text"] and "收到：我家门口的树倒了" in note["text"] and "45015" in note["text"]
+    assert wechat_api.sent == [] and await client.app[WECHAT].outbox.pending() == 0
