@@ -62,7 +62,7 @@ class WeChatOutbox:
         api: Callable[[], WeChatApi],
         *,
         consumer: str,
-        retry_after: float = 10.0,
+        retry_after: float = 30.0,
         max_age: float = 1800.0,
         on_give_up: Callable[[Undelivered], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,

@@ -185,7 +185,9 @@ class WeChatChannel:
         self._api: WeChatApi | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._outbox: WeChatOutbox | None = None
-        self.outbox_retry_after = 10.0  # seconds a failed text waits before it is tried again
+        # seconds a failed text waits before it is tried again; above the longest send (two 5 s API calls
+        # plus a token refresh), so an attempt still running is never claimed and sent twice
+        self.outbox_retry_after = 30.0
         self.outbox_interval = 2.0
 
     @property

@@ -99,7 +99,7 @@ def make_client(redis: Any, wechat_api: FakeWeChatApi, aiohttp_client: Any) -> M
             setup_routes(app)  # the production window
         else:
             setup_routes(app, passive_seconds=passive)
-        app[WECHAT].outbox_retry_after = 0.3  # retry quickly in tests (production: 10 s)
+        app[WECHAT].outbox_retry_after = 0.3  # retry quickly in tests (production: 30 s)
         app[WECHAT].outbox_interval = 0.05
         return await aiohttp_client(app), dialogue
 
