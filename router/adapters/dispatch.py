@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from router import keys
+from router.adapters.streams import claim_entries, ensure_group
 from router.adapters.ticket_store import PreconditionFailed, RedisTicketStore
 from router.domain.tickets import Action, Status, Ticket
 
@@ -64,12 +64,7 @@ class Dispatcher:
     async def ensure_group(self, department: str) -> None:
         if department in self._groups:
             return
-        try:
-            # id 0: entries written before the first worker ever connected are delivered too.
-            await self.redis.xgroup_create(keys.dispatch_stream(department), GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await ensure_group(self.redis, keys.dispatch_stream(department), GROUP)
         self._groups.add(department)
 
     async def claim(self, department: str, consumer: str, count: int = 10) -> list[Claim]:
@@ -77,18 +72,8 @@ class Dispatcher:
         if count <= 0:
             return []
         await self.ensure_group(department)
-        stream = keys.dispatch_stream(department)
-        entries: list[tuple[str, dict[str, str]]] = []
-        reclaimed: set[str] = set()
-        reply = await self.redis.xautoclaim(stream, GROUP, consumer, self.min_idle_ms, "0-0", count=count)
-        for entry_id, fields in reply[1]:
-            if fields:  # None when the entry was trimmed away meanwhile
-                entries.append((entry_id, fields))
-                reclaimed.add(entry_id)
-        if len(entries) < count:
-            fresh = await self.redis.xreadgroup(GROUP, consumer, {stream: ">"}, count=count - len(entries))
-            for _stream, items in fresh or []:
-                entries.extend((eid, f) for eid, f in items)
+        entries, reclaimed = await claim_entries(self.redis, keys.dispatch_stream(department), GROUP, consumer,
+                                                 self.min_idle_ms, count)
         claims: list[Claim] = []
         stale: list[str] = []
         tickets = {t.id: t for t in await self.store.get_many([f["ticket_id"] for _, f in entries])}

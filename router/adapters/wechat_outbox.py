@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from router import keys
+from router.adapters.streams import claim_entries, ensure_group
 from router.adapters.wechat_api import WeChatApi, WeChatApiError
 
 __all__ = ["GROUP", "PERMANENT_ERRCODES", "WeChatOutbox", "Undelivered", "is_transient"]
@@ -120,27 +121,16 @@ class WeChatOutbox:
     # ------------------------------------------------------------------------------------- retrying
 
     async def _ensure_group(self) -> None:
-        if self._group_ready:
-            return
-        try:
-            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        self._group_ready = True
+        if not self._group_ready:
+            await ensure_group(self.redis, self.stream, GROUP)
+            self._group_ready = True
 
     async def run_once(self, count: int = 50) -> int:
         """One round: entries left idle by a failed attempt or a dead instance, then new ones.
         Returns how many were delivered."""
         await self._ensure_group()
-        reply = await self.redis.xautoclaim(self.stream, GROUP, self.consumer, int(self.retry_after * 1000),
-                                            "0-0", count=count)
-        entries = list(reply[1])
-        if len(entries) < count:
-            fresh = await self.redis.xreadgroup(GROUP, self.consumer, {self.stream: ">"},
-                                                count=count - len(entries))
-            for _, items in fresh or []:
-                entries.extend(items)
+        entries, _ = await claim_entries(self.redis, self.stream, GROUP, self.consumer,
+                                         int(self.retry_after * 1000), count)
         # Only undelivered texts are in the stream, so a resident's text may go only when it is the
         # earliest of theirs there; a later one waits (and is claimed again) until those before it went.
         queue: dict[str, list[str]] = {}
@@ -149,9 +139,6 @@ class WeChatOutbox:
         delivered = 0
         blocked: set[str] = set()  # residents whose earlier text failed this round
         for entry_id, fields in sorted(entries, key=lambda e: _id_key(e[0])):
-            if not fields:  # deleted meanwhile (another instance finished it)
-                await self.redis.xack(self.stream, GROUP, entry_id)
-                continue
             openid = fields.get("openid", "")
             mine = queue.get(openid) or [entry_id]
             if openid in blocked or mine[0] != entry_id:
