@@ -287,9 +287,6 @@ class RedisTicketStore:
 
         return [t for t in await self.get_many(ids) if matches(t)]
 
-    async def all_ids(self) -> list[str]:
-        return list(await self.redis.zrange(keys.ticket_index("all", "all"), 0, -1))
-
     async def created_between(
         self, since: datetime | None, until: datetime | None, *, batch: int = 500
     ) -> AsyncIterator[list[Ticket]]:
