@@ -30,59 +30,53 @@ from router.domain.names import find_person_name
 __all__ = ["EmergencyTypeExtractor", "PersonNameExtractor", "EntityOwnership"]
 
 
+class _RuleExtractor(GraphComponent):
+    """An untrained extractor: ``find`` gives at most one entity per message from rules."""
+
+    @classmethod
+    def create(
+        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> _RuleExtractor:
+        return cls()
+
+    def find(self, text: str) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            entity = self.find(text) if isinstance(text, str) and text else None
+            if entity is None:
+                continue
+            entity = {**entity, "confidence_entity": 1.0, "extractor": type(self).__name__}
+            message.set(ENTITIES, [*(message.get(ENTITIES) or []), entity], add_to_output=True)
+        return messages
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class EmergencyTypeExtractor(GraphComponent):
+class EmergencyTypeExtractor(_RuleExtractor):
     """Adds emergency_type when router.domain.emergency finds a (non-crisis) emergency."""
 
-    @classmethod
-    def create(
-        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> EmergencyTypeExtractor:
-        return cls()
-
-    def process(self, messages: list[Message]) -> list[Message]:
-        for message in messages:
-            text = message.get(TEXT)
-            if not isinstance(text, str) or not text:
-                continue
-            found = detect(text)
-            if found is None or found.is_crisis:
-                continue
-            word = found.matched[0]
-            start = max(text.find(word), 0)
-            entity = {
-                "entity": "emergency_type", "value": found.service, "start": start,
-                "end": start + len(word) if word in text else len(text),
-                "confidence_entity": 1.0, "extractor": type(self).__name__,
-            }
-            message.set(ENTITIES, [*(message.get(ENTITIES) or []), entity], add_to_output=True)
-        return messages
+    def find(self, text: str) -> dict[str, Any] | None:
+        found = detect(text)
+        if found is None or found.is_crisis:
+            return None
+        word = found.matched[0]
+        start = max(text.find(word), 0)
+        return {"entity": "emergency_type", "value": found.service, "start": start,
+                "end": start + len(word) if word in text else len(text)}
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class PersonNameExtractor(GraphComponent):
+class PersonNameExtractor(_RuleExtractor):
     """Adds person_name when the resident names themselves ("我叫李明", "联系人邓先生")."""
 
-    @classmethod
-    def create(
-        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> PersonNameExtractor:
-        return cls()
-
-    def process(self, messages: list[Message]) -> list[Message]:
-        for message in messages:
-            text = message.get(TEXT)
-            found = find_person_name(text) if isinstance(text, str) else None
-            if found is None:
-                continue
-            entity = {
-                "entity": "person_name", "value": found.value, "start": found.start, "end": found.end,
-                "confidence_entity": 1.0, "extractor": type(self).__name__,
-            }
-            message.set(ENTITIES, [*(message.get(ENTITIES) or []), entity], add_to_output=True)
-        return messages
+    def find(self, text: str) -> dict[str, Any] | None:
+        found = find_person_name(text)
+        if found is None:
+            return None
+        return {"entity": "person_name", "value": found.value, "start": found.start, "end": found.end}
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
