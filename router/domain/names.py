@@ -43,14 +43,15 @@ _AMBIGUOUS_AFTER_SHI = set("南高和在于成明文安平全华海金白方向�
 _TITLES = ("先生", "女士", "小姐", "太太", "阿姨", "叔叔", "叔", "伯伯", "阿伯", "伯", "阿婆", "婆婆", "大爷",
            "大妈", "大姐", "大哥", "奶奶", "爷爷", "师傅", "老师", "医生", "律师", "经理", "主任", "同学",
            "姐", "哥", "姨", "工")
+_TITLES_LONGEST_FIRST = sorted(_TITLES, key=len, reverse=True)  # "阿姨" before "姨"
 # Given-name characters never include these: places, buildings, function words, verbs of the clause.
 _NOT_GIVEN = set("区街道路市省县镇村社号楼栋室座巷弄苑园府庭湾城厦院站口桥的在住要想来去打说是有没不了吗呢啊吧呀"
                  "哦嘛这那哪个们里边面就也都还和跟与及或给被把从到对向个位业主租户居民人家")
-_HAN = r"[\u4e00-\u9fff]"
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 _STRONG_CUES = r"(?:我叫|我的名字(?:是|叫)|名字(?:是|叫)|本人(?:是|叫)?|姓名(?:是|为|:)?|联系人(?:是|写|叫|:)?|叫我|称呼(?:我)?(?:为)?)"
 _WEAK_CUE = r"(?:我是|我系)"
 _SURNAME_CUE = r"(?:我姓|免贵姓|本人姓)"
-_END = r"(?=$|[\s,，。.!！?？;；、:：)）]|电话|手机|号码|联系|住在|家住|就行|就可以|就好|即可|好了)"
+_END = re.compile(r"(?=$|[\s,，。.!！?？;；、:：)）]|电话|手机|号码|联系|住在|家住|就行|就可以|就好|即可|好了)")
 # 老/小/阿 + surname, except where that is an ordinary word: 老师, 小区, 阿姨…
 _NOT_FAMILIAR = set("师区人家乡姨伯公婆板")
 
@@ -73,28 +74,28 @@ def _name_after(text: str, i: int, *, weak: bool) -> PersonName | None:
     """The name starting at ``i`` (just after a cue), if the text there has the shape of one."""
     # 老周 / 小李 / 阿珍 forms
     if (i + 2 <= len(text) and text[i] in "老小阿" and text[i + 1] in _SINGLE
-            and text[i + 1] not in _NOT_FAMILIAR and re.match(_END, text[i + 2 :])):
+            and text[i + 1] not in _NOT_FAMILIAR and _END.match(text[i + 2 :])):
         return PersonName(text[i : i + 2], i, i + 2)
     surname = _surname_at(text, i)
     if surname is None:
         return None
     j = i + len(surname)
-    for title in sorted(_TITLES, key=len, reverse=True):
+    for title in _TITLES_LONGEST_FIRST:
         if text.startswith(title, j):
             end = j + len(title)
-            if re.match(_END, text[end:]) or not weak:
+            if _END.match(text[end:]) or not weak:
                 return PersonName(text[i:end], i, end)
     if weak and len(surname) == 1 and surname in _AMBIGUOUS_AFTER_SHI:
         return None
     # surname + 1..2 given-name characters, ending the clause
     for n in (2, 1):
         given = text[j : j + n]
-        if len(given) == n and all(re.match(_HAN, ch) and ch not in _NOT_GIVEN for ch in given):
+        if len(given) == n and all(_HAN.match(ch) and ch not in _NOT_GIVEN for ch in given):
             end = j + n
             # a form of address may follow the full name ("李明先生")
             rest = text[end:]
-            title = next((t for t in sorted(_TITLES, key=len, reverse=True) if rest.startswith(t)), "")
-            if re.match(_END, rest[len(title) :]):
+            title = next((t for t in _TITLES_LONGEST_FIRST if rest.startswith(t)), "")
+            if _END.match(rest[len(title) :]):
                 return PersonName(text[i:end], i, end)
     return None
 
@@ -113,7 +114,7 @@ def find_person_name(text: str) -> PersonName | None:
             continue
         end = m.end() + len(surname)
         # "我姓王" / "免贵姓王，…": the surname alone
-        if re.match(_END, text[end:]) or re.match(r"(?:的|啊|呀)", text[end:]):
+        if _END.match(text[end:]) or re.match(r"(?:的|啊|呀)", text[end:]):
             return PersonName(surname, m.end(), end)
     for m in re.finditer(_WEAK_CUE, text):
         found = _name_after(text, m.end(), weak=True)
