@@ -23,7 +23,7 @@ from typing import Literal
 
 from router.domain.normalise import normalise
 
-__all__ = ["Emergency", "EmergencyNumber", "crisis_number", "detect"]
+__all__ = ["Emergency", "EmergencyNumber", "crisis_number", "detect", "prepare"]
 
 EmergencyNumber = Literal["110", "119", "120"]
 
@@ -48,32 +48,44 @@ class Emergency:
 _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
     ("self_harm", "110", re.compile(
         "自杀|自尽|轻生|寻死|不想(?:再)?活|想去死|(?:想|要|准备)跳下去|活不下去|不活了|活着没意思|活着太累|想死|要去死|去死了|死了算了|"
-        "死了就解脱|一了百了|结束(?:自己的)?生命|割腕|割(?:了)?手腕|上吊|烧炭|跳楼自杀|想跳楼|准备跳楼|要跳楼|"
-        "从楼上跳下去|(?:吃|吞|服)(?:了)?[^，。,.!?！？]{0,6}安眠药|喝(?:了)?[^，。,.!?！？]{0,4}(?:农药|百草枯|敌敌畏)|"
-        "(?:吃|吞|服)(?:了|下)[^，。,.!?！？]{0,4}(?:整瓶|一瓶|半瓶|一把|一大把|很多|好多)(?:的)?药|伤害自己|自残|写好遗书|遗书|永别了")),
+        "死了就解脱|一了百了|结束(?:自己的)?生命|割腕|割(?:了)?手腕|上吊|烧炭|跳楼自杀|想跳楼|准备跳楼|要跳楼|(?:去|会|就|要)跳楼|"
+        "从楼上跳下去|(?:吃|吞|服)(?:了)?[^，。,.!?！？]{0,6}安眠药|喝(?:了)?[^。.!?！？]{0,12}(?:农药|百草枯|敌敌畏)|"
+        "(?:吃|吞|服)(?:了|下)[^，。,.!?！？]{0,4}(?:整瓶|一瓶|半瓶|一把|一大把|很多|好多|一整板|整板)(?:的)?药|伤害自己|自残|写好遗书|遗书|永别了|"
+        # indirect: the means gathered, the goodbye said, the end named
+        "(?:安眠药|药|农药|炭|木炭|绳子?)[^，。,.!?！？]{0,6}(?:攒|存|买|备|准备)(?:了|好|够)|(?:攒|存|买|备|准备)(?:了|好|够)[^，。,.!?！？]{0,8}(?:安眠药|农药|炭|绳)|"
+        "(?:炭|煤炭|木炭)[^，。,.!?！？]{0,4}(?:点上|点着|点燃)|(?:门窗|窗户)[^，。,.!?！？]{0,4}(?:封好|封死|关死)|"
+        "(?:农药|安眠药|敌敌畏|百草枯)[^。!?！？]{0,12}(?:喝了|吃了|喝下|吞下|今晚|就不)|"
+        "不(?:想|会)?(?:再)?拖累|(?:以后|再也)?不用(?:再)?(?:操心|担心|管)我|(?:以后|再也)不会(?:再)?(?:麻烦|烦|打扰)(?:大家|你们)|"
+        "(?:先|要|就要|准备)走了[^，。,.!?！？]{0,10}(?:以后|照顾|对不起|再见|保重)|对不起[^。!?！？]{0,12}(?:先走了|走了以后)|"
+        "最后一次(?:给你们)?(?:留言|说话|打电话)|(?:今晚|今天晚上|今天)(?:就)?(?:离开|结束|走)(?:吧|了)?(?:这个世界)?(?=$|[，。,.!?！？\\s])|"
+        "离开这个世界|结束这一切|结束吧|解脱(?:了)?吧|快解脱|不想(?:再)?醒|唔好再醒|不要再醒|永远睡|"
+        "(?:站|爬|翻)(?:在|到)?[^，。,.!?！？]{0,6}(?:栏杆|护栏)外|(?:楼顶|天台|桥上)[^，。!?！？]{0,10}(?:跳下|想飞|结束|再见)|"
+        "用不到了|没有什么值得留恋|不值得留恋|(?:身后事|后事)(?:都)?(?:交代|安排)好|把[^，。]{0,6}托付给|"
+        "(?:天台|楼顶|顶楼|桥上|桥边|江边|海边)[^。!?！？]{0,20}(?:遗书|遗言|封信|再见|最后一|结束|跳下|想飞|解脱)|"
+        "(?:遗书|遗言|封信|再见了|最后一次|结束这|解脱)[^。!?！？]{0,20}(?:天台|楼顶|顶楼|桥上|桥边|江边)")),
     ("fire", "119", re.compile(
         "(?<!打不)(?<!点不)(?<!打)着火|著火|起火|失火|火灾|大火|烧起来|火势|火燭|火烛|燃起来|火光冲天|着大火")),
-    ("smoke", "119", re.compile("冒烟|冒黑烟|浓烟|黑烟滚滚|烟雾很大|烟很大|好多烟|全是烟")),
+    ("smoke", "119", re.compile("冒烟|冒黑烟|浓烟|黑烟滚滚|烟雾很大|烟很大|烟好大|好大的烟|好多烟|全是烟|都是烟|都係烟|好大烟|烟冒到")),
     ("gas", "119", re.compile(
-        "(?:煤气|燃气|天然气|液化气|石油气)(?:罐|瓶|钢瓶|管|管道|管子|阀门|阀|灶|表)?(?:在)?(?:味|泄漏|泄露|漏了|漏气|"
+        "(?:煤气|燃气|天然气|液化气|石油气)(?:罐|瓶|钢瓶|管|管道|管子|阀门|阀|灶|表|喉管)?(?:在)?(?:味|泄漏|泄露|漏了|漏气|"
         "在漏|罐爆)|(?:漏|泄)(?:煤气|燃气|天然气|液化气)|(?:气罐|气瓶|钢瓶)(?:在)?(?:漏|泄)|"
-        "(?:气|罐|瓶|管)[^，。,.!?！？]{0,6}嘶嘶|嘶嘶[^，。,.!?！？]{0,6}(?:漏|气)|"
+        "(?:气|罐|瓶|管)[^，。,.!?！？]{0,6}嘶嘶|嘶嘶[^，。,.!?！？]{0,6}(?:漏|气)|臭鸡蛋味|"
         "闻到(?:一股)?(?:很大的|很浓的)?(?:煤气|燃气|天然气|液化气)")),
     ("explosion", "119", re.compile("爆炸|炸开了|罐爆了")),
     ("trapped", "119", re.compile(
         "困在电梯|被困电梯|电梯(?:里)?困(?:了)?人|电梯里(?:有人)?被困|困电梯|关在电梯|电梯里出不来|"
         "被关在里面|被困(?!扰|惑)|困在(?:车|水|屋顶|楼顶|房顶|山|河|岛|里面|楼里|房间|屋里)|"
         "困在[^，。,.!?！？]{0,6}(?:出不来|下不来|出不去)|卡在[^，。,.!?！？]{0,8}出不来|"
-        "(?:车|车子|车辆|人)(?:被)?(?:水|洪水)?(?:淹|冲)[^。.!?！？]{0,8}(?:出不来|困|打不开)|水(?:已经)?(?:淹到|漫到|没过)(?:了)?"
-        "(?:胸口|脖子|腰|车窗|车顶)")),
+        "(?:车|车子|车辆|人)(?:被)?(?:水|洪水)?(?:淹|冲)[^。.!?！？]{0,8}(?:出不来|困|打不开)|水(?:已经)?(?:淹到|漫到|没过|到)(?:了)?"
+        "(?:胸口|脖子|腰|车窗|车顶|车门)|(?:车|车子)里出不来|出唔到去|出不去了|下不去了|逃不出")),
     ("collapse", "119", re.compile(
-        "被埋|埋(?:了|住了)?(?:人|在(?:下面|里面|底下|土里))|压在(?:下面|底下|里面)|被压住|被压在|"
-        "(?:房子|房屋|楼|墙|棚|脚手架|桥|屋顶)(?:突然)?(?:塌了|倒塌|坍塌)|坍塌|塌方|山体滑坡|泥石流")),
+        "被埋|埋(?:了|住了)?(?:人|在(?:下面|里面|底下|土里))|压在(?:下面|底下|里面)|被压住|被压在|压住了[^，。]{0,4}人|"
+        "(?:房子|房屋|楼|墙|围墙|棚|脚手架|桥|屋顶)(?:突然|刚刚|刚才)?(?:塌了|倒塌|坍塌|倒了)|坍塌|塌方|山体滑坡|泥石流")),
     ("medical", "120", re.compile(
         "晕倒|暈倒|昏倒|昏迷|不省人事|没有?呼吸|不呼吸|没了呼吸|没有?心跳|心脏病(?:发|犯)|心梗|中风|脑溢血|"
-        "抽搐|口吐白沫|喘不(?:上|过)气|呼吸困难|大出血|流了(?:好多|很多|一地)血|血流不止|头破血流|"
-        "叫不醒|没有?意识|没反应了|(?:人|他|她|老人|老伴|爸|妈|孩子|小孩|爷爷|奶奶)倒在地上|摔倒了?起不来|触电|噎住|卡住(?:了)?喉咙|吞了.{0,6}卡住|"
-        "救护车|从高处摔下|出车祸|车祸|被车撞|中毒|割伤.{0,4}很深|"
+        "抽搐|口吐白沫|喘不(?:上|过)气|呼吸困难|大出血|流了(?:好多|很多|一地)血|血流不止|头破血流|好多血|"
+        "叫不醒|叫(?:他|她)?(?:都)?不应|没有?意识|没反应了|(?:人|他|她|老人|老伴|爸|妈|孩子|小孩|爷爷|奶奶)(?:突然)?倒在地上|摔倒了?起不来|(?:摔|跌)了[^，。]{0,6}起不来|触电|噎住|卡住(?:了)?喉咙|吞了.{0,6}卡住|"
+        "救护车|从高处摔下|出车祸|车祸|被车撞|中毒|割伤.{0,4}很深|晕咗|昏咗|脸都紫了|脸色发紫|嘴唇发紫|"
         # stroke signs
         "(?<!得)(?:说|讲)不(?:出|了)话|口齿不清|嘴(?:巴)?(?:也)?歪|口眼歪|半边(?:身子|身体|脸|手脚)?(?:都)?(?:动不了|麻|没知觉|不能动|没力)|"
         "(?:手|腿|胳膊)(?:也|都)?(?:抬不起来|动不了)|"
@@ -81,22 +93,30 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
         "毒蘑菇|误食|误服|吃错(?:了)?药|(?:全家|一家人|家里人|好几个人|几个人|大家|孩子|小孩|老人)[^，。,.!?！？]{0,6}(?:吐(?!槽)|拉肚子|腹泻)|"
         "上吐下泻|吐血|"
         # bleeding, falls, head injuries
-        "(?:在|一直|不停|还在)流血|流血不止|血止不住|止不住血|出了(?:好多|很多)血|头(?:摔|磕|撞)?破了|"
+        "(?:在|一直|不停|还在)流血|血(?:一直)?流(?:个)?不停|流血不止|血止不住|止不住血|出了(?:好多|很多)血|头(?:摔|磕|撞)?破了|"
         "(?:楼梯|梯子|高处|楼上|床上|树上)[^，。,.!?！？]{0,3}(?:摔|跌|掉)下来|迷迷糊糊|意识不清|神志不清|"
         # labour
         "羊水破|破水了|见红了|宫缩|(?:马上|快要|就要|要)生了(?![^，。,.!?！？]{0,8}(?:证|怎么|办|手续|登记|补贴))|"
         "生在(?:家里|车上|路上)")),
     ("violence", "110", re.compile(
-        "打人|打架|斗殴|被打(?!扰|折|开|印|包|卡|针|疫苗|电话)|在打我|打我(?!电话|手机|的电话|的手机|号|座机)|砍人|持刀|拿刀|动刀|捅人|被捅|拿枪|开枪|抢劫|抢钱|抢包|"
+        "打人(?!工|员)|打架|斗殴|被打(?!扰|折|开|印|包|卡|针|疫苗|电话)|在打我|打我(?!电话|手机|的电话|的手机|号|座机)|砍人|持刀|拿刀|动刀|捅人|被捅|拿枪|开枪|抢劫|抢钱|抢包|"
         "(?:拿|持|提|拎|揸|举|挥|握)(?:着|著|住|起|了)?(?:一)?(?:把)?(?:菜|水果|西瓜|长|砍)?(?:刀|斧头|枪)|"
-        "威胁(?:要)?(?:砍|捅|杀)|刀[^，。,.!?！？]{0,8}威胁|威胁[^，。,.!?！？]{0,8}刀|打劫|打交|劈人|斩人|"
-        "家暴|绑架|劫持|强奸|性侵|非礼|入室|撬门|撬锁|闯进|小偷正在|有贼|杀人|要杀|被人跟踪|有人跟踪|威胁要杀|"
-        "要跳河|要跳楼|站在楼顶|爬上楼顶")),
-    ("drowning", "110", re.compile("溺水|落水|掉(?:进)?(?:河|水|海|湖|塘)里|掉水里|被水冲走|淹死|沉下去")),
+        "威胁(?:要)?(?:砍|捅|杀)|(?<!一)刀[^，。,.!?！？]{0,8}威胁|威胁[^，。,.!?！？]{0,8}(?<!一)刀|打劫|打交|劈人|斩人|"
+        "家暴|绑架|劫持|强奸|性侵|非礼|入室|撬门|撬锁|撬我|闯进|小偷正在|有贼|杀人|要杀|被人跟踪|有人跟踪|威胁要杀|"
+        "要跳河|要跳楼|站在楼顶|爬上楼顶|"
+        # threats and attacks in progress
+        "(?:弄|打|砍|斩|捅|搞)死(?:你|我|佢|他|她|我们|我哋|你们)|要(?:你|我)的命|杀了(?:你|我)|"
+        "(?:砸|踢|踹|撞)(?:我家的?|我的|我们的?)?门|门(?:快|都)?(?:被)?(?:砸|踢|踹|撞)(?:开|烂|坏)|"
+        "(?:老公|老婆|丈夫|男人|男朋友|前夫|阿爸|爸爸|他)(?:喝醉了?|饮醉酒)?[^，。]{0,4}(?:打我|打佢|打我阿妈|打我妈|打人)|"
+        "(?:有人|有个男的|有个人|陌生人)[^，。]{0,6}(?:在)?(?:翻东西|进了我家|进我家|爬进|闯入)|"
+        "(?:打|揍|殴打)(?:他|她)?(?:老婆|老公|孩子|小孩|我妈|我爸)|"
+        "(?:说|威胁|喊)[^。!?！？]{0,12}让(?:我|你)好看|(?:楼下|门口|门外)[^，。]{0,4}堵我|不敢(?:下楼|出门|开门|回家)")),
+    ("drowning", "110", re.compile("溺水|落水|掉(?:进)?(?:河|水|海|湖|塘|水库)里|掉水里|被水冲走|淹死|沉下去|在水里扑腾")),
     ("missing", "110", re.compile(
-        "(?:孩子|小孩|老人|儿子|女儿|孙子|孙女|老伴|父亲|母亲|爸|妈|爷爷|奶奶|外婆|外公|宝宝)(?:又|已经|突然)?"
-        "(?:(?:在|从)[^，。,.!?！？的]{1,8}?)?(?:走丢|走失|找不到了|不见了|失踪|丢了(?=$|[，。,.!?！？\\s]))|"
-        "找了[^，。,.!?！？]{0,6}(?:小时|钟头|整天|一天|一晚|半天)[^，。,.!?！？]{0,3}(?:都|还|也)?(?:没|没有)找到")),
+        "(?:孩子|小孩|老人|儿子|女儿|孙子|孙女|老伴|父亲|母亲|爸|妈|爷爷|奶奶|外婆|外公|宝宝|个女|个仔|细路)(?:又|已经|突然)?"
+        "(?:(?:在|从|喺)[^，。,.!?！？的]{1,8}?)?(?:走丢|走失|找不到了|不见了|唔见咗|失踪|丢了(?=$|[，。,.!?！？\\s]))|"
+        "(?:走丢|走失|唔见咗|不见了)[^。.!?！？]{0,10}(?:孩子|小孩|儿子|女儿|宝宝|个女|个仔|男孩|女孩)|"
+        "找了[^，。,.!?！？]{0,6}(?:小时|钟头|整天|一天|一晚|半天|分钟)[^，。,.!?！？]{0,3}(?:都|还|也)?(?:没|没有)找到")),
     ("call", "110", re.compile("救命|快报警|帮我报警|我要报警|快来人|紧急情况|出事了")),
     ("call", "119", re.compile("(?:快|赶紧|马上|帮我)(?:打|叫|拨)?119")),
     ("call", "120", re.compile("(?:快|赶紧|马上|帮我)(?:打|叫|拨)?120")),
@@ -106,27 +126,97 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
 # A crisis where the harm is already done (pills swallowed, wrists cut, bleeding) needs an ambulance
 # first; one where the person is still deciding needs the police, who answer people about to act.
 _SELF_HARM_DONE = re.compile(
-    "(?:吃|吞|服|喝)(?:了|下)[^，。,.!?！？]{0,6}(?:药|农药|百草枯|敌敌畏)|割腕了|割了(?:手)?腕|已经割|刚割|"
+    "(?:吃|吞|服|喝)(?:了|下)[^。.!?！？]{0,12}(?:药|农药|百草枯|敌敌畏)|割腕了|割了(?:手)?腕|已经割|刚割|(?:手腕|手)[^，。]{0,3}(?:划|割)了|"
     "把[^，。,.!?！？]{0,6}药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:了|下去|光)|药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:下去|光)|"
-    "上吊了|烧炭了|跳下去了|流(?:了)?(?:好多|很多|一地)?血|在流血|(?:全|都)是血|好多血|很多血")
+    "上吊了|烧炭了|(?:炭|煤炭|木炭)[^，。,.!?！？]{0,4}(?:点上|点着|点燃)|跳下去了|流(?:了)?(?:好多|很多|一地)?血|在流血|(?:全|都)是血|好多血|很多血|"
+    "血[^，。]{0,4}(?:止不住|一直流)")
 # A negation right before the trigger takes it back ("没有着火", "不是煤气味", "没冒烟"), unless the
 # trigger is itself a negation ("没有呼吸").
 _NEGATION = re.compile("(?:没有|没|并没有|不是|并非|未|无)$")
 # Things, not people, fall into water: "手机掉水里了".
 _NOT_A_PERSON_BEFORE = re.compile("(?:手机|钥匙|东西|钱包|眼镜|帽子|鞋子?|球|耳机|车钥匙|证件)(?:又|也|不小心)?$")
 # Cooking fumes are a nuisance complaint, not a fire.
-_NOT_SMOKE_BEFORE = re.compile("(?:油|炊|香|抽|吸)$")
+_NOT_SMOKE_BEFORE = re.compile("(?:油|炊|香|抽|吸|烤|烟花|鞭炮)$")
 # A complaint about an earlier call-out: a past marker together with a complaint word, and nothing
 # that says it is happening now.
-_PAST = re.compile("上周|上星期|上个月|上次|上回|去年|前年|之前|以前|那次|当时|前几天|前段时间|年前")
-_COMPLAINT = re.compile("投诉|太慢|来得慢|来晚|迟到|态度|不满意|差评|说法|反映|赔偿|收费|乱收")
-_NOW = re.compile("现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点")
+_PAST = re.compile(
+    "上周|上个?星期|上个?礼拜|上个月|上次|上回|去年|前年|之前|以前|那次|当时|前几天|前段时间|年前|曾经|发生过|事后|之后|"
+    "[0-9一二三四五六七八九十]+(?:月|号)[0-9一二三四五六七八九十]*(?:日|号)?|[0-9]{4}年|昨天|昨晚|前天|"
+    "上个?(?:周|礼拜|星期)[一二三四五六日天]|几天前|几个月前|[0-9一二三四五六七八九十两]+(?:天|个月|年|周)(?:以)?前")
+_COMPLAINT = re.compile("投诉|太慢|来得慢|来晚|迟到|态度|不满意|差评|说法|反映|赔偿|收费|乱收|理赔|保险|推来推去|推嚟推去|跟进|追责|问责")
+_NOW = re.compile("现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救")
 # Chronic faults described as a pattern ("电梯老是困人") are tickets, not emergencies.
-_CHRONIC = re.compile("经常|老是|总是|常常|每次|动不动|三天两头|隔三差五")
+_CHRONIC = re.compile("经常|老是|总是|常常|每次|动不动|三天两头|隔三差五|好几次|多次|[0-9一二三四五六七八九十几]+次")
+# What may happen, what someone fears, what they read about: a hazard to report, not danger now.
+_HYPOTHETICAL = re.compile(
+    "怕|担心|万一|一旦|如果|假如|要是|会不会|容易|可能会|随时可能|防止|预防|以防|避免|隐患|风险|演练|培训|知识|宣传|"
+    "检查|安全教育|新闻|报道|网上|视频|电视|听说|国内|全国|各地|事故频发|频发|屡屡|曾发生|发生过|引人关注|"
+    "会(?:着火|起火|爆炸|塌|倒)|怎么(?:预防|防)")
+# A crisis word that is not the sender's own danger now: a negation, a general remark, someone else's
+# death in the past or the news.
+_CRISIS_NEGATED = re.compile("(?:不会|才不会|不要|别|千万不要|不可能|没想过|从没想过|劝|阻止|不能)[^，。,.!?！？]{0,3}$")
+_CRISIS_GENERIC = re.compile(
+    "为什么(?:会)?有(?:那么|这么)?多人|那么多人|很多人|有些人|一群|新闻|报道|微博上|看到(?:了)?[^，。]{0,10}(?:的事|遗书|消息)|"
+    "(?:女孩|男孩|网友|朋友|同学|学生|明星|有人)[^，。]{0,12}(?:自杀|跳楼|割腕|烧炭|焚炭)(?:了|的事|的消息|身亡)|"
+    "(?:自杀|跳楼)(?:的)?(?:事件|新闻|事|消息)|假如|如果你|你的(?:儿女|孩子)")
+_LONG_LETTER = 150
+_CLAUSE_END = re.compile(r"[，。,.!?！？；;\n]|\s")
 
 
 def _is_negated(text: str, start: int) -> bool:
     return bool(_NEGATION.search(text[max(0, start - 3):start]))
+
+
+def _clause(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of the clause around text[start:end] (between clause punctuation)."""
+    left = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
+    right_match = _CLAUSE_END.search(text, end)
+    return left, right_match.start() if right_match else len(text)
+
+
+def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
+    """Why the danger word is not danger now: "hazard" (what may happen, a fear, the news), "past", "report"
+    (a long letter describing it), or "" when it is danger now.
+
+    Only the words near the danger word count: a speech recogniser's run-on sentence ("上个礼拜楼下着火
+    烧黑了而家保险公司推来推去") has no clause marks, and its "而家" (now) is about the insurer."""
+    left, right = _clause(text, start, end)
+    left, right = max(left, start - _NEAR), min(right, end + _NEAR)
+    before = text[max(left - 40, 0):start] if left > 0 and left > start - _NEAR else text[left:start]
+    clause = text[left:right]
+    if _HYPOTHETICAL.search(text[left:start]) or _HYPOTHETICAL.search(clause[: start - left + 12]):
+        return "hazard"
+    now_here = bool(_NOW.search(clause)) or bool(_NOW.search(before[-12:]))
+    if _PAST.search(before) or _PAST.search(clause):
+        return "" if now_here else "past"
+    if long_letter and not now_here:
+        # A long letter is a report: it describes what happened and asks for action.
+        return "report"
+    return ""
+
+
+# How far around a danger word its clause is read, at most (characters).
+_NEAR = 16
+
+
+def _crisis_taken_back(text: str, start: int, end: int) -> bool:
+    left, right = _clause(text, start, end)
+    if _CRISIS_NEGATED.search(text[left:start]):
+        return True
+    return bool(_CRISIS_GENERIC.search(text[left:right]))
+
+
+_PAUSE = re.compile(r"(?<=[\u3400-\u9fff])[ \t\u3000]+(?=[\u3400-\u9fff])")
+# Residents' letters run to 2,000 characters; the rules read a bounded prefix and suffix so no input
+# costs more than a few milliseconds.
+MAX_DETECT_CHARS = 3000
+
+
+def prepare(text: str) -> str:
+    """The text as the rules read it: normalised, bounded, and a space a speaker's pause or a typist put
+    between phrases kept as a comma (it ends a clause; normalise() alone drops it between Chinese
+    characters). Idempotent."""
+    return normalise(_PAUSE.sub("，", text[:MAX_DETECT_CHARS].strip()))
 
 
 def detect(text: str) -> Emergency | None:
@@ -139,18 +229,25 @@ def detect(text: str) -> Emergency | None:
     """
     if not isinstance(text, str):
         raise TypeError(f"detect() needs a str, got {type(text).__name__}")
-    clean = normalise(text)
+    clean = prepare(text)
     if not clean:
         return None
+    long_letter = len(clean) >= _LONG_LETTER
     hits: list[tuple[str, EmergencyNumber, str]] = []
     for kind, number, pattern in _RULES:
         for match in pattern.finditer(clean):
             word = match.group(0)
-            if kind != "medical" and kind != "self_harm" and _is_negated(clean, match.start()):
+            if kind == "self_harm":
+                if not _crisis_taken_back(clean, match.start(), match.end()):
+                    hits.append((kind, number, word))
+                continue
+            if kind != "medical" and _is_negated(clean, match.start()):
                 continue
             if kind == "drowning" and _NOT_A_PERSON_BEFORE.search(clean[max(0, match.start() - 6):match.start()]):
                 continue
             if kind == "smoke" and _NOT_SMOKE_BEFORE.search(clean[max(0, match.start() - 1):match.start()]):
+                continue
+            if _not_now(clean, match.start(), match.end(), long_letter=long_letter):
                 continue
             hits.append((kind, number, word))
     if not hits:
@@ -172,6 +269,9 @@ def detect(text: str) -> Emergency | None:
         return None
     # A bare call for help ("救命") says little about which service; a specific kind beats it.
     specific = [h for h in hits if h[0] != "call"] or hits
+    # Someone hurt in a fight or at home: the police come first and bring the ambulance.
+    if any(h[0] == "violence" for h in specific):
+        specific = [h for h in specific if h[0] == "violence"]
     kind, number, _ = specific[0]
     matched = tuple(dict.fromkeys(h[2] for h in hits))
     return Emergency(number=number, kind=kind, is_crisis=False, matched=matched)

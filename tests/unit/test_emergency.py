@@ -159,3 +159,72 @@ def test_non_text_is_a_clear_error() -> None:
 )
 def test_crisis_number_for_a_crisis_only_the_model_saw(text: str, number: str) -> None:
     assert crisis_number(text) == number
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("外面有个男的一直在砸门 喊着要砍死你 门快被砸开了", "110"),  # a threat in progress
+        ("他在踢门说要弄死我", "110"),
+        ("我老公喝醉了在打我", "110"),  # domestic violence now
+        ("刚回家发现有人在翻东西，我不敢进去", "110"),  # a break-in now
+        ("前夫在楼下堵我，说今天不给钱就让我好看", "110"),
+        ("一进门就一股臭鸡蛋味，好浓", "119"),  # gas however it is said
+        ("隔篱屋着火啊 啲烟好大 我出唔到去", "119"),  # Cantonese
+        ("我个女唔见咗 啱啱仲喺度 喺商场", "110"),
+        ("地下车库进水了 我在车里出不来", "119"),
+        ("有人在打架，已经头破血流了", "110"),  # a fight with injuries: the police bring the ambulance
+    ],
+)
+def test_threats_violence_and_danger_said_every_way_are_emergencies(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None, text
+    assert found.number == number
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我老了 没用了 我把农药放在床头了 今晚喝了就不拖累他们",
+        "安眠药攒了一个月 够了 以后不用再操心我了",
+        "我把猫托付给朋友了，我打算今晚就离开",
+        "封信写好咗 放喺枕头底 我而家喺天台度",
+        "考研又没上岸 今晚就从宿舍楼顶结束吧",
+        "我站在桥的栏杆外面 风好大",
+    ],
+)
+def test_indirect_self_harm_is_a_crisis(text: str) -> None:
+    found = detect(text)
+    assert found is not None and found.is_crisis, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "上个礼拜我哋楼下火烛 烧咗啲嘢 而家物业同保险公司推嚟推去 冇人赔",  # a past fire, now a dispute
+        "上个礼拜我爸在家里喘不上气 我们打了一二零 等了四十多分钟才来 我想投诉",
+        "我上个星期还被关在电梯里面十几分钟 现在不敢坐了",
+        "电动车在楼道充电，万一着火怎么办",  # a hazard, not a fire
+        "燃气管道老化，担心会泄漏",
+        "国内燃气爆炸事故频发，建议加强检查",  # the news
+        "楼下烧烤烟好大，晚上12点都不走",  # barbecue smoke
+        "今天有人在商场跳楼自杀了，心里很不好受",  # someone else, in the past
+        "我才不会想去死，真的没有",  # a negation
+        "期间每天打人工客服都打不通",  # 打人工, not 打人
+    ],
+)
+def test_past_events_hazards_and_the_news_are_not_emergencies(text: str) -> None:
+    assert detect(text) is None, text
+
+
+def test_a_long_letter_describing_a_past_fire_is_not_an_emergency() -> None:
+    letter = ("致宝安区应急管理局：2026年10月14日晚上，我家所在的小区8栋12楼发生火灾，起火点是隔壁，"
+              "家里被严重熏黑，损失大约十二万元。火灾之后一个多月，物业和保险公司互相推诿，"
+              "请相关部门协调赔偿事宜，尽快给我们一个说法。") * 2
+    assert detect(letter) is None
+
+
+def test_a_long_letter_with_danger_now_is_still_an_emergency() -> None:
+    letter = "尊敬的领导，" + "我们小区的问题很多，" * 20 + "现在楼下着火了，快来人！"
+    found = detect(letter)
+    assert found is not None and found.number == "119"
