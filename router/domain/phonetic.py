@@ -1,0 +1,154 @@
+"""Safety words heard wrong: put them back before the emergency rules read the text.
+
+A phone gateway's speech recogniser writes what it hears, and under a bad line, an accent or panic it
+writes a homophone: "楼下着活，好大的烟" for 着火, "煤汽味" for 煤气味, "就命啊" for 救命啊. The rules
+in router.domain.emergency match characters, so they miss these. Here every character becomes its
+possible readings (pypinyin, all readings of a polyphone), loosened the way southern speakers and
+recognisers blur them (no tones; zh/z, ch/c, sh/s; n/l; -ng/-n; f/h before u), and the safety phrases
+below are looked for in that sound sequence. Where one is found in other characters, ``repair`` writes
+the phrase back into the text, so the same rules — with their negation, past-event and hazard checks —
+decide on the repaired text.
+
+Phrases are three syllables or more, or two syllables that no everyday word shares (期货 sounds like
+起火, 或在 like 火灾: those pairs are not here); bench/results/intake.md measures the false alarms this
+adds on real letters.
+
+Imports pypinyin (router runtime only); loaded once on first use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = ["PHRASES", "Repair", "loose", "repair", "readings"]
+
+# The safety phrases, in the characters the emergency rules know.
+PHRASES: tuple[str, ...] = (
+    # fire, smoke, gas
+    "着火了", "起火了", "失火了", "着大火", "火烧起来", "烧起来了", "冒烟了", "冒黑烟", "好大的烟", "好多烟", "全是烟",
+    "浓烟", "煤气味", "燃气味", "天然气味", "煤气泄漏", "燃气泄漏", "漏煤气", "漏燃气", "天然气泄漏", "着火",
+    "火烛", "爆炸了",
+    # calls for help
+    "救命啊", "救命", "快报警", "帮我报警", "我要报警", "快来人", "叫救护车", "救护车",
+    # medical
+    "晕倒了", "晕倒", "昏倒了", "昏过去了", "昏迷了", "没有呼吸", "没呼吸了", "不能呼吸", "喘不过气", "喘不上气",
+    "心脏病发作", "叫不醒", "口吐白沫", "抽搐", "中风了", "流了好多血", "血流不止", "好多血", "大出血", "止不住血",
+    "臭鸡蛋味", "栏杆外面", "栏杆外", "护栏外面",
+    # violence, threats, crime
+    "杀人了", "要杀我", "要杀人", "砍人了", "砍死你", "弄死你", "打死你", "杀了你", "持刀", "拿着刀", "拿刀",
+    "抢劫", "家暴", "入室", "撬门", "撬锁", "打人了", "被打了",
+    # trapped, water, missing
+    "困在电梯", "关在电梯", "电梯困人", "被困住", "被困", "出不来了", "下不去了", "溺水", "掉水里", "掉进河里",
+    "走丢了", "不见了", "找不到了",
+    # self-harm
+    "自杀", "跳楼", "不想活了", "不想活", "想去死", "活不下去", "割腕", "安眠药", "农药", "上吊", "烧炭", "轻生",
+    "敌敌畏", "百草枯", "吃了很多药", "吃了好多药", "一直流血", "止不住",
+)
+
+_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
+
+
+def loose(syllable: str) -> str:
+    """A syllable as a blurred ear hears it: tones gone, zh/z ch/c sh/s and n/l merged, -ng → -n,
+    hu- → fu-."""
+    s = re.sub(r"[0-9]", "", syllable.lower()).replace("ü", "v")
+    for a, b in _INITIALS:
+        if s.startswith(a):
+            s = b + s[len(a):]
+            break
+    if s.startswith("n") and len(s) > 1:
+        s = "l" + s[1:]
+    if s.endswith("ng") and not s.endswith("ong"):
+        s = s[:-1]
+    if s.startswith("hu"):
+        s = "f" + s[1:]
+    return s
+
+
+@lru_cache(maxsize=8192)
+def readings(ch: str) -> frozenset[str]:
+    """Every loose reading of one character; a non-Chinese character reads as itself."""
+    if not "\u4e00" <= ch <= "\u9fff":
+        return frozenset((ch,))
+    from pypinyin import Style, pinyin
+
+    # The two commonest readings: rare ones (接 read "sha") make everyday words sound like danger.
+    return frozenset(loose(p) for p in pinyin(ch, style=Style.NORMAL, heteronym=True)[0][:2])
+
+
+@lru_cache(maxsize=1)
+def _phrases_by_first_sound() -> dict[str, tuple[tuple[str, tuple[frozenset[str], ...]], ...]]:
+    """first loose syllable → (phrase, its sounds), longest phrase first."""
+    by_first: dict[str, list[tuple[str, tuple[frozenset[str], ...]]]] = {}
+    for phrase in sorted(PHRASES, key=len, reverse=True):
+        sounds = tuple(readings(c) for c in phrase)
+        for first in sounds[0]:
+            by_first.setdefault(first, []).append((phrase, sounds))
+    return {k: tuple(v) for k, v in by_first.items()}
+
+
+@dataclass(frozen=True)
+class Repair:
+    text: str  # the text with the heard-wrong phrases written back
+    fixes: tuple[tuple[str, str], ...]  # (what the recogniser wrote, the phrase it stands for)
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@lru_cache(maxsize=1)
+def _words() -> tuple[dict[str, int], object]:
+    import jieba
+
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ, jieba.dt
+
+
+def _boundaries(head: str) -> set[int]:
+    """Where the usual segmentation puts word boundaries: a mishearing replaces whole words ("几个晚上"
+    holds 个晚, which sounds like 割腕 but is no word of it)."""
+    _freq, tokenizer = _words()
+    bounds = {0, len(head)}
+    for m in re.finditer(r"[\u4e00-\u9fff]+", head):
+        bounds.update(m.start() + e for _w, _s, e in tokenizer.tokenize(m.group(0), HMM=False))  # type: ignore[attr-defined]
+        bounds.add(m.start())
+    return bounds
+
+
+def repair(text: str, *, max_chars: int = 400) -> Repair:
+    """Write safety phrases heard as homophones back into ``text``. Only Chinese characters are read
+    (spaces and punctuation the recogniser put between them are skipped); only the first ``max_chars``
+    characters are looked at, which bounds the work on any input. A stretch that is a word of the
+    language ("直接", "拆掉") or starts or ends inside one is not a mishearing."""
+    head, tail = text[:max_chars], text[max_chars:]
+    freq, _tokenizer = _words()
+    bounds = _boundaries(head)
+    positions = [i for i, ch in enumerate(head) if _CJK.match(ch)]
+    sounds = [readings(head[i]) for i in positions]
+    by_first = _phrases_by_first_sound()
+    chars = list(head)
+    fixes: list[tuple[str, str]] = []
+    taken: set[int] = set()
+    for start in range(len(positions)):
+        if positions[start] in taken:
+            continue
+        candidates = {p: s for r in sounds[start] for p, s in by_first.get(r, ())}
+        for phrase, phrase_sounds in sorted(candidates.items(), key=lambda kv: -len(kv[0])):
+            n = len(phrase_sounds)
+            if start + n > len(positions):
+                continue
+            if not all(sounds[start + k] & phrase_sounds[k] for k in range(n)):
+                continue
+            span = positions[start : start + n]
+            heard = "".join(head[i] for i in span)
+            if heard != phrase and (span[0] not in bounds or span[-1] + 1 not in bounds or heard in freq):
+                continue
+            if heard != phrase:
+                for k, i in enumerate(span):
+                    chars[i] = phrase[k]
+                fixes.append((heard, phrase))
+            taken.update(span)
+            break
+    return Repair("".join(chars) + tail if fixes else text, tuple(fixes))

@@ -1,0 +1,39 @@
+"""router.domain.phonetic: safety words a speech recogniser wrote as homophones are put back."""
+
+import time
+
+import pytest
+
+from router.domain.emergency import detect
+from router.domain.phonetic import repair
+
+
+@pytest.mark.parametrize(("heard", "number"), [
+    ("楼下着活好大的烟下不去了", "119"),   # 着火 heard as 着活
+    ("就命啊 有人晕到了", "120"),          # 救命 / 晕倒
+    ("我家有一股煤汽味", "119"),           # 煤气味
+    ("他在门口说要弄思你", "110"),         # 弄死你
+])
+def test_a_garbled_emergency_is_an_emergency_after_repair(heard: str, number: str) -> None:
+    assert detect(heard) is None or detect(heard).number == number  # type: ignore[union-attr]
+    found = detect(repair(heard).text)
+    assert found is not None and found.number == number
+
+
+@pytest.mark.parametrize("text", ["期货今天涨了", "或在家里吃饭", "社保卡丢了怎么补办", "我想问一下居住证", ""])
+def test_everyday_words_that_sound_alike_are_left_alone(text: str) -> None:
+    assert repair(text).text == text
+    assert not repair(text).fixes
+
+
+def test_repair_keeps_the_rest_of_the_text_and_its_length() -> None:
+    text = "楼下着活了 " + "我在南山区粤海街道" * 100
+    fixed = repair(text)
+    assert len(fixed.text) == len(text) and fixed.text.startswith("楼下着火了")
+
+
+def test_repair_is_bounded_on_any_input() -> None:
+    start = time.process_time()
+    for text in ("救" * 2000, "着活" * 1000, "🔥" * 2000, "a b " * 1000):
+        repair(text)
+    assert time.process_time() - start < 2.0  # generous: a stall would take minutes
