@@ -39,8 +39,9 @@ venvs: .venv/.stamp .venv-bot/.stamp ## the two locked Python environments
 model: .venv-bot/.stamp ## train the Rasa model if its data or config changed (content-hash cache)
 	@scripts/train.sh
 
-classifier: .venv/.stamp ## train the topic classifier artefact if its data changed
+classifier: .venv/.stamp ## train the topic classifier and the intake (city/danger) model if their data changed
 	@$(ENV) .venv/bin/python scripts/train_classifier.py
+	@$(ENV) .venv/bin/python scripts/train_intake.py
 
 test: setup ## everything: unit, integration, Rasa data/stories, end-to-end and browser tests
 	@$(MAKE) --no-print-directory test-unit test-bot test-e2e

@@ -1,0 +1,112 @@
+"""A small linear text model: character n-grams → TF-IDF → one softmax per head.
+
+The intake uses it for two questions the dialogue model answers poorly on text unlike its training
+data (long letters, operators' summaries, spoken and garbled speech):
+- ``city``: is this a matter for a city service at all (``city`` / ``other``)?
+- ``danger``: is someone in danger now (``none`` / ``emergency`` / ``crisis``)?
+
+Characters, not words: residents' text is full of typos, homophones, Cantonese and ASR errors that a
+word vocabulary never saw, and character n-grams carry them. Inference is numpy only, so the model
+travels as arrays and JSON (scripts/train_intake.py writes it; router.adapters.artefacts reads it) and
+nothing on the serving path needs scikit-learn.
+
+Pure: standard library, numpy and router.domain.normalise.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from router.domain.normalise import normalise
+
+__all__ = ["LinearTextModel", "Head", "prepare_text", "char_ngrams", "MAX_MODEL_CHARS"]
+
+# Long letters say what they are about in their first paragraphs; beyond this the cost grows and the
+# answer does not change (measured on the real letters: bench/results/intake.md).
+MAX_MODEL_CHARS = 1200
+_NON_TEXT = re.compile(r"[\s\u200b]+")
+_DIGITS = re.compile(r"\d+")
+
+
+def prepare_text(text: str) -> str:
+    """The canonical form the model sees: normalised, lower case, no whitespace, digit runs as 0."""
+    text = normalise(text[: MAX_MODEL_CHARS * 2])[:MAX_MODEL_CHARS].lower()
+    text = _NON_TEXT.sub("", text)
+    return _DIGITS.sub("0", text)
+
+
+def char_ngrams(text: str, lo: int = 1, hi: int = 3) -> list[str]:
+    out: list[str] = []
+    n = len(text)
+    for size in range(lo, hi + 1):
+        out.extend(text[i : i + size] for i in range(n - size + 1))
+    return out
+
+
+@dataclass
+class Head:
+    name: str
+    labels: list[str]
+    weights: np.ndarray  # n_features × n_labels (binary heads: n_features × 1, logistic)
+    bias: np.ndarray  # n_labels (or 1)
+
+    def proba(self, idx: np.ndarray, vals: np.ndarray) -> dict[str, float]:
+        z = vals @ self.weights[idx] + self.bias if len(idx) else self.bias.copy()
+        if len(self.labels) == 2 and z.shape[0] == 1:
+            p = 1.0 / (1.0 + math.exp(-float(z[0])))
+            return {self.labels[0]: 1.0 - p, self.labels[1]: p}
+        z = z - z.max()
+        e = np.exp(z)
+        e /= e.sum()
+        return {label: float(v) for label, v in zip(self.labels, e, strict=True)}
+
+
+class LinearTextModel:
+    """TF-IDF over character n-grams (sublinear tf, L2 norm) shared by several linear heads."""
+
+    def __init__(self, vocab: dict[str, int], idf: np.ndarray, heads: list[Head], *,
+                 ngram: tuple[int, int] = (1, 3), metadata: dict[str, Any] | None = None) -> None:
+        if len(idf) != len(vocab):
+            raise ValueError("idf and vocabulary sizes differ")
+        for head in heads:
+            if head.weights.shape[0] != len(vocab):
+                raise ValueError(f"head {head.name}: weights do not match the vocabulary")
+        self.vocab = vocab
+        self.idf = idf
+        self.heads = {h.name: h for h in heads}
+        self.ngram = ngram
+        self.metadata = metadata or {}
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> LinearTextModel:
+        """``meta``: JSON (vocabulary as a list of terms, head names and labels); ``arrays``: idf and each
+        head's weights and bias under ``<head>.w`` / ``<head>.b``."""
+        vocab = {term: i for i, term in enumerate(meta["vocab"])}
+        heads = [Head(h["name"], list(h["labels"]), np.asarray(arrays[f"{h['name']}.w"], dtype=np.float64),
+                      np.asarray(arrays[f"{h['name']}.b"], dtype=np.float64)) for h in meta["heads"]]
+        lo, hi = meta.get("ngram", [1, 3])
+        return cls(vocab, np.asarray(arrays["idf"], dtype=np.float64), heads, ngram=(int(lo), int(hi)),
+                   metadata=meta.get("metadata") or {})
+
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        prepared = prepare_text(text)
+        counts = Counter(char_ngrams(prepared, *self.ngram))
+        hits = [(self.vocab[t], n) for t, n in counts.items() if t in self.vocab]
+        if not hits:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        idx = np.fromiter((i for i, _ in hits), dtype=np.int64, count=len(hits))
+        tf = np.fromiter((1.0 + math.log(n) for _, n in hits), dtype=np.float64, count=len(hits))
+        vals = tf * self.idf[idx]
+        norm = float(np.linalg.norm(vals))
+        return idx, (vals / norm if norm else vals)
+
+    def predict(self, text: str) -> dict[str, dict[str, float]]:
+        """Every head's probabilities for ``text``."""
+        idx, vals = self.features(text)
+        return {name: head.proba(idx, vals) for name, head in self.heads.items()}

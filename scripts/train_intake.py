@@ -1,0 +1,274 @@
+"""Train the intake model (router runtime): is it a city matter, and is anyone in danger now.
+
+    .venv/bin/python scripts/train_intake.py            # train if the artefact for these inputs is missing
+    .venv/bin/python scripts/train_intake.py --force    # retrain anyway
+    .venv/bin/python scripts/train_intake.py --print-path
+    .venv/bin/python scripts/train_intake.py --cv       # 5-fold CV on the training data, printed
+
+Writes ``$CLASSIFIER_CACHE_DIR/intake-<hash>.json`` (vocabulary, heads, metadata) and ``.npz`` (idf and
+weights); the hash covers every input below and this script, so a change to any retrains. Read by
+router.adapters.artefacts, used by router.domain.intake through router.domain.textmodel.
+
+Training data — only what the project may train on (never ../shared/data/real, never a test set):
+- city matters: data/tipdm_train.jsonl (real letters to a city's message board), their opening
+  sentences (short forms), router/data/classifier_extra.jsonl, the dialogue's own report / service /
+  ticket examples (nlu_data/), data/authored/requests.jsonl (written by the project in residents'
+  voices: letters, operators' summaries, spoken, Cantonese, garbled speech);
+- not city matters: the training part of SMP2017 (data/smp2017_train_oos.jsonl, the held-out slice of
+  bot.components.oos_split left out), the dialogue's out_of_scope and small-talk examples;
+- danger now: the dialogue's emergency / self_harm examples and data/authored/safety.jsonl (emergency,
+  crisis, and the hard negatives: past events, outages, hazards, everyday words like 热死了).
+Every example is also seen once more through a simulated speech recogniser (characters swapped for
+homophones), so garbled phone text still reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from router.adapters.artefacts import intake_model_stem  # noqa: E402
+from router.domain.textmodel import LinearTextModel, char_ngrams, prepare_text  # noqa: E402
+
+NLU = ROOT / "nlu_data"
+CITY_INTENTS = {"report_problem", "ask_service", "check_ticket", "urge_ticket", "withdraw_ticket"}
+OTHER_INTENTS = {"out_of_scope", "greet", "goodbye", "thank"}
+SEED = 13
+MIN_DF = 2
+C_CITY = 4.0
+C_DANGER = 4.0
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+_ENTITY = re.compile(r"\[([^\]]*)\]\{[^}]*\}|\[([^\]]*)\]\([^)]*\)")
+
+
+def nlu_examples() -> dict[str, list[str]]:
+    """intent → example texts (entity markup removed), from nlu_data/*.yml."""
+    out: dict[str, list[str]] = defaultdict(list)
+    intent = None
+    for path in sorted(NLU.glob("*.yml")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            m = re.match(r"\s*-\s*intent:\s*(\S+)", line)
+            if m:
+                intent = m.group(1)
+                continue
+            if re.match(r"\s*-\s*(synonym|lookup|regex):", line):
+                intent = None
+                continue
+            m = re.match(r"\s{6,}-\s(.*)$", line)
+            if m and intent:
+                out[intent].append(_ENTITY.sub(lambda mm: mm.group(1) or mm.group(2) or "", m.group(1)).strip())
+    return out
+
+
+def jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+_SENTENCE = re.compile(r"(?<=[。！？!?])")
+
+
+def openings(text: str, rng: random.Random) -> list[str]:
+    """Short forms of a letter: its first sentence or two, as a resident would type in a chat."""
+    parts = [p for p in _SENTENCE.split(text) if p.strip()]
+    out = []
+    if parts:
+        out.append(parts[0][:80])
+    if len(parts) > 1:
+        out.append("".join(parts[:2])[:160])
+    cut = rng.randint(25, 60)
+    out.append(text[:cut])
+    return [o for o in out if len(o) >= 6]
+
+
+# --- simulated speech recogniser ----------------------------------------------------------------
+
+def homophone_table(texts: Sequence[str]) -> dict[str, list[str]]:
+    """char → other characters read alike (tone and zh/z, ch/c, sh/s, n/l, -ng/-n ignored)."""
+    from pypinyin import Style, lazy_pinyin
+
+    from router.domain.phonetic import loose
+
+    chars = sorted({ch for t in texts for ch in t if "\u4e00" <= ch <= "\u9fff"})
+    groups: dict[str, list[str]] = defaultdict(list)
+    for ch in chars:
+        groups[loose(lazy_pinyin(ch, style=Style.NORMAL)[0])].append(ch)
+    return {ch: [o for o in groups[key] if o != ch] for key, members in groups.items() for ch in members}
+
+
+def garble(text: str, table: dict[str, list[str]], rng: random.Random, rate: float = 0.15) -> str:
+    out = []
+    for ch in text:
+        alts = table.get(ch)
+        out.append(rng.choice(alts) if alts and rng.random() < rate else ch)
+    text = "".join(out)
+    return re.sub(r"[，。！？、,.!?；;：:“”\"']", " " if rng.random() < 0.5 else "", text)
+
+
+# --- corpus -------------------------------------------------------------------------------------
+
+def smp_training_negatives() -> list[str]:
+    from bot.components.oos_split import HELDOUT_FRACTION, _bucket, is_hotline_like
+
+    out = []
+    for row in jsonl(ROOT / "data" / "smp2017_train_oos.jsonl"):
+        text = str(row["text"]).strip()
+        if text and not is_hotline_like(text) and _bucket(text) >= HELDOUT_FRACTION:
+            out.append(text)
+    return sorted(set(out))
+
+
+def build_corpus(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
+    """head → [(text, label)]."""
+    nlu = nlu_examples()
+    tipdm = [r["text"] for r in jsonl(ROOT / "data" / "tipdm_train.jsonl")]
+    requests = jsonl(ROOT / "data" / "authored" / "requests.jsonl")
+    safety = jsonl(ROOT / "data" / "authored" / "safety.jsonl")
+    extra = [r["text"] for r in jsonl(ROOT / "router" / "data" / "classifier_extra.jsonl")]
+    smp = smp_training_negatives()
+
+    city: list[tuple[str, str]] = []
+    city += [(t, "city") for t in tipdm]
+    city += [(o, "city") for t in tipdm for o in openings(t, rng)]
+    city += [(t, "city") for t in extra]
+    city += [(r["text"], "city") for r in requests]
+    city += [(t, "city") for i in CITY_INTENTS for t in nlu.get(i, [])]
+    city += [(r["text"], "city") for r in safety if r["label"] == "not_emergency" and r.get("city", True)]
+    city += [(t, "other") for t in smp]
+    city += [(t, "other") for i in OTHER_INTENTS for t in nlu.get(i, [])]
+
+    danger: list[tuple[str, str]] = []
+    danger += [(t, "emergency") for t in nlu.get("emergency", [])]
+    danger += [(t, "crisis") for t in nlu.get("self_harm", [])]
+    for r in safety:
+        danger.append((r["text"], {"emergency": "emergency", "crisis": "crisis"}.get(r["label"], "none")))
+    danger += [(t, "none") for t in tipdm]
+    danger += [(r["text"], "none") for r in requests]
+    danger += [(t, "none") for t in extra]
+    danger += [(t, "none") for i in (*CITY_INTENTS, *OTHER_INTENTS, "inform", "request_human") for t in nlu.get(i, [])]
+    danger += [(t, "none") for t in smp]
+
+    table = homophone_table([t for t, _ in city + danger])
+    corpus = {}
+    for head, rows in (("city", city), ("danger", danger)):
+        rows = [(t, y) for t, y in rows if t.strip()]
+        noisy = [(garble(t, table, rng), y) for t, y in rows if len(t) <= 300]
+        corpus[head] = rows + noisy
+    return corpus
+
+
+# --- training -----------------------------------------------------------------------------------
+
+def fit(corpus: dict[str, list[tuple[str, str]]]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    every = sorted({t for rows in corpus.values() for t, _ in rows})
+    vectoriser = TfidfVectorizer(analyzer=lambda s: char_ngrams(prepare_text(s)), min_df=MIN_DF,
+                                 sublinear_tf=True, norm="l2", dtype=np.float64)
+    vectoriser.fit(every)
+    vocab_terms = vectoriser.get_feature_names_out().tolist()
+    arrays: dict[str, np.ndarray] = {"idf": vectoriser.idf_.astype(np.float32)}
+    heads = []
+    for name, rows, c in (("city", corpus["city"], C_CITY), ("danger", corpus["danger"], C_DANGER)):
+        X = vectoriser.transform([t for t, _ in rows])
+        y = np.array([lab for _, lab in rows])
+        model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+        model.fit(X, y)
+        labels = [str(c) for c in model.classes_]
+        if len(labels) == 2:
+            w, b = model.coef_.T, model.intercept_  # logistic: P(labels[1])
+        else:
+            w, b = model.coef_.T, model.intercept_
+        arrays[f"{name}.w"] = w.astype(np.float32)
+        arrays[f"{name}.b"] = b.astype(np.float64)
+        heads.append({"name": name, "labels": labels})
+    meta = {"vocab": vocab_terms, "heads": heads, "ngram": [1, 3],
+            "metadata": {"trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                         "docs": {h: len(r) for h, r in corpus.items()}}}
+    return meta, arrays
+
+
+def cross_validate(corpus: dict[str, list[tuple[str, str]]], folds: int = 5) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import classification_report
+    from sklearn.model_selection import StratifiedKFold
+
+    for name, rows in corpus.items():
+        texts = np.array([t for t, _ in rows], dtype=object)
+        y = np.array([lab for _, lab in rows])
+        pred = np.empty_like(y)
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=SEED).split(texts, y):
+            vec = TfidfVectorizer(analyzer=lambda s: char_ngrams(prepare_text(s)), min_df=MIN_DF, sublinear_tf=True)
+            model = LogisticRegression(C=C_CITY, max_iter=3000, class_weight="balanced")
+            model.fit(vec.fit_transform(texts[train]), y[train])
+            pred[test] = model.predict(vec.transform(texts[test]))
+        print(f"== {name} ({len(rows)} docs, {folds}-fold CV; noisy copies share folds at random)")
+        print(classification_report(y, pred, digits=3))
+
+
+def save(stem: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename, arrays first: a reader that finds the JSON finds its arrays.
+    fd, tmp = tempfile.mkstemp(dir=stem.parent, prefix=".intake-", suffix=".npz")
+    with os.fdopen(fd, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    os.replace(tmp, stem.with_suffix(".npz"))
+    fd, tmp = tempfile.mkstemp(dir=stem.parent, prefix=".intake-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(meta, fh, ensure_ascii=False)
+    os.replace(tmp, stem.with_suffix(".json"))
+
+
+def train_and_save(stem: Path) -> Path:
+    t0 = time.perf_counter()
+    corpus = build_corpus(random.Random(SEED))
+    meta, arrays = fit(corpus)
+    LinearTextModel.from_state(meta, arrays)  # refuse to write something that will not load
+    save(stem, meta, arrays)
+    print(f"trained intake model in {time.perf_counter() - t0:.1f}s → {stem}.json "
+          f"({len(meta['vocab'])} features; docs {meta['metadata']['docs']})", file=sys.stderr)
+    return stem
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--print-path", action="store_true")
+    ap.add_argument("--force", action="store_true")
+    ap.add_argument("--cv", action="store_true")
+    args = ap.parse_args(argv)
+    stem = intake_model_stem()
+    if args.print_path:
+        print(f"{stem}.json")
+        return 0
+    if args.cv:
+        cross_validate(build_corpus(random.Random(SEED)))
+        return 0
+    if stem.with_suffix(".json").exists() and stem.with_suffix(".npz").exists() and not args.force:
+        print(f"up to date: {stem}.json", file=sys.stderr)
+        return 0
+    train_and_save(stem)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
