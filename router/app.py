@@ -46,13 +46,17 @@ def connect_redis(url: str) -> aioredis.Redis:
 
 def _load_domain(app: web.Application) -> None:
     # Imported here: each loads data files once; create_app stays cheap to import.
+    from router.adapters.artefacts import load_intake_model
     from router.domain.catalogue import Catalogue
     from router.domain.classifier import TopicClassifier
     from router.domain.jurisdiction import JurisdictionResolver
+    from router.services.understanding import Understanding
 
     app[K.CLASSIFIER] = TopicClassifier.load()
     app[K.RESOLVER] = JurisdictionResolver.load()
     app[K.CATALOGUE] = Catalogue.load()
+    app[K.UNDERSTANDING] = Understanding(classifier=app[K.CLASSIFIER], resolver=app[K.RESOLVER],
+                                         catalogue=app[K.CATALOGUE], model=load_intake_model())
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -64,13 +68,12 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_token)
     conversations = ConversationStore(redis, idle_seconds=settings.session_idle_seconds)
     app[K.CONVERSATIONS] = conversations
-    app[K.DIALOGUE] = Dialogue(redis, conversations, rasa)
+    app[K.DIALOGUE] = Dialogue(redis, conversations, rasa, understanding=app[K.UNDERSTANDING])
     from router.adapters.ticket_store import RedisTicketStore
 
     app[K.TICKETS] = RedisTicketStore(redis)
     app[K.INTAKE] = TicketIntake(app[K.TICKETS], app[K.CLASSIFIER], app[K.RESOLVER])
-    app[K.TRIAGE] = Triage(parse=rasa.parse, classifier=app[K.CLASSIFIER], resolver=app[K.RESOLVER],
-                           catalogue=app[K.CATALOGUE])
+    app[K.TRIAGE] = Triage(parse=rasa.parse, understanding=app[K.UNDERSTANDING])
     yield
     await http.close()
     await redis.aclose()

@@ -26,6 +26,7 @@ __all__ = [
     "RESOLVER",
     "CATALOGUE",
     "TRIAGE",
+    "UNDERSTANDING",
     "INTAKE",
     "OPENAPI_PATHS",
 ]
@@ -40,6 +41,7 @@ CLASSIFIER: web.AppKey[Any] = web.AppKey("classifier")  # router.domain.classifi
 RESOLVER: web.AppKey[Any] = web.AppKey("resolver")  # router.domain.jurisdiction.JurisdictionResolver
 CATALOGUE: web.AppKey[Any] = web.AppKey("catalogue")  # router.domain.catalogue.Catalogue
 TRIAGE: web.AppKey[Any] = web.AppKey("triage")  # router.services.triage.Triage
+UNDERSTANDING: web.AppKey[Any] = web.AppKey("understanding")  # router.services.understanding.Understanding
 INTAKE: web.AppKey[Any] = web.AppKey("intake")  # router.services.intake.TicketIntake
 # OpenAPI path items contributed by each view module: {"/api/v1/...": {"get": {...}}}
 OPENAPI_PATHS: web.AppKey[dict[str, Any]] = web.AppKey("openapi_paths")

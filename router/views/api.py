@@ -31,7 +31,12 @@ async def triage(request: web.Request) -> web.Response:
     channel = data.get("channel", "web")
     if channel not in CHANNELS:
         raise ApiError(422, "invalid_field", f"'channel' must be one of {', '.join(CHANNELS)}", field="channel")
-    result = await request.app[TRIAGE](text, channel)
+    alternatives = data.get("alternatives", [])
+    if not isinstance(alternatives, list) or len(alternatives) > 5 or not all(
+            isinstance(a, str) and len(a) <= request.app[SETTINGS].max_text_chars for a in alternatives):
+        raise ApiError(422, "invalid_field", "'alternatives' must be a list of at most 5 strings (other things "
+                       "the speech recogniser heard)", field="alternatives")
+    result = await request.app[TRIAGE](text, channel, alternatives)
     return _json(result.to_dict())
 
 

@@ -11,6 +11,7 @@ import pytest
 from router.domain.jurisdiction import Jurisdiction
 from router.domain.topics import Topic
 from router.services.triage import Triage
+from router.services.understanding import Understanding
 
 
 class FakeNLU:
@@ -65,8 +66,8 @@ class FakeCatalogue:
 
 def triage(intent: str | None, *, down: bool = False, place: Jurisdiction | None = None,
            hits: list[FakeHit] | None = None) -> Triage:
-    return Triage(parse=FakeNLU(intent, down=down), classifier=FakeClassifier(), resolver=FakeResolver(place),
-                  catalogue=FakeCatalogue(hits or []))
+    return Triage(parse=FakeNLU(intent, down=down), understanding=Understanding(
+        classifier=FakeClassifier(), resolver=FakeResolver(place), catalogue=FakeCatalogue(hits or []), model=None))
 
 
 # --- emergencies always name a number ---------------------------------------------------------------
@@ -93,7 +94,13 @@ async def test_rule_emergencies_get_the_rule_number_whatever_the_model_says(text
 async def test_emergency_rules_work_when_the_nlu_is_down() -> None:
     result = await triage(None, down=True)("孩子误食了洗衣液", "voice")
     assert result.outcome == "emergency" and result.emergency_number == "120"
-    assert result.intent["name"] == "nlu_unavailable"
+    assert result.decision["reasons"][0].startswith("rules:")
+
+
+async def test_a_complaint_is_a_ticket_when_the_nlu_is_down() -> None:
+    result = await triage(None, down=True)("楼下餐馆每天半夜还在营业，噪音太大，请城管处理一下", "web")
+    assert result.outcome == "ticket"
+    assert result.nlu["name"] == "nlu_unavailable"
 
 
 @pytest.mark.parametrize(
@@ -160,7 +167,8 @@ async def test_a_ticket_id_that_is_not_a_new_complaint_is_a_status_question(text
 
 async def test_the_nlu_sees_the_spoken_ticket_id_as_digits() -> None:
     nlu = FakeNLU("check_ticket")
-    await Triage(parse=nlu, classifier=FakeClassifier(), resolver=FakeResolver(), catalogue=FakeCatalogue())(
+    await Triage(parse=nlu, understanding=Understanding(classifier=FakeClassifier(), resolver=FakeResolver(),
+                                                        catalogue=FakeCatalogue()))(
         "工单 S Z 二零二六一一零三 零零零四一七 进度", "voice")
     assert "SZ20261103-000417" in nlu.seen[0]
 

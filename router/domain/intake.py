@@ -1,0 +1,373 @@
+"""What a resident's message is, decided from all the evidence in one place.
+
+Every channel and the triage API reach the same decision through ``decide``: the router gathers the
+evidence once (router.services.understanding), and
+- ``POST /api/v1/triage`` calls ``decide`` with Rasa's NLU result on the same text;
+- in a conversation the evidence rides along in the message metadata, and the last component of the
+  Rasa pipeline (bot.components.intake.IntakeDecision) calls ``decide`` with the same NLU result, so
+  the dialogue acts on the decided intent.
+
+The order of the questions, and why:
+1. **Danger now** — the emergency rules (on the text, on every ASR alternative, on the text with
+   safety words heard wrong written back) or a confident detector: tell them whom to call. A crisis
+   (suicide, self-harm) gets the crisis answer. A past event, a hazard or a supply outage is not
+   danger now (the rules see to that) and falls through to a ticket with the right urgency.
+2. **An everyday answer** to the question the bot just asked ("算了" where 跳过 was offered).
+3. **An existing ticket** — a ticket id with follow-up words, or the NLU confident that it is about
+   one: progress, urging, withdrawing.
+4. **A person** — the resident asks for one.
+5. **Greetings** — short, and nothing else in them.
+6. **Not a city matter** — only when *every* signal says so: the NLU, the city/other model, no
+   catalogue hit, no place, no complaint or question about public life. This is the rare exception.
+7. **A city matter** — a service question when the catalogue has a good item and the resident asks
+   how/where; otherwise a ticket (12345 practice: complaints, requests for help, suggestions and
+   consultations on a local matter are all tickets). When the evidence is thin the dialogue asks a
+   short question with choices instead of guessing (``ask``); the stateless triage gives its best guess.
+
+Pure: standard library only (imported by the bot runtime, Python 3.10).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+__all__ = [
+    "Cues", "Evidence", "Decision", "NluResult", "cues_of", "decide",
+    "EVIDENCE_VERSION", "FORM_ANSWER_INTENTS", "OUTCOME_OF_INTENT",
+]
+
+EVIDENCE_VERSION = 1
+
+# Thresholds, chosen on the development sets (bench/results/intake.md says which and what they give).
+CITY_CLEAR = 0.7          # the city/other model's P(city) above which a message is a city matter
+CITY_UNLIKELY = 0.15      # below this, with nothing else, a message is not a city matter
+CITY_SURE = 0.85          # above this the city model alone outweighs a confident NLU
+SERVICE_FLOOR = 0.5       # catalogue score of a usable item (router.domain.catalogue calibrates it)
+SERVICE_STRONG = 0.75
+CRISIS_DETECTOR = 0.80    # P(crisis) that is a crisis without any rule
+CRISIS_WITH_NLU = 0.35    # P(crisis) enough when the NLU also says self_harm
+EMERGENCY_DETECTOR = 0.90  # P(emergency) that is an emergency without any rule (short messages only)
+EMERGENCY_WITH_NLU = 0.50
+NLU_SURE = 0.80
+NLU_LIKELY = 0.60
+SHORT_CHARS = 40          # a chat message, not a letter
+GREETING_CHARS = 14
+LETTER_CHARS = 150
+
+OUTCOME_OF_INTENT: dict[str, str] = {
+    "ask_service": "service_item",
+    "report_problem": "ticket",
+    "emergency": "emergency",
+    "self_harm": "emergency",
+    "request_human": "handoff",
+    "check_ticket": "ticket_status",
+    "urge_ticket": "ticket_status",
+    "withdraw_ticket": "ticket_status",
+    "greet": "greeting",
+    "goodbye": "greeting",
+    "thank": "greeting",
+    "out_of_scope": "out_of_scope",
+    "nlu_fallback": "out_of_scope",
+}
+STATUS_INTENTS = ("check_ticket", "urge_ticket", "withdraw_ticket")
+SOCIAL_INTENTS = ("greet", "goodbye", "thank")
+# Answers to a question the bot asked ("南山区", "是的", "跳过", "13812345678"): inside a form they are
+# the form's; the dialogue keeps them unless there is danger or a plain new request.
+FORM_ANSWER_INTENTS = ("inform", "affirm", "deny", "skip", "stop", "rate")
+
+
+# --- cues: what the words alone say -------------------------------------------------------------
+
+_COMPLAINT = re.compile(
+    "投诉|举报|反映|扰民|噪音|噪声|吵|违章|违建|违规|违法|乱收费|乱扔|乱倒|乱停|乱搭|乱贴|乱摆|拖欠|欠薪|欠(?:我|了)?工资|"
+    "不给(?:钱|退|发|办)|不发|不退|没人管|不管|不处理|不作为|推诿|推来推去|臭|异味|污染|排污|直排|扬尘|灰尘|粉尘|堵塞|堵了|"
+    "坏了|损坏|破损|漏水|渗水|积水|占道|霸占|占用|被偷|骗|诈骗|整治|治理|维修|修理|安全隐患|隐患|危险|纠纷|调解|补偿|赔偿|"
+    "维权|不合理|不公平|不规范|野蛮|态度(?:差|恶劣|不好)|刁难|克扣|强制|强行|擅自|私自|非法|黑车|无证|停水|停电|停气|断水|断电|"
+    "没水|没电|没气|没暖气|供暖|供气不足|水压|故障|失修|脏|乱|差|噪|烦死|受不了|影响(?:居民|生活|休息|出行|通行)|严重影响|"
+    "拆迁|征地|烂尾|延期交房|物业|业委会|房东|中介|押金|退费|退款|消费|质量问题|假冒|过期|食品安全|卫生|蚊|老鼠|蟑螂|"
+    "路灯|井盖|红绿灯|信号灯|坑洼|塌陷|裂缝|倾斜|漏电|电线|树木|倒伏|垃圾|污水|下水道|化粪池|油烟|广场舞|装修|施工|夜间施工"
+)
+_REQUEST = re.compile(
+    "(?:请|恳请|希望|要求|盼|望|麻烦|请求|呼吁)[^。!?！？]{0,30}(?:处理|解决|整治|治理|查处|核实|调查|协调|督促|落实|答复|回复|"
+    "介入|关注|帮助|帮忙|维修|修|管|清理|拆除|取缔|整改|改善|恢复|退还|赔偿|增设|增加|开通|设置|安装|重视|给个说法|做主)|"
+    "求助|帮帮|救救我们|请领导|尊敬的|致[^，。]{0,12}(?:领导|部门|局|办|政府|委员会)|特此|望处理|望答复|望解决|谢谢(?:领导|政府)|"
+    "(?:怎么|如何)(?:处理|解决|维权|投诉)|找谁|该找哪个部门|哪个部门管|有人管吗|谁来管"
+)
+_QUESTION = re.compile(
+    "怎么办理|如何办理|怎么办|怎样办|咋办|怎么申请|如何申请|怎么弄|怎么搞|点样|怎么(?:补|换|续|领|交|缴|报|查|开|迁|转|注销|激活|预约|登记)|"
+    "在哪(?:里|儿)?(?:办|补|换|领|交|申请|登记|预约)|去哪(?:里|儿)?(?:办|补|换|领|申请)|到哪(?:里|儿)?办|"
+    "需要(?:什么|哪些|带)|要带什么|要什么材料|什么材料|什么条件|什么手续|流程|多久|多长时间|几天|能不能|可不可以|可以(?:吗|不)|"
+    "是否|请问|咨询|想问|问一下|问下|有没有|什么时候|政策|标准|规定|补贴|办理|申领|续签|补办|领取|[?？]|吗$|吗[。!！]?$"
+)
+_SUGGESTION = re.compile("建议|提议|希望(?:能|可以)?(?:增设|增加|开通|设置|安装|修建|建设)|能否(?:增设|增加|开通|设置)")
+_HUMAN = re.compile("转人工|人工(?:客服|服务|坐席)|(?:找|要|转|跟|和)真人|真人(?:客服|接听|服务)|找(?:个)?人(?:工)?(?:说|聊|讲)|接线员|客服人员|"
+                    "叫(?:你们)?(?:的)?(?:领导|负责人|主管|经理|上级)(?:出)?来|(?:我要|让我)?(?:跟|和|找)(?:你们)?(?:的)?(?:领导|负责人)(?:说|讲|谈)")
+_FOLLOW_UP = re.compile(
+    "进度|进展|到哪一步|哪一步了|什么阶段|处理到|办到|处理得怎么样|处理了没|处理好了没|派给|派到|谁在跟|哪个部门在|受理了|办结|"
+    "撤销|撤回|撤单|催办|催一下|催促|查一下(?:我的)?(?:工单|单子|投诉|反映)|查询工单|工单|单号|好了没|有没有人(?:处理|管|来|跟)")
+# A reference to the resident's own earlier report, with a question about it: a follow-up even without
+# the ticket id ("我昨天报的噪音那个 有人接了没", "上个礼拜投诉嗰单嘢 点解冇人覆我").
+_EARLIER_REPORT = re.compile(
+    "(?:我|我们|我哋)?(?:昨天|前天|上周|上个?星期|上个?礼拜|之前|上次|前几天|那天|早上|上午|刚才)"
+    "[^。！？!?]{0,6}(?:报|投诉|反映|举报|打(?:过)?电话|说|提交|留言|打过)(?:过)?(?:的|嗰|那|咗)")
+_ASKS_ABOUT_IT = re.compile(
+    "(?:有人|有冇人)[^。！？!?]{0,4}(?:接|管|处理|来|跟|覆|回)[^。！？!?]{0,3}(?:了没|没有|吗|未)|到底[^。！？!?]{0,6}(?:来|处理|管)了?没|"
+    "怎么还没|点解[^。！？!?]{0,8}(?:冇|未)|还没(?:有)?(?:人)?(?:来|处理|回复|解决)|什么时候(?:来|处理|解决)|进度|结果呢|回复呢")
+_TICKET_ID = re.compile(r"SZ\d{8}-\d{6}")
+# Small talk about the assistant itself ("你是医生吗", "你生日是什么时候", "你会唱歌吗"): not a city matter,
+# whatever a catalogue word in it matches.
+_TO_BOT = re.compile("^(?:那)?(?:你|您)(?:是|叫|会|能不能|有没有|喜欢|多大|几岁|生日|在干|在做|吃|结婚|男|女|好像|觉得|知道|爸|妈|家)")
+# Courtesies alone (the whole message, fillers and punctuation aside): which social intent they are.
+_SOCIAL = (
+    ("goodbye", re.compile("^(?:(?:好的|好)?(?:谢谢|感谢|多谢)?(?:您|你)?(?:的)?(?:答复|帮助|帮忙)?(?:再见|拜拜|bye)+)$")),
+    ("thank", re.compile("^(?:(?:好的|好|嗯)?(?:谢谢|感谢|多谢|唔该|辛苦了?)(?:你|您|你们|晒)?(?:的)?(?:答复|帮助|帮忙)?(?:了)?)+$")),
+    ("greet", re.compile("^(?:(?:喂|哈喽|嗨|hi|hello|你好|您好|早上好|下午好|晚上好|在吗|在不在|有人吗|有人在吗|请问)(?:啊|呀|吗)?)+$")),
+)
+_SOCIAL_FILLER = re.compile(r"[\s，,。.!！?？~～…、]+")
+_CITY_WORDS = re.compile(
+    "社区|街道|居委|小区|政府|部门|[^结布格饭]局|派出所|城管|物业|业主|居民|市民|公交|地铁|学校|医院|社保|医保|公积金|户口|户籍|"
+    "居住证|身份证|驾驶证|护照|通行证|补贴|低保|养老|残疾|办证|办事|窗口|12345|热线|市长|区长|书记|村委|村民|房东|租户|工资|"
+    "欠薪|工厂|工地|马路|道路|路口|河道|河涌|河水|水库|公园|停车|车位|充电桩|电梯|楼道|邻居")
+
+
+@dataclass(frozen=True)
+class Cues:
+    complaint: int = 0      # distinct complaint / problem words
+    request: int = 0        # asks someone to act ("请…处理", "希望…解决", a letter to 领导)
+    question: int = 0       # asks how / where / whether
+    suggestion: bool = False
+    human: bool = False
+    follow_up: bool = False
+    refers_back: bool = False   # asks about the resident's own earlier report, without its id
+    ticket_id: bool = False
+    city_words: int = 0     # words of public life: 社区, 物业, 公交, 社保…
+    social: str = ""        # the message is only a courtesy: greet / thank / goodbye
+    to_bot: bool = False    # small talk about the assistant itself
+
+    @property
+    def problem(self) -> bool:
+        return self.complaint > 0 or self.request > 0 or self.suggestion
+
+
+def cues_of(text: str) -> Cues:
+    """The cues in an already normalised text (bounded by the caller)."""
+    return Cues(
+        complaint=len(set(_COMPLAINT.findall(text))),
+        request=len(set(_REQUEST.findall(text))),
+        question=len(set(_QUESTION.findall(text))),
+        suggestion=bool(_SUGGESTION.search(text)),
+        human=bool(_HUMAN.search(text)),
+        follow_up=bool(_FOLLOW_UP.search(text)),
+        refers_back=bool(_EARLIER_REPORT.search(text)) and bool(_ASKS_ABOUT_IT.search(text)),
+        ticket_id=bool(_TICKET_ID.search(text)),
+        city_words=len(set(_CITY_WORDS.findall(text))),
+        social=_social(text),
+        to_bot=bool(_TO_BOT.match(text)) and len(text) <= SHORT_CHARS,
+    )
+
+
+def _social(text: str) -> str:
+    bare = _SOCIAL_FILLER.sub("", text.lower())
+    if not bare or len(bare) > 14:
+        return ""
+    return next((name for name, pattern in _SOCIAL if pattern.match(bare)), "")
+
+
+# --- evidence and decision ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Alarm:
+    number: str           # 110 / 119 / 120
+    kind: str
+    crisis: bool
+    source: str           # text | alternative | phonetic
+    matched: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything but the NLU, gathered by the router (JSON-safe both ways: ``to_dict``/``from_dict``)."""
+
+    chars: int
+    cues: Cues = field(default_factory=Cues)
+    alarm: Optional[Alarm] = None
+    danger: dict[str, float] = field(default_factory=dict)   # none / emergency / crisis
+    city: Optional[float] = None                              # P(city matter); None: no model
+    service: float = 0.0                                      # best catalogue score
+    place: bool = False
+    crisis_number: str = "110"                                # whom to call for a crisis the rules did not name
+    answer: str = ""              # an everyday short answer (router.domain.answers): decline / same_number / agree
+    offered: tuple[str, ...] = ()  # intents of the buttons the bot offered in its last turn ("skip", "affirm")
+    version: int = EVIDENCE_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Evidence:
+        if not isinstance(data, dict) or data.get("version") != EVIDENCE_VERSION:
+            raise ValueError("unknown evidence version")
+        alarm = data.get("alarm")
+        return cls(
+            chars=int(data.get("chars") or 0),
+            cues=Cues(**{k: v for k, v in (data.get("cues") or {}).items() if k in Cues.__dataclass_fields__}),
+            alarm=Alarm(**{**alarm, "matched": tuple(alarm.get("matched") or ())}) if isinstance(alarm, dict) else None,
+            danger={str(k): float(v) for k, v in (data.get("danger") or {}).items()},
+            city=None if data.get("city") is None else float(data["city"]),
+            service=float(data.get("service") or 0.0),
+            place=bool(data.get("place")),
+            crisis_number=str(data.get("crisis_number") or "110"),
+            answer=str(data.get("answer") or ""),
+            offered=tuple(str(o) for o in data.get("offered") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class NluResult:
+    name: str
+    confidence: float
+    ranking: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def from_parse(cls, parsed: dict[str, Any]) -> NluResult:
+        """From a Rasa parse. The pipeline's last step may have replaced ``intent`` with its own decision;
+        the NLU's reading is then under ``nlu_intent`` (bot.components.intake), and that is what counts."""
+        intent = parsed.get("nlu_intent") or parsed.get("intent") or {}
+        ranking = tuple((str(r.get("name")), float(r.get("confidence") or 0.0))
+                        for r in parsed.get("intent_ranking") or [] if isinstance(r, dict))
+        return cls(str(intent.get("name") or "nlu_fallback"), float(intent.get("confidence") or 0.0), ranking)
+
+    def score(self, name: str) -> float:
+        """The NLU's confidence in ``name``, also when FallbackClassifier put nlu_fallback first."""
+        if self.name == name:
+            return self.confidence
+        return next((c for n, c in self.ranking if n == name), 0.0)
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str                 # the contract's outcome
+    intent: str                  # the intent the dialogue acts on
+    confidence: float
+    reasons: tuple[str, ...]
+    emergency_number: Optional[str] = None
+    crisis: bool = False
+    ask: bool = False            # thin evidence: the dialogue asks a short question with choices
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcome": self.outcome, "intent": self.intent, "confidence": round(self.confidence, 4),
+                "reasons": list(self.reasons), "emergency_number": self.emergency_number,
+                "crisis": self.crisis, "ask": self.ask}
+
+
+def decide(nlu: NluResult, ev: Evidence) -> Decision:
+    """The one decision on a message; see the module docstring for the order of the questions."""
+    short = ev.chars <= SHORT_CHARS
+    letter = ev.chars >= LETTER_CHARS
+    cues = ev.cues
+    p_crisis = ev.danger.get("crisis", 0.0)
+    p_emergency = ev.danger.get("emergency", 0.0)
+    modelled = bool(ev.danger)  # without the danger model, the NLU's word on danger stands alone
+    city = ev.city if ev.city is not None else 0.0
+
+    # 1. Danger now.
+    if ev.alarm is not None:
+        intent = "self_harm" if ev.alarm.crisis else "emergency"
+        return Decision("emergency", intent, 1.0, (f"rules:{ev.alarm.kind}:{ev.alarm.source}",),
+                        ev.alarm.number, ev.alarm.crisis)
+    nlu_crisis = nlu.score("self_harm")
+    if (p_crisis >= CRISIS_DETECTOR or (p_crisis >= CRISIS_WITH_NLU and nlu_crisis >= NLU_LIKELY)
+            or (not modelled and nlu_crisis >= NLU_SURE)):
+        return Decision("emergency", "self_harm", max(p_crisis, nlu_crisis), (f"detector:crisis:{p_crisis:.2f}",),
+                        ev.crisis_number, True)
+    if not letter and (p_emergency >= EMERGENCY_DETECTOR
+                       or (p_emergency >= EMERGENCY_WITH_NLU and nlu.score("emergency") >= NLU_SURE)
+                       or (not modelled and nlu.score("emergency") >= NLU_SURE)):
+        # The model hears danger the rules could not name: the police (110) dispatch the others.
+        return Decision("emergency", "emergency", p_emergency, (f"detector:emergency:{p_emergency:.2f}",), "110")
+
+    # 2. An everyday answer to the question just asked: "算了" / "不用了" where "跳过" was offered skips
+    # that question (not the whole report); "就这个号" / "可以" where "可以" was offered agrees.
+    if ev.answer.startswith("button:") and ev.answer[7:] in ev.offered:
+        return Decision(OUTCOME_OF_INTENT.get(ev.answer[7:], "ticket"), ev.answer[7:], 1.0, ("answer:button",))
+    if ev.answer == "decline" and "skip" in ev.offered:
+        return Decision("ticket", "skip", 1.0, ("answer:decline",))
+    if ev.answer in ("same_number", "agree") and "affirm" in ev.offered:
+        return Decision("ticket", "affirm", 1.0, (f"answer:{ev.answer}",))
+
+    # 3. An existing ticket.
+    status_intent = nlu.name if nlu.name in STATUS_INTENTS else None
+    if cues.ticket_id and not (cues.problem and not cues.follow_up):
+        return Decision("ticket_status", status_intent or "check_ticket", 1.0, ("ticket_id",))
+    if cues.refers_back and not letter:
+        return Decision("ticket_status", status_intent or "check_ticket", 0.9, ("refers_back",))
+    if status_intent and nlu.confidence >= NLU_LIKELY and not letter and (
+            cues.follow_up or (nlu.confidence >= NLU_SURE and ev.chars <= 20
+                               and (ev.city is None or city >= CITY_CLEAR))):
+        return Decision("ticket_status", status_intent, nlu.confidence, ("nlu:status",))
+
+    # 4. A person.
+    if (nlu.name == "request_human" and nlu.confidence >= NLU_SURE or cues.human) and not letter and not cues.to_bot:
+        return Decision("handoff", "request_human", max(nlu.confidence, 0.9 if cues.human else 0.0), ("asks_for_person",))
+
+    # 5. Greetings and thanks, with nothing else in them.
+    plain = not (cues.problem or cues.city_words or ev.place or ev.service >= SERVICE_FLOOR)
+    if nlu.name in SOCIAL_INTENTS and nlu.confidence >= NLU_LIKELY and short and plain:
+        return Decision("greeting", nlu.name, nlu.confidence, ("nlu:social",))
+    if cues.social and plain and ev.chars <= GREETING_CHARS:
+        # "您好。", "在吗", "喂 有人吗", "谢谢，再见": nothing but the courtesy
+        return Decision("greeting", cues.social, 1.0, ("cues:social",))
+
+    # 6. Not a city matter — only when the signals agree. Concrete evidence of city life: a place, a
+    # problem or a request, words of public life, a catalogue item. Strong evidence: a letter, the
+    # city model sure, a good catalogue item, a complaint with a request, a place with a problem.
+    concrete = ev.place or cues.problem or cues.city_words > 0 or ev.service >= SERVICE_FLOOR
+    strong = (letter or city >= CITY_SURE or ev.service >= SERVICE_STRONG or cues.complaint + cues.request >= 2
+              or (ev.place and (cues.problem or city >= CITY_CLEAR)))
+    says_other = nlu.name in ("out_of_scope", "nlu_fallback", *SOCIAL_INTENTS, *FORM_ANSWER_INTENTS)
+    if says_other:
+        sure_other = nlu.confidence >= NLU_SURE and nlu.name not in ("nlu_fallback", *FORM_ANSWER_INTENTS)
+        if (sure_other and short and not strong) or not (concrete or city >= CITY_CLEAR):
+            # Unclear words (nlu_fallback) stay unclear: the dialogue asks again with choices, then a person.
+            keep = nlu.name if nlu.name in ("out_of_scope", "nlu_fallback", *FORM_ANSWER_INTENTS) else "out_of_scope"
+            return Decision("out_of_scope", keep, nlu.confidence, ("nothing_of_city_life",))
+    elif short and (cues.to_bot or not concrete) and ev.city is not None and city < CITY_CLEAR:
+        # Only the NLU says it is a city matter, and the city model does not agree. An unsure NLU: the
+        # dialogue asks what the resident wants (nlu_fallback) rather than decline.
+        unsure = nlu.confidence < NLU_LIKELY
+        return Decision("out_of_scope", "nlu_fallback" if unsure else "out_of_scope", 1.0 - city,
+                        ("city_model:other",), ask=unsure)
+
+    # 7. A city matter: a service question, or a ticket.
+    asks_how = cues.question > 0 or nlu.name == "ask_service"
+    complaint_led = cues.complaint + cues.request >= 2 or (letter and cues.problem)
+    service_ok = ev.service >= SERVICE_FLOOR
+    if service_ok and asks_how and not complaint_led:
+        conf = max(ev.service, nlu.score("ask_service"))
+        return Decision("service_item", "ask_service", conf, (f"service:{ev.service:.2f}",))
+    if nlu.name == "ask_service" and nlu.confidence >= NLU_SURE and not complaint_led and not letter:
+        # The NLU is sure it is a service question the catalogue does not know: answer as one (the
+        # action says what it found, or offers a person).
+        return Decision("service_item", "ask_service", nlu.confidence, ("nlu:ask_service",))
+    reasons = []
+    if nlu.name == "report_problem":
+        reasons.append("nlu:report")
+    if cues.problem:
+        reasons.append("cues:problem")
+    if city >= CITY_CLEAR:
+        reasons.append(f"city_model:{city:.2f}")
+    if ev.place:
+        reasons.append("place")
+    thin = (nlu.name not in ("report_problem",) and not cues.problem and city < CITY_CLEAR
+            and not letter and not ev.place)
+    if nlu.name in FORM_ANSWER_INTENTS:
+        # A bare answer ("南山区粤海街道", "是的"): the dialogue keeps the NLU's intent for its form;
+        # statelessly it is a report of something at that place — or nothing without a place or problem.
+        if not (ev.place or cues.problem or letter or city >= CITY_SURE):
+            return Decision("out_of_scope", nlu.name, nlu.confidence, ("form_answer",))
+        return Decision("ticket", nlu.name, nlu.confidence, (*reasons, "form_answer"), ask=thin)
+    # Thin evidence: the dialogue asks what the resident wants (nlu_fallback offers the choices).
+    return Decision("ticket", "nlu_fallback" if thin else "report_problem", max(nlu.score("report_problem"), city),
+                    tuple(reasons) or ("city_matter",), ask=thin)

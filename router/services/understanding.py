@@ -1,0 +1,121 @@
+"""Gather the evidence about one message that router.domain.intake.decide weighs.
+
+Used by the triage API and by every dialogue turn (the evidence travels to Rasa in the message
+metadata), so both reach the same decision on the same text. Everything here is bounded: long letters
+are read up to MAX_EVIDENCE_CHARS (the opening says what a letter is about), the phonetic repair reads
+the first few hundred characters, and the resolver and the catalogue get bounded text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from router.domain import answers, phonetic
+from router.domain import emergency as emergency_rules
+from router.domain.intake import Alarm, Cues, Evidence, cues_of
+from router.domain.normalise import normalise
+
+__all__ = ["Understanding", "Understood", "MAX_EVIDENCE_CHARS"]
+
+log = logging.getLogger(__name__)
+
+# What the intake reads of a letter. The contract allows 2,000 characters; the decision rarely needs
+# more than the first thousand, and every step below stays fast on it.
+MAX_EVIDENCE_CHARS = 2000
+# The place and the service a resident means are named early; a letter's later paragraphs mention
+# other places (where the company is registered, where the boss lives).
+PLACE_CHARS = 600
+SERVICE_QUERY_CHARS = 200
+# Speech: the recogniser's alternatives are few and short.
+MAX_ALTERNATIVES = 5
+# A spoken turn; longer text on the voice channel is an operator's summary, typed.
+PHONETIC_MAX_CHARS = 80
+
+
+@dataclass
+class Understood:
+    """The evidence, plus what was computed on the way and the triage answer reuses."""
+
+    clean: str
+    evidence: Evidence
+    place: Any
+    hits: list[Any]
+    topic: Any | None
+
+
+class Understanding:
+    def __init__(self, *, classifier: Any, resolver: Any, catalogue: Any, model: Any | None = None) -> None:
+        self.classifier = classifier
+        self.resolver = resolver
+        self.catalogue = catalogue
+        self.model = model  # router.domain.textmodel.LinearTextModel, or None (city and danger unknown)
+
+    def __call__(self, text: str, channel: str = "web", alternatives: Sequence[str] = (), *,
+                 with_topic: bool = False, offered: Sequence[tuple[str, str]] = ()) -> Understood:
+        """The evidence on ``text``; ``with_topic`` also runs the topic classifier (the triage answer
+        names the topic; the decision itself does not need it: the city model reads the same letters)."""
+        clean = normalise(text[: MAX_EVIDENCE_CHARS * 2])[:MAX_EVIDENCE_CHARS]
+        cues: Cues = cues_of(clean)
+        alarm = self._alarm(emergency_rules.prepare(text), channel, alternatives)
+        danger: dict[str, float] = {}
+        city: float | None = None
+        if self.model is not None:
+            heads = self.model.predict(clean)
+            danger = heads.get("danger", {})
+            city = heads.get("city", {}).get("city", 0.5)
+        place = self.resolver.resolve(clean[:PLACE_CHARS])
+        has_place = bool(place.district or place.street or place.community)
+        hits = self.catalogue.search(clean[:SERVICE_QUERY_CHARS], k=3, district=place.district)
+        topic = None
+        if with_topic:
+            try:
+                topic = self.classifier.predict(clean)
+            except ValueError:  # nothing the classifier can read (emoji only, digits only)
+                topic = None
+        evidence = Evidence(
+            chars=len(clean),
+            cues=cues,
+            alarm=alarm,
+            danger={k: round(v, 4) for k, v in danger.items()},
+            city=None if city is None else round(float(city), 4),
+            service=round(float(hits[0].score), 4) if hits else 0.0,
+            place=has_place,
+            crisis_number=emergency_rules.crisis_number(text),
+            answer=answers.kind_of(clean, titles={intent: title for intent, title in offered}),
+            offered=tuple(intent for intent, _ in offered),
+        )
+        return Understood(clean, evidence, place, hits, topic)
+
+    def alarm(self, text: str, channel: str = "web", alternatives: Sequence[str] = ()) -> Alarm | None:
+        """Only the safety question (the voice channel asks it before confirming what it heard)."""
+        return self._alarm(emergency_rules.prepare(text), channel, alternatives)
+
+    @staticmethod
+    def _alarm(clean: str, channel: str, alternatives: Sequence[str]) -> Alarm | None:
+        """``clean``: the text as router.domain.emergency.prepare leaves it (pauses kept as commas).
+
+        Speech is read three ways: the best transcript, every alternative the recogniser offered, and
+        each with safety words it wrote as homophones put back ("着活" for 着火). The first alarm wins,
+        except that a crisis heard as harm already done (pills taken, bleeding) names the ambulance
+        whichever reading said so."""
+        heard = [emergency_rules.prepare(a) for a in list(alternatives)[:MAX_ALTERNATIVES] if isinstance(a, str)]
+        readings: list[tuple[str, str]] = [(clean, "text"), *((a, "alternative") for a in heard)]
+        if channel == "voice" or heard:
+            # Only what was spoken in one turn: an operator's long summary of a call is written, not heard.
+            for candidate in (clean, *heard):
+                if len(candidate) <= PHONETIC_MAX_CHARS:
+                    repaired = phonetic.repair(candidate)
+                    if repaired.fixes:
+                        readings.append((repaired.text, "phonetic"))
+        found_all = [(found, source) for text, source in readings
+                     if (found := emergency_rules.detect(text)) is not None]
+        if not found_all:
+            return None
+        found, source = found_all[0]
+        number = found.number
+        if found.is_crisis and any(f.is_crisis and f.number == "120" for f, _ in found_all):
+            number = "120"
+        return Alarm(number, found.kind, found.is_crisis, source, found.matched)

@@ -1,0 +1,149 @@
+"""router.domain.intake.decide: the one decision on a message, from the NLU's reading and the evidence.
+
+Each test names what a resident would see: a letter the NLU cannot read is still taken up, chit-chat is
+still declined, danger always names a number, an everyday answer stays inside the form.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from router.domain.intake import Alarm, Evidence, NluResult, cues_of, decide
+
+LETTER = ("尊敬的领导：我是龙岗区坂田街道某小区的业主，小区旁边的工地每天晚上十一点以后还在施工，噪音很大，"
+          "老人孩子都睡不好，已经向物业和街道反映多次都没有结果，恳请相关部门尽快核实处理，谢谢。") * 2
+
+
+def evidence(text: str, **kw: object) -> Evidence:
+    base: dict[str, object] = {"chars": len(text), "cues": cues_of(text), "city": 0.5, "danger": {"none": 1.0}}
+    base.update(kw)
+    return Evidence(**base)  # type: ignore[arg-type]
+
+
+def nlu(name: str, confidence: float = 0.9, *ranking: tuple[str, float]) -> NluResult:
+    return NluResult(name, confidence, tuple(ranking))
+
+
+def test_a_letter_the_nlu_calls_out_of_scope_becomes_a_ticket() -> None:
+    d = decide(nlu("out_of_scope", 0.97), evidence(LETTER, city=0.99))
+    assert d.outcome == "ticket" and d.intent == "report_problem"
+
+
+def test_a_letter_the_nlu_did_not_understand_becomes_a_ticket_even_without_the_city_model() -> None:
+    d = decide(nlu("nlu_fallback", 0.4), evidence(LETTER, city=None))
+    assert d.outcome == "ticket"
+
+
+@pytest.mark.parametrize("text", ["今天天气怎么样", "给我讲个笑话", "周杰伦的新歌", "红烧肉怎么做", "茅台股价多少"])
+def test_plain_chit_chat_is_still_out_of_scope(text: str) -> None:
+    d = decide(nlu("out_of_scope", 0.95), evidence(text, city=0.03))
+    assert d.outcome == "out_of_scope"
+
+
+def test_the_city_model_alone_does_not_accept_a_question_the_nlu_is_unsure_of() -> None:
+    # "学什么好" reads like a service question to the NLU, nothing else says it is one
+    d = decide(nlu("ask_service", 0.62), evidence("学什么好", city=0.04))
+    assert d.outcome == "out_of_scope"
+
+
+def test_a_service_question_with_a_good_catalogue_item_is_a_service_item() -> None:
+    d = decide(nlu("out_of_scope", 0.7), evidence("居住证怎么办理", city=0.9, service=0.95))
+    assert d.outcome == "service_item" and d.intent == "ask_service"
+
+
+def test_a_complaint_that_mentions_a_service_is_a_ticket() -> None:
+    text = "社保局窗口工作人员态度恶劣，故意刁难，我要投诉"
+    d = decide(nlu("ask_service", 0.8), evidence(text, city=0.95, service=0.6))
+    assert d.outcome == "ticket"
+
+
+def test_a_consultation_on_a_local_matter_without_a_catalogue_item_is_a_ticket() -> None:
+    text = "请问我们村旁边那条河什么时候开始治理？"
+    d = decide(nlu("out_of_scope", 0.6), evidence(text, city=0.9, service=0.0))
+    assert d.outcome == "ticket"
+
+
+def test_unclear_words_are_asked_about_not_refused() -> None:
+    # nothing of city life in it: the API says out_of_scope, the dialogue asks again (nlu_fallback)
+    d = decide(nlu("nlu_fallback", 0.3), evidence("那个事情怎么说", city=0.3))
+    assert (d.outcome, d.intent) == ("out_of_scope", "nlu_fallback")
+    # a city matter, thinly: a ticket for the API, a question with choices in the dialogue
+    d = decide(nlu("nlu_fallback", 0.3), evidence("你们管不管", city=0.55))
+    assert (d.outcome, d.intent, d.ask) == ("ticket", "report_problem", False)
+    # the NLU half thinks it is a service question, the catalogue has nothing, nothing else says much:
+    # the dialogue asks which it is (report, service, person) rather than guess
+    d = decide(nlu("ask_service", 0.55), evidence("那个证明呢", city=0.4, service=0.0))
+    assert (d.intent, d.ask) == ("nlu_fallback", True)
+
+
+def test_rules_decide_danger_whatever_the_nlu_says() -> None:
+    alarm = Alarm("119", "fire", False, "phonetic", ("着火",))
+    d = decide(nlu("out_of_scope", 0.99), evidence("楼下着活好大的烟", alarm=alarm))
+    assert (d.outcome, d.emergency_number, d.intent) == ("emergency", "119", "emergency")
+
+
+def test_a_crisis_gets_the_crisis_answer() -> None:
+    alarm = Alarm("110", "self_harm", True, "text", ("不拖累",))
+    d = decide(nlu("report_problem", 0.9), evidence("今晚之后就不拖累家里了", alarm=alarm))
+    assert d.outcome == "emergency" and d.crisis and d.intent == "self_harm"
+
+
+def test_a_confident_detector_is_a_crisis_without_any_rule() -> None:
+    d = decide(nlu("out_of_scope", 0.9), evidence("猫托付好了 没什么放不下的了",
+                                                    danger={"none": 0.05, "emergency": 0.0, "crisis": 0.95},
+                                                    crisis_number="110"))
+    assert d.outcome == "emergency" and d.crisis and d.emergency_number == "110"
+
+
+def test_the_nlu_alone_cannot_raise_an_alarm_on_a_letter_the_detector_calls_safe() -> None:
+    text = "燃气公司今年冬天多次停气，老人孩子做不了饭，请领导督促燃气公司保障供应。" * 3
+    d = decide(nlu("emergency", 0.95), evidence(text, city=0.99, danger={"none": 0.99, "emergency": 0.01}))
+    assert d.outcome == "ticket"
+
+
+def test_without_the_danger_model_the_nlu_still_raises_an_alarm_with_a_number() -> None:
+    d = decide(nlu("emergency", 0.95), evidence("快来啊这边出大事情啦", danger={}))
+    assert d.outcome == "emergency" and d.emergency_number == "110"
+
+
+def test_a_ticket_id_with_a_question_is_a_status_question() -> None:
+    text = "SZ20261103-000417 现在到哪一步了"
+    assert decide(nlu("inform", 0.7), evidence(text)).outcome == "ticket_status"
+
+
+def test_a_person_is_a_handoff_but_a_letter_asking_for_a_leader_is_a_ticket() -> None:
+    assert decide(nlu("request_human", 0.9), evidence("转人工")).outcome == "handoff"
+    assert decide(nlu("request_human", 0.7), evidence(LETTER + "请领导接待", city=0.99)).outcome == "ticket"
+
+
+def test_a_greeting_with_a_request_in_it_is_the_request() -> None:
+    assert decide(nlu("greet", 0.95), evidence("你好")).outcome == "greeting"
+    text = "你好，我家楼下的路灯坏了"
+    assert decide(nlu("greet", 0.7), evidence(text, city=0.9)).outcome == "ticket"
+
+
+@pytest.mark.parametrize(("text", "answer", "offered", "intent"), [
+    ("算了", "decline", ("skip",), "skip"),
+    ("不用了", "decline", ("skip", "stop"), "skip"),
+    ("就这个号", "same_number", ("affirm", "skip"), "affirm"),
+    ("算了", "button:stop", ("stop",), "stop"),
+])
+def test_an_everyday_answer_is_the_button_that_was_offered(text: str, answer: str, offered: tuple[str, ...],
+                                                           intent: str) -> None:
+    d = decide(nlu("stop", 0.8), evidence(text, answer=answer, offered=offered))
+    assert d.intent == intent
+
+
+def test_an_everyday_answer_never_hides_danger() -> None:
+    alarm = Alarm("120", "medical", False, "text", ("晕倒",))
+    d = decide(nlu("deny", 0.9), evidence("不用了 我妈晕倒了", answer="decline", offered=("skip",), alarm=alarm))
+    assert d.outcome == "emergency"
+
+
+def test_evidence_travels_as_json_and_back() -> None:
+    ev = evidence(LETTER, alarm=Alarm("110", "violence", False, "alternative", ("打人",)), offered=("skip",),
+                  answer="decline", service=0.7, place=True)
+    back = Evidence.from_dict(ev.to_dict())
+    assert back == ev
+    with pytest.raises(ValueError):
+        Evidence.from_dict({"version": 99})
