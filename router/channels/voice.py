@@ -37,7 +37,7 @@ from aiohttp import web
 
 from router import keys
 from router.adapters.conversations import ConversationNotFound, ConversationState, IllegalConversationMove
-from router.appkeys import CONVERSATIONS, DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
+from router.appkeys import CONVERSATIONS, DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS, UNDERSTANDING
 from router.http import ApiError, read_json
 from router.services.messages import Reply, Turn
 from router.voice import verbs as V
@@ -122,6 +122,15 @@ class VoiceOptions:
         if not spec.startswith(("sip:", "sips:", "user:", "+")) and not spec.isdigit():
             spec = "user:" + spec
         return V.dial(V.operator_target(spec), action_hook, caller_id=self.caller_id)
+
+
+_CALLER_NUMBER = re.compile(r"^(?:\+?86)?(1[3-9]\d{9}|0\d{9,11})$")
+
+
+def _phone_number(caller: str) -> str:
+    """The caller's number as a resident would write it, if the gateway gave a real one (not "anonymous")."""
+    m = _CALLER_NUMBER.match(re.sub(r"[\s\-]", "", caller or ""))
+    return m.group(1) if m else ""
 
 
 def caller_user_id(caller: str, call_sid: str) -> str:
@@ -442,13 +451,18 @@ class _Turn:
         for title, payload in self._json("options", []):
             if bare and bare == re.sub(r"\W+", "", title):
                 return await self._ask(payload, shown=title)
+        understanding = self.ch.app.get(UNDERSTANDING)
+        alternatives = [clean_transcript(a) for a in heard.alternatives]
+        if understanding is not None and understanding.alarm(text, "voice", alternatives) is not None:
+            # Danger in any of what the recogniser heard: no confirmation round, no read-back.
+            return await self._ask(text, alternatives=alternatives)
         if heard.confidence is not None and heard.confidence < self.o.min_confidence:
             self._set(pending={"kind": "heard", "text": text})
             return self._say_and_listen(vt("confirm_heard", text=to_speech(text)))
         readback = self._readback(text)
         if readback:
             return readback
-        return await self._ask(text)
+        return await self._ask(text, alternatives=alternatives)
 
     def _readback(self, text: str) -> list[dict[str, Any]] | None:
         if not self.o.readback:
@@ -505,14 +519,23 @@ class _Turn:
 
     # --- the dialogue and the operator -----------------------------------------------------------------
 
-    async def _ask(self, text: str, *, shown: str = "") -> list[dict[str, Any]]:
+    async def _ask(self, text: str, *, shown: str = "", alternatives: list[str] | None = None) -> list[dict[str, Any]]:
         """The caller's words through the dialogue, within the time budget."""
         self._clear("options", "expect_address")
         dialogue = self.ch.app[DIALOGUE]
         before = await self._conversation_state()
+        metadata: dict[str, Any] = {"input": "voice"}
+        if shown:
+            metadata["shown"] = shown
+        if alternatives:
+            metadata["alternatives"] = list(alternatives)
+        caller = _phone_number(self.st.get("caller", ""))
+        if caller:
+            # The bot may offer it back ("就用您现在打来的这个号码，可以吗？") instead of asking an
+            # elderly caller to recite a number.
+            metadata["caller_number"] = caller
         task: asyncio.Task[Turn] = asyncio.ensure_future(dialogue.handle(
-            "voice", self.st["user_id"], text, message_id=f"{self.call_sid}:{self.turn}",
-            metadata={"input": "voice", "shown": shown} if shown else {"input": "voice"}))
+            "voice", self.st["user_id"], text, message_id=f"{self.call_sid}:{self.turn}", metadata=metadata))
         try:
             turn = await asyncio.wait_for(asyncio.shield(task), timeout=self.o.dialogue_seconds)
         except TimeoutError:

@@ -39,10 +39,14 @@ CARRY_SLOTS = ("channel", "district", "street", "community", "landmark", "addres
 
 
 class Dialogue:
-    def __init__(self, redis: aioredis.Redis, conversations: ConversationStore, rasa: RasaClient) -> None:
+    def __init__(self, redis: aioredis.Redis, conversations: ConversationStore, rasa: RasaClient, *,
+                 understanding: Any | None = None) -> None:
         self.redis = redis
         self.conversations = conversations
         self.rasa = rasa
+        # router.services.understanding.Understanding: the evidence the bot's intake decision weighs
+        # (the same decision POST /api/v1/triage makes). None: the bot decides from the words alone.
+        self.understanding = understanding
 
     async def handle(self, channel: str, user_id: str, text: str, *, message_id: str | None = None,
                      metadata: dict[str, Any] | None = None) -> Turn:
@@ -84,6 +88,10 @@ class Dialogue:
                                                  summary={"reason": "居民多次重复同一句话", "last_messages": [text]})
             return Turn(replies=[reply], conversation=conv)
         meta = {"channel": channel, "conversation_id": conv.id, **metadata}
+        if self.understanding is not None and not text.startswith("/"):
+            alternatives = [a for a in meta.pop("alternatives", None) or [] if isinstance(a, str)]
+            offered = await self._offered(conv.id)
+            meta["intake"] = self.understanding(text, channel, alternatives, offered=offered).evidence.to_dict()
         try:
             messages = await self.rasa.send(conv.sender, text, meta)
         except RasaUnavailable as exc:
@@ -97,6 +105,17 @@ class Dialogue:
             await self._rotate(conv)
         conv = await self.conversations.require(conv.id)  # actions may have queued it for a person
         return Turn(replies=replies, conversation=conv)
+
+    async def _offered(self, conv_id: str) -> list[tuple[str, str]]:
+        """(intent, title) of the buttons in the bot's last turn: what an everyday answer may stand for."""
+        recent = await self.conversations.transcript(conv_id, limit=6)
+        for entry in reversed(recent[:-1]):  # the last entry is the resident's message just written
+            if entry.get("author") == "resident":
+                break
+            if entry.get("author") == "bot":
+                return [(str(b.get("payload", "")).lstrip("/").split("{")[0], str(b.get("title", "")))
+                        for b in entry.get("buttons") or [] if isinstance(b, dict)]
+        return []
 
     async def _rotate(self, conv: Conversation) -> None:
         """Continue the conversation under a new Rasa sender id, unless a form is half-filled."""

@@ -61,26 +61,34 @@ def phrases(kind: str) -> tuple[str, ...]:
 
 
 class Heard:
-    """The best transcript of one utterance and the recogniser's confidence in it (None: not given)."""
+    """The best transcript of one utterance and the recogniser's confidence in it (None: not given),
+    and the other transcripts the recogniser offered (checked for danger too)."""
 
-    __slots__ = ("text", "confidence")
+    __slots__ = ("text", "confidence", "alternatives")
 
-    def __init__(self, text: str, confidence: float | None) -> None:
-        self.text, self.confidence = text, confidence
+    def __init__(self, text: str, confidence: float | None, alternatives: tuple[str, ...] = ()) -> None:
+        self.text, self.confidence, self.alternatives = text, confidence, alternatives
 
     def __repr__(self) -> str:
         return f"Heard({self.text!r}, {self.confidence!r})"
 
 
+MAX_ALTERNATIVES = 5
+MAX_TRANSCRIPT_CHARS = 2000
+
+
 def _best(alternatives: Any) -> Heard | None:
     if not isinstance(alternatives, list):
         return None
-    for alt in alternatives:  # jambonz orders alternatives best first
-        if isinstance(alt, dict) and isinstance(alt.get("transcript"), str) and alt["transcript"].strip():
-            conf = alt.get("confidence")
-            ok = isinstance(conf, (int, float)) and not isinstance(conf, bool)
-            return Heard(alt["transcript"].strip(), float(conf) if ok else None)
-    return None
+    heard = [alt for alt in alternatives[:MAX_ALTERNATIVES]
+             if isinstance(alt, dict) and isinstance(alt.get("transcript"), str) and alt["transcript"].strip()]
+    if not heard:
+        return None
+    best = heard[0]  # jambonz orders alternatives best first
+    conf = best.get("confidence")
+    ok = isinstance(conf, (int, float)) and not isinstance(conf, bool)
+    others = tuple(a["transcript"].strip()[:MAX_TRANSCRIPT_CHARS] for a in heard[1:])
+    return Heard(best["transcript"].strip()[:MAX_TRANSCRIPT_CHARS], float(conf) if ok else None, others)
 
 
 def parse_speech(speech: Any) -> Heard | None:
