@@ -47,7 +47,7 @@ CHANNELS = ("web", "wechat", "voice")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?(\d{7,8})(?!\d)")
 _TICKET_ID = re.compile(r"SZ[-_ ]?(\d{8})[-_ ]?(\d{6})(?!\d)", re.IGNORECASE)
-_DIGIT_GAP = re.compile(r"(?<=\d)[\s\-－—]+(?=\d)")
+_DIGIT_GAP = re.compile(r"(?<=\d)[\s\-－—，,、.。]+(?=\d)")
 
 
 def _load_words(name: str) -> tuple[str, ...]:

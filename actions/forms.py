@@ -35,8 +35,10 @@ from actions.common import (
     normalise,
 )
 from actions.router_client import RouterClient, RouterError, RouterUnavailable
+from router.domain.answers import AGREE, DECLINE, SAME_NUMBER
+from router.domain.answers import kind_of as answer_kind
 
-__all__ = ["ValidateTicketForm", "ActionAskLocationOk", "ValidateTicketLookupForm", "INTERRUPTING_INTENTS",
+__all__ = ["ValidateTicketForm", "ActionAskLocationOk", "ActionAskContactPhone", "caller_number", "ValidateTicketLookupForm", "INTERRUPTING_INTENTS",
            "LEVELS", "is_substantive_report", "merge_place"]
 
 log = logging.getLogger(__name__)
@@ -237,12 +239,12 @@ class ValidateTicketForm(FormValidationAction):
         if intent in INTERRUPTING_INTENTS:
             return {}
         requested = tracker.get_slot("requested_slot")
-        if requested == "since" and intent == "skip":
+        text = str((tracker.latest_message or {}).get("text") or "")
+        if requested == "since" and (intent == "skip" or (not is_payload(text) and answer_kind(text) == DECLINE)):
             return {"skipped_slots": _add(tracker, "since")}
         times = entity_values(tracker, "time")
         if times:
             return {"since": times[0]}
-        text = str((tracker.latest_message or {}).get("text") or "")
         if _mentions_place(tracker):
             return {}  # "不对，是西乡街道" corrects the place; it does not say since when
         if requested == "since" and not is_payload(text) and text.strip():
@@ -262,9 +264,17 @@ class ValidateTicketForm(FormValidationAction):
         if tracker.get_slot("contact_phone"):
             return out
         requested = tracker.get_slot("requested_slot")
-        if requested == "contact_phone" and intent == "skip":
-            return {**out, "skipped_slots": _add(tracker, "contact_phone")}
         text = str((tracker.latest_message or {}).get("text") or "")
+        answer = answer_kind(text) if requested == "contact_phone" and not is_payload(text) else ""
+        if requested == "contact_phone" and (intent == "skip" or answer == DECLINE):
+            # "跳过", "不用了", "不方便", "算了": no number, and the report goes on
+            return {**out, "skipped_slots": _add(tracker, "contact_phone")}
+        caller = caller_number(tracker)
+        if requested == "contact_phone" and caller and answer in (SAME_NUMBER, AGREE):
+            return {**out, "contact_phone": caller}
+        if requested == "contact_phone" and intent == "affirm" and caller:
+            # "可以" / "就这个号" to "就用您现在打来的这个号码，可以吗？"
+            return {**out, "contact_phone": caller}
         phone = next((p for p in (find_phone(v) for v in entity_values(tracker, "phone")) if p), None)
         phone = phone or (find_phone(text) if not is_payload(text) else None)
         if phone:
@@ -276,6 +286,33 @@ class ValidateTicketForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_phone")
             return {**out, "contact_phone": None}
         return out
+
+
+def caller_number(tracker: Tracker) -> str | None:
+    """The number a phone caller is calling from, when the voice gateway gave a real one."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            meta = event.get("metadata") or {}
+            number = meta.get("caller_number") if isinstance(meta, dict) else None
+            return find_phone(str(number)) if number else None
+    return None
+
+
+class ActionAskContactPhone(RouterAction):
+    """Ask for a contact number; on the phone, offer the number they are calling from."""
+
+    def name(self) -> str:
+        return "action_ask_contact_phone"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        caller = caller_number(tracker)
+        if caller:
+            dispatcher.utter_message(response="utter_ask_contact_phone_caller",
+                                     last_digits=" ".join(caller[-4:]))
+        else:
+            dispatcher.utter_message(response="utter_ask_contact_phone")
+        return []
 
 
 def _mentions_place(tracker: Tracker) -> bool:
