@@ -81,6 +81,10 @@ _STOPWORDS = frozenset(
     地方 地址 窗口 时间 费用 收费 钱 多长时间 几天能 能办 能否 是否 可否 情况 方面 相关 有关 关于 事情 事 东西 一些 这些
     那些 每 各 个人 人 快 慢 好 行 对吗 可以吗 吗？ 呢？ 里面 哪家 谁 哪位 申请 申办 如何办 在哪办 在哪 哪儿办 深圳 深圳市
     我家 家里 今天 明天 昨天 最近 刚才 一直 好像 已经 真的 非常 特别 太 很
+    不能 能否 就是 就是说 弄 搞 整 咋弄 咋整 怎么弄 怎么搞 要怎么 应该怎么 还要 还是 不过 其实 反正 那么 这么 然后呢
+    想问 想问下 问问 了解 了解一下 打听 打听一下 请教 老师 同志 领导 师傅 大哥 大姐 阿姨 叔叔
+    网上 线上 在线 手机上 自助机 自助 机器 现场 上门 跑 跑腿 跑一趟 预约 排队
+    系 系咪 咩 乜 乜嘢 点样 点 嘅 咗 啲 唔 唔该 冇 係 喺 嗰 呢个 嗰个 佢 我哋 你哋 啦 喎 嘛 咧 吖
     """.split()
 )
 # A lone character is informative only when it names the action or the thing (丢 → 补领, 租 → 租房);
@@ -409,6 +413,82 @@ def _read_halls(path: Path) -> list[Hall]:
 # ---- search ------------------------------------------------------------------------------------------
 
 
+# Long questions: the catalogue reads this much (the need is said early; a letter's later paragraphs
+# are its story), and clause by clause.
+MAX_QUERY_CHARS = 300
+_CLAUSE_SPLIT = re.compile(r"[，。！？；、,.!?;\n]+|\s+")
+# A window made of fewer clauses than the whole question scores a little lower, so that when the whole
+# question fits an item as well, the whole wins.
+_CLAUSE_FACTOR = 0.95
+# Named places are where the resident lives, not what they need ("龙岗区坂田街道" says nothing about
+# 居住证); the district still picks the window (``district``).
+_PLACE_NAMES = re.compile(
+    "(?:深圳市?)?(?:南山|福田|罗湖|宝安|龙岗|龙华|光明|坪山|盐田|大鹏|深汕)(?:新区|区)?"
+    "|[\u4e00-\u9fff]{2,4}(?:街道|社区|小区|花园|新村|大厦)")
+
+
+def _windows(query: str) -> list[tuple[str, float]]:
+    """The whole question, each clause, and each pair of neighbouring clauses, with their factor."""
+    clauses = [c for c in _CLAUSE_SPLIT.split(query) if c.strip()]
+    out = [(query, 1.0)]
+    if len(clauses) > 1:
+        out += [(c, _CLAUSE_FACTOR) for c in clauses if len(c) >= 2]
+        out += [(a + b, _CLAUSE_FACTOR) for a, b in zip(clauses, clauses[1:], strict=False)]
+    return list(dict.fromkeys(out))
+
+
+# What the resident is doing with a service: a first application, a renewal, a replacement, a change, an
+# end. An item for another action of the same service ranks below one for this action.
+_ACTIONS = (
+    ("replace", re.compile("补办|补领|补发|补证|补卡|挂失|遗失|丢失|丢了|掉了|不见了|弄丢|损坏|坏了")),
+    ("renew", re.compile("签注|续期|续签|续办|延期|到期|过期|换领|换证|换卡|换新|年审|年检|有效期满")),
+    ("change", re.compile("变更|更改|改名|迁移|转移|迁出|迁入|转入|转出|更正")),
+    ("cancel", re.compile("注销|销户|退卡|退出|终止|停保")),
+)
+_ACTION_FIT = {
+    ("apply", "renew"): 0.9, ("apply", "replace"): 0.9, ("apply", "change"): 0.93, ("apply", "cancel"): 0.9,
+    ("renew", "apply"): 0.93, ("replace", "apply"): 0.93, ("change", "apply"): 0.95, ("cancel", "apply"): 0.93,
+    ("renew", "replace"): 0.9, ("replace", "renew"): 0.9,
+}
+
+
+_ALL_CJK = re.compile("[\u4e00-\u9fff]+")
+
+
+def _sound_key(word: str) -> tuple[str, ...]:
+    """The word's toneless pinyin: what a pinyin keyboard typed, whichever characters it picked."""
+    from pypinyin import Style, lazy_pinyin
+
+    return tuple(lazy_pinyin(word, style=Style.NORMAL))
+
+
+def _sound_index(terms: Iterable[str]) -> dict[tuple[str, ...], str]:
+    """loose reading → catalogue word; a reading two words share is dropped (ambiguous)."""
+    try:
+        import pypinyin  # noqa: F401
+    except ImportError:  # the phonetic fix is an extra: without pypinyin the catalogue still searches
+        return {}
+    out: dict[tuple[str, ...], str] = {}
+    clash: set[tuple[str, ...]] = set()
+    for term in terms:
+        if not _ALL_CJK.fullmatch(term):
+            continue
+        key = _sound_key(term)
+        if key in out and out[key] != term:
+            clash.add(key)
+        out[key] = term
+    for key in clash:
+        del out[key]
+    return out
+
+
+def _action_of(text: str, *, item: bool = False) -> str:
+    for name, pattern in _ACTIONS:
+        if pattern.search(text):
+            return name
+    return "apply"
+
+
 @dataclass
 class _Index:
     postings: dict[str, dict[int, float]] = field(default_factory=dict)
@@ -446,13 +526,16 @@ class Catalogue:
         self._tokenizer = _private_tokenizer()
         for term in self._normalise.terms | {
             self._normalise(i.name) for i in self._items if len(i.name) <= 8
-        }:
+        } | {self._normalise(p) for i in self._items if i.authored for p in i.phrases if len(p) <= 6}:
             if len(term) >= 2:
                 self._tokenizer.add_word(term, freq=2000)
         self._halls_by_district = {h.district: h for h in halls if h.level == "district"}
         self._halls_by_street = {h.street: h for h in halls if h.level == "street"}
         self._templates = dict(templates or {})
         self._index = self._build_index()
+        self._actions: dict[int, str] = {}
+        self._sounds: dict[tuple[str, ...], str] | None = _sound_index(
+            t for t in self._index.postings if 2 <= len(t) <= 4)
         n = len(self._items)
         self._idf = {
             t: math.log(1.0 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._index.postings.items()
@@ -519,7 +602,10 @@ class Catalogue:
 
     def _spans(self, text: str, *, indexing: bool = False) -> list[tuple[str, int, int]]:
         spans: list[tuple[str, int, int]] = []
-        for m in _CJK_OR_WORD.finditer(self._normalise(text)):
+        text = self._normalise(text)
+        if not indexing:
+            text = self._sound_fix(text)
+        for m in _CJK_OR_WORD.finditer(text):
             for word, start, end in self._tokenizer.tokenize(m.group(0), mode="search", HMM=False):
                 if word in _STOPWORDS or (len(word) == 1 and word in _SKIP_CHARS):
                     continue
@@ -527,6 +613,38 @@ class Catalogue:
                     continue
                 spans.append((word, m.start() + start, m.start() + end))
         return spans
+
+    def _sound_fix(self, text: str) -> str:
+        """Catalogue words typed with the wrong characters for the right pinyin ("居住正" → 居住证,
+        "户口签出" → 迁出, "驾使证" → 驾驶证): a run of 2–4 characters that is neither a catalogue word nor a
+        word of the language, has a catalogue word's pinyin, and shares at least half its characters with
+        it, is read as that word."""
+        if self._sounds is None:
+            self._sounds = _sound_index(t for t in self._index.postings if 2 <= len(t) <= 4)
+        if not self._sounds:
+            return text
+        chars = list(text)
+        for m in _ALL_CJK.finditer(text):
+            run = m.group(0)
+            # Only whole words of the run's usual segmentation are candidates: a window that starts or
+            # ends inside a word ("通行证" → "行证") is not something anyone typed.
+            bounds = {0, len(run)} | {e for _, _, e in self._tokenizer.tokenize(run, HMM=False)}
+            i = 0
+            while i < len(run) - 1:
+                step = 1
+                if i in bounds:
+                    for n in (4, 3, 2):
+                        window = run[i:i + n]
+                        if (len(window) < n or (i + n) not in bounds or window in self._index.postings
+                                or window in self._tokenizer.FREQ):
+                            continue  # a catalogue word, or a real word of its own ("回锅", "一半")
+                        term = self._sounds.get(_sound_key(window))
+                        if term and sum(a == b for a, b in zip(window, term, strict=True)) * 2 >= n:
+                            chars[m.start() + i:m.start() + i + n] = list(term)
+                            step = n
+                            break
+                i += step
+        return "".join(chars)
 
     def tokens(self, text: str) -> list[str]:
         """The informative words of ``text`` after normalisation (exposed for tests and the bench)."""
@@ -608,15 +726,47 @@ class Catalogue:
     def search(self, query: str, k: int = 3, district: str | None = None) -> list[Hit]:
         """The ``k`` best items for what the resident said, best first; empty when nothing is relevant.
 
-        ``district`` drops items a city marked as valid only in other districts.
+        ``district`` drops items a city marked as valid only in other districts. A long question is also
+        read clause by clause ("我住在龙岗区坂田街道，想办居住证，要去哪里办？": the need is one clause,
+        the rest is context), place names are not part of the need, and among equally good items the one
+        for what the resident is doing comes first (a first application, a renewal, a replacement...).
         """
         if not isinstance(query, str):
             raise TypeError(f"query must be a string, got {type(query).__name__}")
         if k < 1:
             raise ValueError("k must be at least 1")
-        groups = self._query_groups(query)
-        if not groups:
+        query = query[:MAX_QUERY_CHARS]
+        scored: dict[int, tuple[float, float]] = {}
+        for window, factor in _windows(_PLACE_NAMES.sub(" ", query)):
+            for doc, (score, depth) in self._score_window(window).items():
+                score *= factor
+                if score > scored.get(doc, (0.0, 0.0))[0]:
+                    scored[doc] = (score, depth)
+        if not scored:
             return []
+        action = _action_of(self._normalise(query))
+        district_name = _district_name(district) if district else None
+        hits: list[tuple[Hit, float, int]] = []
+        for doc, (raw_score, depth) in scored.items():
+            item = self._items[doc]
+            if (
+                district_name
+                and item.districts
+                and district_name not in {_district_name(d) for d in item.districts}
+            ):
+                continue
+            fit = _ACTION_FIT.get((action, self._item_action(doc)), 1.0)
+            score = raw_score * fit * (1.0 if item.authored else IMPORTED_PRIOR)
+            if score >= self.min_score:
+                hits.append((Hit(item, round(min(1.0, score), 4)), depth, doc))
+        hits.sort(key=lambda h: (-h[0].score, -h[1], not h[0].item.authored, len(h[0].item.name)))
+        return [hit for hit, _, _ in hits[:k]]
+
+    def _score_window(self, text: str) -> dict[int, tuple[float, float]]:
+        """doc → (share of the window's informative weight the item matches, uncapped match depth)."""
+        groups = self._query_groups(text)
+        if not groups:
+            return {}
         total = sum(weight for weight, _, _ in groups)
         ref = _REF_TF / (_REF_TF + _K1)
         lengths, avg = self._index.lengths, self._index.avg_length
@@ -634,21 +784,14 @@ class Catalogue:
             for doc, m in best.items():
                 scores[doc] += weight * min(1.0, m)
                 depth[doc] += weight * m
-        district_name = _district_name(district) if district else None
-        hits: list[tuple[Hit, float]] = []
-        for doc, raw in scores.items():
+        return {doc: (raw / total * min(1.0, raw / _EVIDENCE_REF), depth[doc]) for doc, raw in scores.items()}
+
+    def _item_action(self, doc: int) -> str:
+        cached = self._actions.get(doc)
+        if cached is None:
             item = self._items[doc]
-            if (
-                district_name
-                and item.districts
-                and district_name not in {_district_name(d) for d in item.districts}
-            ):
-                continue
-            score = raw / total * min(1.0, raw / _EVIDENCE_REF) * (1.0 if item.authored else IMPORTED_PRIOR)
-            if score >= self.min_score:
-                hits.append((Hit(item, round(min(1.0, score), 4)), depth[doc]))
-        hits.sort(key=lambda hd: (-hd[0].score, -hd[1], not hd[0].item.authored, len(hd[0].item.name)))
-        return [hit for hit, _ in hits[:k]]
+            cached = self._actions[doc] = _action_of(self._normalise(item.name), item=True)
+        return cached
 
     # -- where to apply
 

@@ -297,3 +297,34 @@ def test_halls_lookup() -> None:
     )
     assert cat.hall_for("南山") is not None
     assert "某路1号" in cat.where_to_apply("a", district="南山区")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # the need is one clause; the place and the story around it are not the need
+        ("我住在龙岗区坂田街道，想办居住证，要去哪里办？", "sz-jzz-apply"),
+        ("我是去年来深圳打工的，租房子住在宝安西乡，孩子明年读书，学校说要居住证，居住证在哪里办", "sz-jzz-apply"),
+        # homophones a pinyin keyboard typed
+        ("居住正怎么办", "sz-jzz-apply"),
+        ("驾使证到期了怎么换", "sz-dl-renew"),
+    ],
+)
+def test_questions_with_places_context_and_typos_find_the_item(catalogue: Catalogue, query: str,
+                                                                expected: str) -> None:
+    ids = [h.item.id for h in catalogue.search(query, k=3)]
+    assert expected in ids, (query, ids)
+
+
+def test_a_first_application_ranks_the_application_before_renewal_or_replacement(catalogue: Catalogue) -> None:
+    hits = catalogue.search("居住证怎么办理", k=3)
+    assert hits[0].item.id == "sz-jzz-apply"
+    renew = catalogue.search("居住证到期了怎么续", k=3)
+    assert renew[0].item.id == "sz-jzz-renew"
+    lost = catalogue.search("居住证丢了怎么办", k=3)
+    assert lost[0].item.id == "sz-jzz-lost"
+
+
+def test_a_homophone_that_is_a_real_word_is_left_alone(catalogue: Catalogue) -> None:
+    # 回锅肉 sounds like 回国…; it is a dish, not a returnee's service
+    assert catalogue.search("回锅肉怎么做", k=3) == []
