@@ -274,6 +274,21 @@ class LinearTopicModel:
         return e / e.sum()
 
 
+# A dispute between residents (neighbours, landlord and tenant, family) where the resident asks for a
+# mediator. Labour and medical disputes have their own bodies (仲裁, 医调委) and keep their topic.
+MEDIATION_TOPIC = ("政法", "仲裁与调解", None)
+_MEDIATION_ASK = re.compile("调解|调和|说和|评评?理|从中协调|帮(?:忙|我们)?协调|协调一下|主持公道|矛盾纠纷|邻里纠纷|邻里矛盾|家庭纠纷")
+_BETWEEN_PEOPLE = re.compile("邻居|邻里|隔壁|楼上|楼下|对门|对面|同楼|家人|亲戚|兄弟|姐妹|婆媳|夫妻|老公|老婆|房东|租客|租户|"
+                             "业主之间|两家|双方|他家|她家|那家")
+_OWN_BODY = re.compile("工资|劳动|仲裁|工伤|社保|医院|医疗|医生")
+
+
+def asks_for_mediation(prepared_text: str) -> bool:
+    """A dispute between people with a request for mediation ("跟楼上吵了好几次，想找社区调解一下")."""
+    return (bool(_MEDIATION_ASK.search(prepared_text)) and bool(_BETWEEN_PEOPLE.search(prepared_text))
+            and not _OWN_BODY.search(prepared_text))
+
+
 @dataclass(frozen=True)
 class _Decision:
     l1: str
@@ -351,6 +366,10 @@ class TopicClassifier:
         prepared = prepare(text)
         if not prepared:
             raise ValueError("text is empty")
+        if asks_for_mediation(prepared):
+            # 矛盾纠纷 between people, and they ask for mediation: the community's 综治中心 mediates first,
+            # whatever the quarrel is about (noise, a leak, a wall, a parking space).
+            return self._topic(_Decision(*MEDIATION_TOPIC, confidence=1.0))
         return self._topic(self.decide(prepared))
 
     def predict_many(self, texts: Iterable[str]) -> list[Topic]:

@@ -23,19 +23,33 @@ __all__ = ["TicketIntake", "urgency_of"]
 
 log = logging.getLogger(__name__)
 
-_OUTAGE = re.compile(r"停水|停电|停气|断水|断电|断气|没水|没电|没有水|没有电|燃气.{0,4}(中断|停)|水压.{0,3}(没|低)")
-_DANGER = re.compile(r"(随时|快要|马上|就要).{0,4}(倒|塌|掉下来|砸)|(井盖|护栏).{0,6}(丢|没了|缺)|电线.{0,6}(掉|断|垂|裸露)"
-                     r"|漏电|燃气.{0,3}泄漏|墙体.{0,4}(裂|倾斜)|危房|塌陷|砸到人")
-AUTO_DISPATCHER = "system:auto-dispatch"
+_OUTAGE = re.compile(
+    r"停水|停电|停气|断水|断电|断气|没水|没电|没气|没有水|没有电|没有气|燃气.{0,4}(中断|停)|水压.{0,3}(没|低)|跳闸|"
+    r"停止供(应|气|水|电)|暂停供(应|气|水|电)|停供|供(气|水)不足|"
+    r"(水|电|煤气|燃气|天然气|管道气).{0,10}(没有了|没了|停了|断了|不来)|(整条街|整栋楼|全楼|整个小区|全小区|一片).{0,4}(黑|没电)")
+# A threat to cut the supply, or a supply cut elsewhere, is not an outage at the resident's.
+_NOT_OUTAGE = re.compile(r"(威胁|扬言|要|会|将|说)(要)?(断水|断电|停水|停电|断气)")
+# Danger to life or property now, though nobody needs 119 this minute (the 2-hour class): what can
+# fall, open, collapse, shock or burn, said as it is today.
+_DANGER = re.compile(
+    r"(随时|快要|马上|就要|眼看|迟早).{0,6}(倒|塌|掉|砸|断|爆|烧)|"
+    r"(井盖|盖板|护栏|栏杆)[^。！？!?]{0,20}(丢|没了|没有了|缺|不见|坏|破|碎|松|移位|塌|被偷|掀|翻)|(没有|没了|缺了?)(井盖|盖板|护栏)|"
+    r"电线.{0,8}(掉|断|垂|裸露|拖地|打火|冒火|火花|漏电)|漏电|触电危险|燃气.{0,3}(泄漏|漏气)|"
+    r"(墙体|墙|外墙|楼体|房子|楼|天花板|阳台|屋顶).{0,4}(裂|倾斜|下沉|脱落|要塌|快塌)|危房|塌陷|"
+    r"砸到人|砸伤|高空(坠物|抛物)|(广告牌|招牌|玻璃|空调外机|树|树枝).{0,6}(要掉|快掉|松动|摇|倒|断|砸)|"
+    r"(很|非常|太|特别|十分|好)危险|危险(得很|极了)|有人(掉|摔)下去|(小孩|老人|老人家|人).{0,6}(掉下去|摔下去)")
 
 
 def urgency_of(text: str) -> str:
     """SLA class from the words of the report (DESIGN: 2 h danger, 24 h outage, 7 d general)."""
     if _DANGER.search(text):
         return "life_property"
-    if _OUTAGE.search(text):
+    if _OUTAGE.search(text) and not _NOT_OUTAGE.search(text):
         return "outage"
     return "general"
+
+
+AUTO_DISPATCHER = "system:auto-dispatch"
 
 
 class TicketIntake:

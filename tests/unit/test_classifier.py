@@ -173,3 +173,20 @@ def test_cli_keeps_order_and_survives_bad_lines(clf: TopicClassifier) -> None:
     for row in (out[0], out[2], out[5]):
         assert {"l1", "l2", "l3", "department", "confidence"} <= set(row)
     assert "texts/s" in proc.stderr
+
+
+@pytest.mark.parametrize("text", [
+    "楼上邻居天天半夜拖椅子，上去说了好几次还吵起来了，想找社区调解一下",
+    "隔壁装修把我家墙打裂了，他不承认，想请社区帮忙协调",
+    "跟房东因为押金闹矛盾了，能不能找人调解",
+])
+def test_a_dispute_with_a_request_for_mediation_goes_to_the_comprehensive_governance_centre(
+        clf: TopicClassifier, text: str) -> None:
+    topic = clf.predict(text)
+    assert (topic.l1, topic.l2, topic.department) == ("政法", "仲裁与调解", "综治中心")
+    assert not topic.needs_human_dispatch
+
+
+@pytest.mark.parametrize("text", ["楼上邻居天天半夜拖椅子，吵得睡不着", "公司拖欠工资，想申请劳动仲裁调解"])
+def test_other_quarrels_keep_their_own_topic(clf: TopicClassifier, text: str) -> None:
+    assert clf.predict(text).department != "综治中心"

@@ -220,3 +220,21 @@ def test_shared_place_names_do_not_make_different_problems_look_alike() -> None:
     different = ("科技园社区垃圾好几天没人清运了", "科技园社区路灯坏了好几天")
     assert text_similarity(*same, place) >= 0.5
     assert text_similarity(*different, place) < 0.3
+
+
+@pytest.mark.parametrize(("text", "urgency"), [
+    ("小区门口的井盖不见了，晚上黑乎乎的很危险", "life_property"),
+    ("那个圆的铁盖子 不见了 就是井盖 晚上老人家掉下去怎么办", "life_property"),
+    ("楼下电线垂下来了，快到地面了", "life_property"),
+    ("外墙瓷砖脱落，砸到人怎么办", "life_property"),
+    ("从今天上午起小区停止供应管道燃气，燃气公司没通知", "outage"),
+    ("停电了，整条街都黑了", "outage"),
+    ("管道煤气从昨天下午就没有了，打不着火", "outage"),
+    ("房东威胁要断水断电逼我们搬走", "general"),
+    ("楼上装修太吵", "general"),
+])
+def test_urgency_follows_the_words_of_the_report(text: str, urgency: str) -> None:
+    from router.domain.normalise import normalise
+    from router.services.intake import urgency_of
+
+    assert urgency_of(normalise(text)) == urgency
