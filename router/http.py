@@ -109,6 +109,10 @@ async def read_json(request: web.Request, *, max_bytes: int = 64 * 1024) -> dict
         data = json.loads(decoded)
     except json.JSONDecodeError as exc:
         raise ApiError(400, "invalid_json", f"broken JSON: {exc.msg} at position {exc.pos}") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise ApiError(400, "invalid_json", f"JSON value not accepted: {exc}"[:200]) from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "expected a JSON object")
     return data
