@@ -51,7 +51,7 @@ DEFAULT_CASES = ROOT / "tests" / "data" / "triage_blind.jsonl"
 SHORT = {"service_item": "service", "ticket": "ticket", "emergency": "emerg", "handoff": "handoff",
          "ticket_status": "status", "out_of_scope": "oos", "greeting": "greet"}
 
-TriageFn = Callable[[str, str], dict[str, Any]]
+TriageFn = Callable[..., dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ class Case:
     channel: str
     outcome: str
     emergency_number: str | None = None
+    alternatives: tuple[str, ...] = ()   # other things a speech recogniser heard (--asr)
+    written: str = ""                     # what the resident said, when ``text`` is what ASR heard
 
 
 @dataclass(frozen=True)
@@ -137,8 +139,14 @@ class Report:
         return [v for v in self.emergencies if v.ok and not v.number_ok]
 
 
-def load_cases(path: Path = DEFAULT_CASES) -> list[Case]:
-    """Read and validate the cases; a malformed line raises ValueError naming file and line."""
+# Labels an outside author may add beside the outcome; they are read but do not change the scoring here.
+EXTRA_FIELDS = {"crisis", "urgency", "handling", "persona", "style", "asr", "asr_alternatives", "cer",
+                "asr_truncated", "asr_tts_dropped", "need"}
+
+
+def load_cases(path: Path = DEFAULT_CASES, *, asr: bool = False) -> list[Case]:
+    """Read and validate the cases; a malformed line raises ValueError naming file and line. ``asr``: use
+    what the phone line's recogniser heard (``asr``, ``asr_alternatives``, from bench/phone_line.py)."""
     cases: list[Case] = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -160,9 +168,17 @@ def load_cases(path: Path = DEFAULT_CASES) -> list[Case]:
             raise ValueError(f"{where}: an emergency needs emergency_number in {EMERGENCY_NUMBERS}")
         if outcome != "emergency" and number is not None:
             raise ValueError(f"{where}: only emergencies carry an emergency_number")
-        unknown = set(raw) - {"text", "channel", "outcome", "emergency_number"}
+        unknown = set(raw) - {"text", "channel", "outcome", "emergency_number"} - EXTRA_FIELDS
         if unknown:
             raise ValueError(f"{where}: unknown fields {sorted(unknown)}")
+        if asr:
+            heard = raw.get("asr")
+            if not isinstance(heard, str) or not heard.strip():
+                continue  # nothing could be spoken (Latin letters only): not a phone case
+            alts = tuple(a["transcript"] for a in raw.get("asr_alternatives") or []
+                         if isinstance(a, dict) and a.get("transcript") and a["transcript"] != heard)[:4]
+            cases.append(Case(heard[:2000], "voice", outcome, number, alts, text))
+            continue
         cases.append(Case(text, channel, outcome, number))
     if not cases:
         raise ValueError(f"{path}: no cases")
@@ -174,7 +190,7 @@ def evaluate(cases: list[Case], triage: TriageFn) -> Report:
     verdicts = []
     for case in cases:
         start = time.perf_counter()
-        body = triage(case.text, case.channel)
+        body = triage(case.text, case.channel, case.alternatives) if case.alternatives else triage(case.text, case.channel)
         seconds = time.perf_counter() - start
         intent = body.get("intent") or {}
         verdicts.append(Verdict(case, str(body.get("outcome")), str(intent.get("name")),
@@ -186,8 +202,11 @@ def http_triage(url: str, token: str, *, timeout: float = 60) -> TriageFn:
     """A TriageFn that posts to a running router; any non-200 answer raises with the body."""
     endpoint = url.rstrip("/") + "/api/v1/triage"
 
-    def call(text: str, channel: str) -> dict[str, Any]:
-        data = json.dumps({"text": text, "channel": channel}, ensure_ascii=False).encode()
+    def call(text: str, channel: str, alternatives: tuple[str, ...] = ()) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": text, "channel": channel}
+        if alternatives:
+            body["alternatives"] = list(alternatives)
+        data = json.dumps(body, ensure_ascii=False).encode()
         req = urllib.request.Request(endpoint, data=data, method="POST", headers={
             "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
         try:
@@ -278,11 +297,12 @@ def _model_name() -> str:
     return current.resolve().name if current.exists() else "none"
 
 
-def render_markdown(report: Report, *, cases_path: Path, url: str) -> str:
+def render_markdown(report: Report, *, cases_path: Path, url: str,
+                    title: str = "Triage outcome — blind resident messages") -> str:
     secs = [v.seconds * 1000 for v in report.verdicts]
     channels = Counter(v.case.channel for v in report.verdicts)
     parts = [
-        header("Triage outcome — blind resident messages"),
+        header(title),
         f"- stack: `{url}` (router → Rasa NLU → emergency rules, catalogue, classifier, 属地 resolver); "
         f"model file of this checkout: `{_model_name()}`",
         f"- cases: `{cases_path.relative_to(ROOT) if cases_path.is_relative_to(ROOT) else cases_path}` — "
@@ -330,14 +350,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", type=Path, default=DEFAULT_CASES)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "triage.md")
     ap.add_argument("--timeout", type=float, default=60, help="seconds per request")
+    ap.add_argument("--asr", action="store_true", help="send what the phone line's recogniser heard "
+                    "(cases written by bench/phone_line.py) with its alternatives")
+    ap.add_argument("--title", default="Triage outcome — blind resident messages")
     args = ap.parse_args(argv)
     if not args.token:
         ap.error("--token or $ROUTER_API_TOKEN is required")
     sys.argv = _mask_token(sys.argv)  # the result file records the command; never the secret
-    cases = load_cases(args.cases)
+    cases = load_cases(args.cases, asr=args.asr)
     report = evaluate(cases, http_triage(args.url, args.token, timeout=args.timeout))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render_markdown(report, cases_path=args.cases.resolve(), url=args.url), encoding="utf-8")
+    args.out.write_text(render_markdown(report, cases_path=args.cases.resolve(), url=args.url, title=args.title),
+                        encoding="utf-8")
     print(text_report(report))
     print(f"wrote {args.out}")
     return 0
