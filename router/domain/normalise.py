@@ -68,8 +68,17 @@ def _converter():  # type: ignore[no-untyped-def]
     return OpenCC("t2s")
 
 
+@lru_cache(maxsize=32768)
+def _changes(ch: str) -> bool:
+    return ch >= "\u2e80" and str(_converter().convert(ch)) != ch
+
+
 def to_simplified(text: str) -> str:
-    """Traditional → simplified Chinese (OpenCC t2s)."""
+    """Traditional → simplified Chinese (OpenCC t2s). Most residents type simplified characters: a text
+    none of whose characters OpenCC would change is returned as it is (OpenCC's pure-Python converter
+    costs ~3 ms per 1,000 characters; the check a few microseconds)."""
+    if not any(_changes(ch) for ch in set(text)):
+        return text
     return str(_converter().convert(text))
 
 
