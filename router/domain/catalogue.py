@@ -25,11 +25,13 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jieba
-from opencc import OpenCC
+
+from router.domain.normalise import to_simplified
 
 __all__ = [
     "HANDLED_AT",
@@ -177,7 +179,6 @@ class TextNormaliser:
     """
 
     def __init__(self, synonyms: Mapping[str, str]) -> None:
-        self._t2s = OpenCC("t2s")
         base = {self._basic(k): self._basic(v) for k, v in synonyms.items() if k.strip() and v.strip()}
         mapping = dict(base)
         for _ in range(3):
@@ -202,7 +203,7 @@ class TextNormaliser:
     def _basic(self, text: str) -> str:
         text = unicodedata.normalize("NFKC", text)
         if not text.isascii():
-            text = self._t2s.convert(text)
+            text = to_simplified(text)
         return text.lower()
 
     @property
@@ -427,13 +428,20 @@ _PLACE_NAMES = re.compile(
     "|[\u4e00-\u9fff]{2,4}(?:街道|社区|小区|花园|新村|大厦)")
 
 
-def _windows(query: str) -> list[tuple[str, float]]:
-    """The whole question, each clause, and each pair of neighbouring clauses, with their factor."""
-    clauses = [c for c in _CLAUSE_SPLIT.split(query) if c.strip()]
-    out = [(query, 1.0)]
+def _windows(query: str) -> list[tuple[int, int, float]]:
+    """(start, end, factor): the whole question, each clause, and each pair of neighbouring clauses."""
+    clauses: list[tuple[int, int]] = []
+    pos = 0
+    for m in _CLAUSE_SPLIT.finditer(query):
+        if m.start() > pos:
+            clauses.append((pos, m.start()))
+        pos = m.end()
+    if pos < len(query):
+        clauses.append((pos, len(query)))
+    out = [(0, len(query), 1.0)]
     if len(clauses) > 1:
-        out += [(c, _CLAUSE_FACTOR) for c in clauses if len(c) >= 2]
-        out += [(a + b, _CLAUSE_FACTOR) for a, b in zip(clauses, clauses[1:], strict=False)]
+        out += [(a, b, _CLAUSE_FACTOR) for a, b in clauses if b - a >= 2]
+        out += [(a[0], b[1], _CLAUSE_FACTOR) for a, b in zip(clauses, clauses[1:], strict=False)]
     return list(dict.fromkeys(out))
 
 
@@ -455,6 +463,7 @@ _ACTION_FIT = {
 _ALL_CJK = re.compile("[\u4e00-\u9fff]+")
 
 
+@lru_cache(maxsize=65536)
 def _sound_key(word: str) -> tuple[str, ...]:
     """The word's toneless pinyin: what a pinyin keyboard typed, whichever characters it picked."""
     from pypinyin import Style, lazy_pinyin
@@ -600,11 +609,12 @@ class Catalogue:
 
     # -- search
 
-    def _spans(self, text: str, *, indexing: bool = False) -> list[tuple[str, int, int]]:
+    def _spans(self, text: str, *, indexing: bool = False, prepared: bool = False) -> list[tuple[str, int, int]]:
         spans: list[tuple[str, int, int]] = []
-        text = self._normalise(text)
-        if not indexing:
-            text = self._sound_fix(text)
+        if not prepared:
+            text = self._normalise(text)
+            if not indexing:
+                text = self._sound_fix(text)
         for m in _CJK_OR_WORD.finditer(text):
             for word, start, end in self._tokenizer.tokenize(m.group(0), mode="search", HMM=False):
                 if word in _STOPWORDS or (len(word) == 1 and word in _SKIP_CHARS):
@@ -650,7 +660,7 @@ class Catalogue:
         """The informative words of ``text`` after normalisation (exposed for tests and the bench)."""
         return [word for word, _, _ in self._spans(text)]
 
-    def _query_groups(self, query: str) -> list[tuple[float, tuple[str, ...], float]]:
+    def _query_groups(self, query: str, *, prepared: bool = False) -> list[tuple[float, tuple[str, ...], float]]:
         """(weight, candidate index terms, credit for a match) per informative piece of the question.
 
         Words the catalogue knows count with their IDF. A word it does not know counts once, as its longest
@@ -659,7 +669,9 @@ class Catalogue:
         Unknown words weigh less than the rarest known word: they are mostly the resident's own framing
         ("八十多岁", "不小心") — but they do weigh, so a question about something else entirely scores low.
         """
-        spans = self._spans(query)
+        return self._groups(self._spans(query, prepared=prepared))
+
+    def _groups(self, spans: list[tuple[str, int, int]]) -> list[tuple[float, tuple[str, ...], float]]:
         postings = self._index.postings
         known = [(w, s, e) for w, s, e in spans if w in postings]
         covered = {i for _, s, e in known for i in range(s, e)}
@@ -736,9 +748,13 @@ class Catalogue:
         if k < 1:
             raise ValueError("k must be at least 1")
         query = query[:MAX_QUERY_CHARS]
+        # Normalise and fix homophones once; every window reads the prepared text.
+        prepared = self._sound_fix(self._normalise(_PLACE_NAMES.sub(" ", query)))
+        spans = self._spans(prepared, prepared=True)  # segmented once; each window takes its own words
         scored: dict[int, tuple[float, float]] = {}
-        for window, factor in _windows(_PLACE_NAMES.sub(" ", query)):
-            for doc, (score, depth) in self._score_window(window).items():
+        for start, end, factor in _windows(prepared):
+            inside = [sp for sp in spans if sp[1] >= start and sp[2] <= end]
+            for doc, (score, depth) in self._score_groups(self._groups(inside)).items():
                 score *= factor
                 if score > scored.get(doc, (0.0, 0.0))[0]:
                     scored[doc] = (score, depth)
@@ -762,9 +778,8 @@ class Catalogue:
         hits.sort(key=lambda h: (-h[0].score, -h[1], not h[0].item.authored, len(h[0].item.name)))
         return [hit for hit, _, _ in hits[:k]]
 
-    def _score_window(self, text: str) -> dict[int, tuple[float, float]]:
+    def _score_groups(self, groups: list[tuple[float, tuple[str, ...], float]]) -> dict[int, tuple[float, float]]:
         """doc → (share of the window's informative weight the item matches, uncapped match depth)."""
-        groups = self._query_groups(text)
         if not groups:
             return {}
         total = sum(weight for weight, _, _ in groups)
