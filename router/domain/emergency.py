@@ -23,7 +23,7 @@ from typing import Literal
 
 from router.domain.normalise import normalise
 
-__all__ = ["Emergency", "EmergencyNumber", "crisis_number", "detect", "prepare"]
+__all__ = ["Emergency", "EmergencyNumber", "assess", "crisis_number", "detect", "prepare"]
 
 EmergencyNumber = Literal["110", "119", "120"]
 
@@ -54,11 +54,18 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
         # indirect: the means gathered, the goodbye said, the end named
         "(?:安眠药|药|农药|炭|木炭|绳子?)[^，。,.!?！？]{0,6}(?:攒|存|买|备|准备)(?:了|好|够)|(?:攒|存|买|备|准备)(?:了|好|够)[^，。,.!?！？]{0,8}(?:安眠药|农药|炭|绳)|"
         "(?:炭|煤炭|木炭)[^，。,.!?！？]{0,4}(?:点上|点着|点燃)|(?:门窗|窗户)[^，。,.!?！？]{0,4}(?:封好|封死|关死)|"
-        "(?:农药|安眠药|敌敌畏|百草枯)[^。!?！？]{0,12}(?:喝了|吃了|喝下|吞下|今晚|就不)|"
+        "(?:农药|安眠药|敌敌畏|百草枯)[^。!?！？]{0,12}(?:喝了就|吃了就|喝下去|吞下去|今晚|就不(?:拖累|麻烦|用))|"
         "不(?:想|会)?(?:再)?拖累|(?:以后|再也)?不用(?:再)?(?:操心|担心|管)我|(?:以后|再也)不会(?:再)?(?:麻烦|烦|打扰)(?:大家|你们)|"
         "(?:先|要|就要|准备)走了[^，。,.!?！？]{0,10}(?:以后|照顾|对不起|再见|保重)|对不起[^。!?！？]{0,12}(?:先走了|走了以后)|"
         "最后一次(?:给你们)?(?:留言|说话|打电话)|(?:今晚|今天晚上|今天)(?:就)?(?:离开|结束|走)(?:吧|了)?(?:这个世界)?(?=$|[，。,.!?！？\\s])|"
-        "离开这个世界|结束这一切|结束吧|解脱(?:了)?吧|快解脱|不想(?:再)?醒|唔好再醒|不要再醒|永远睡|"
+        "(?:想|要|会|打算|准备|决定|就|该|希望|计划)[^，。,.!?！？]{0,8}离开(?:这个|这)世界|"
+        "把[^，。]{0,8}(?:药|安眠药)[^，。]{0,4}(?:都|全)?(?:吃|吞|喝)(?:了|下去|光)|(?:想|要|就)跳(?:了|下去)?(?=$|[，。,.!?！？\\s])|"
+        "死去的方式|(?:还完钱|做完|了结)[^，。]{0,4}(?:再|就)死|睡(?:着)?(?:了)?(?:就)?(?:再也)?不(?:要)?醒|如何割腕|死在一个|"
+        "结束这一切|结束吧|解脱(?:了)?吧|快解脱|不想(?:再)?醒|唔好再醒|不要再醒|永远睡|"
+        # the means, the method, the edge — said by the writer
+        "跳(?:楼|河|海|崖|江|湖|桥|轨|下去|下来)|(?:死掉|去死|死一死|吊死|吊颈|割脉|割胳膊|刀片|手术刀|安乐死|遗像|另一个世界见|下地狱|"
+        "再见(?:了)?(?:这个)?世界|开煤气|(?:怎么|怎样)死|死(?:得|的)(?:很)?(?:难看|痛苦|快)|不想活|活着(?:有)?(?:什么|啥)意义|"
+        "不抱(?:任何)?希望(?:活着|了)|(?:活|熬)不(?:下去|过)(?:今晚|明天|这)|结束(?:这|我的)?[^，。]{0,6}(?:一生|生命))|"
         "(?:站|爬|翻)(?:在|到)?[^，。,.!?！？]{0,6}(?:栏杆|护栏)外|(?:楼顶|天台|桥上)[^，。!?！？]{0,10}(?:跳下|想飞|结束|再见)|"
         "用不到了|没有什么值得留恋|不值得留恋|(?:身后事|后事)(?:都)?(?:交代|安排)好|把[^，。]{0,6}托付给|"
         "(?:天台|楼顶|顶楼|桥上|桥边|江边|海边)[^。!?！？]{0,20}(?:遗书|遗言|封信|再见|最后一|结束|跳下|想飞|解脱)|"
@@ -154,11 +161,14 @@ _HYPOTHETICAL = re.compile(
     "会(?:着火|起火|爆炸|塌|倒)|怎么(?:预防|防)")
 # A crisis word that is not the sender's own danger now: a negation, a general remark, someone else's
 # death in the past or the news.
-_CRISIS_NEGATED = re.compile("(?:不会|才不会|不要|别|千万不要|不可能|没想过|从没想过|劝|阻止|不能)[^，。,.!?！？]{0,3}$")
+_CRISIS_NEGATED = re.compile("(?:不会|才不会|不要|别|千万不要|不可能|没想过|从没想过|劝|阻止|不能|不然|要不是|否则|早就|差点)"
+                             "[^，。,.!?！？]{0,3}$")
 _CRISIS_GENERIC = re.compile(
     "为什么(?:会)?有(?:那么|这么)?多人|那么多人|很多人|有些人|一群|新闻|报道|微博上|看到(?:了)?[^，。]{0,10}(?:的事|遗书|消息)|"
-    "(?:女孩|男孩|网友|朋友|同学|学生|明星|有人)[^，。]{0,12}(?:自杀|跳楼|割腕|烧炭|焚炭)(?:了|的事|的消息|身亡)|"
-    "(?:自杀|跳楼)(?:的)?(?:事件|新闻|事|消息)|假如|如果你|你的(?:儿女|孩子)")
+    "(?:女孩|男孩|网友|朋友|同学|学生|明星|有人|别人|他们|人们)[^，。]{0,12}(?:自杀|跳楼|割腕|烧炭|焚炭|离开这个世界)"
+    "(?:了|的事|的消息|身亡|的心情|的人)?|(?:自杀|跳楼|割腕)(?:的)?(?:事件|新闻|事|消息|的人|照片)|假如|如果你|你的(?:儿女|孩子)|"
+    "(?:你|他|她)(?:为什么|怎么)(?:要)?(?:自杀|跳楼|去死)|跳楼机|蹦极|跳水|跳伞|一起去死好了|你(?:有)?写遗书|让(?:我|你)(?:去)?(?:跳楼|去死)|(?:说|喊)(?:着)?(?:你)?(?:要|想)(?:跳楼|去死|死)|"
+    "想死的(?:人)?(?:都|就)|(?:说|道)[:：]|嘲讽|搞笑|矫情|好笑|不理解|讨厌")
 _LONG_LETTER = 150
 _CLAUSE_END = re.compile(r"[，。,.!?！？；;\n]|\s")
 
@@ -186,9 +196,14 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
     clause = text[left:right]
     if _HYPOTHETICAL.search(text[left:start]) or _HYPOTHETICAL.search(clause[: start - left + 12]):
         return "hazard"
-    now_here = bool(_NOW.search(clause)) or bool(_NOW.search(before[-12:]))
-    if _PAST.search(before) or _PAST.search(clause):
-        return "" if now_here else "past"
+    now_at = _nearest(_NOW, text, left, right, start, end)
+    if now_at is None and _NOW.search(before[-12:]):
+        now_at = 12
+    past_at = _nearest(_PAST, text, max(left - 40, 0) if left > start - _NEAR else left, right, start, end)
+    if past_at is not None:
+        # Both said ("上个星期被关在里面，现在不敢坐"): the marker nearer the danger word tells its time.
+        return "" if now_at is not None and now_at <= past_at else "past"
+    now_here = now_at is not None
     if long_letter and not now_here:
         # A long letter is a report: it describes what happened and asks for action.
         return "report"
@@ -197,6 +212,15 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
 
 # How far around a danger word its clause is read, at most (characters).
 _NEAR = 16
+
+
+def _nearest(pattern: re.Pattern[str], text: str, left: int, right: int, start: int, end: int) -> int | None:
+    """Distance from the danger word text[start:end] to the nearest match of ``pattern`` in text[left:right]."""
+    best = None
+    for m in pattern.finditer(text, left, right):
+        d = start - m.end() if m.end() <= start else (m.start() - end if m.start() >= end else 0)
+        best = d if best is None else min(best, max(d, 0))
+    return best
 
 
 def _crisis_taken_back(text: str, start: int, end: int) -> bool:
@@ -227,12 +251,19 @@ def detect(text: str) -> Emergency | None:
     >>> detect("120上周来得太慢了") is None
     True
     """
+    return assess(text)[0]
+
+
+def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
+    """(the emergency in ``text`` or None, the danger words found but set aside as past, a hazard, the
+    news or a report). Something set aside tells a detector not to raise the alarm on the same words."""
     if not isinstance(text, str):
         raise TypeError(f"detect() needs a str, got {type(text).__name__}")
     clean = prepare(text)
     if not clean:
-        return None
+        return None, ()
     long_letter = len(clean) >= _LONG_LETTER
+    set_aside: list[str] = []
     hits: list[tuple[str, EmergencyNumber, str]] = []
     for kind, number, pattern in _RULES:
         for match in pattern.finditer(clean):
@@ -248,25 +279,28 @@ def detect(text: str) -> Emergency | None:
             if kind == "smoke" and _NOT_SMOKE_BEFORE.search(clean[max(0, match.start() - 1):match.start()]):
                 continue
             if _not_now(clean, match.start(), match.end(), long_letter=long_letter):
+                set_aside.append(kind)
                 continue
             hits.append((kind, number, word))
+    aside = tuple(dict.fromkeys(set_aside))
     if not hits:
-        return None
+        return None, aside
     crisis = [h for h in hits if h[0] == "self_harm"]
     if crisis:
         # A crisis is never explained away as a past complaint.
         injured = bool(_SELF_HARM_DONE.search(clean)) or any(h[0] == "medical" for h in hits)
         return Emergency(number="120" if injured else "110", kind="self_harm", is_crisis=True,
-                         matched=tuple(dict.fromkeys(h[2] for h in crisis)))
+                         matched=tuple(dict.fromkeys(h[2] for h in crisis))), aside
+    kinds = tuple(dict.fromkeys(h[0] for h in hits))
     about_the_past = bool(_PAST.search(clean)) and bool(_COMPLAINT.search(clean)) and not _NOW.search(clean)
     if about_the_past:
-        return None
+        return None, (*aside, *kinds)
     # Only a mention of an ambulance or a number, in a complaint: "救护车收费太贵了，我要投诉".
     weak = all(h[0] == "call" or h[2] == "救护车" for h in hits)
     if weak and _COMPLAINT.search(clean) and not _NOW.search(clean):
-        return None
+        return None, (*aside, *kinds)
     if all(h[0] == "trapped" for h in hits) and _CHRONIC.search(clean) and not _NOW.search(clean):
-        return None
+        return None, (*aside, *kinds)
     # A bare call for help ("救命") says little about which service; a specific kind beats it.
     specific = [h for h in hits if h[0] != "call"] or hits
     # Someone hurt in a fight or at home: the police come first and bring the ambulance.
@@ -274,7 +308,7 @@ def detect(text: str) -> Emergency | None:
         specific = [h for h in specific if h[0] == "violence"]
     kind, number, _ = specific[0]
     matched = tuple(dict.fromkeys(h[2] for h in hits))
-    return Emergency(number=number, kind=kind, is_crisis=False, matched=matched)
+    return Emergency(number=number, kind=kind, is_crisis=False, matched=matched), aside
 
 
 def crisis_number(text: str) -> EmergencyNumber:
@@ -282,7 +316,7 @@ def crisis_number(text: str) -> EmergencyNumber:
     did): 120 when the text says the harm is already done or someone is hurt, otherwise 110."""
     if not isinstance(text, str):
         raise TypeError(f"crisis_number() needs a str, got {type(text).__name__}")
-    clean = normalise(text)
+    clean = prepare(text)
     if _SELF_HARM_DONE.search(clean):
         return "120"
     found = detect(clean)

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["PHRASES", "Repair", "loose", "repair", "readings"]
+__all__ = ["INTENT_PHRASES", "PHRASES", "Repair", "loose", "repair", "readings"]
 
 # The safety phrases, in the characters the emergency rules know.
 PHRASES: tuple[str, ...] = (
@@ -45,6 +45,13 @@ PHRASES: tuple[str, ...] = (
     # self-harm
     "自杀", "跳楼", "不想活了", "不想活", "想去死", "活不下去", "割腕", "安眠药", "农药", "上吊", "烧炭", "轻生",
     "敌敌畏", "百草枯", "吃了很多药", "吃了好多药", "一直流血", "止不住",
+)
+
+# Words that say what a caller wants, heard wrong just as often ("公单" for 工单, "专人工" for 转人工):
+# repaired before the intake's cues read a spoken turn.
+INTENT_PHRASES: tuple[str, ...] = (
+    "工单", "单号", "工单号", "转人工", "人工客服", "人工服务", "真人", "接线员", "工作人员", "领导", "负责人",
+    "处理结果", "进度", "催办", "撤销", "投诉", "举报", "反映",
 )
 
 _INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
@@ -78,11 +85,12 @@ def readings(ch: str) -> frozenset[str]:
     return frozenset(loose(p) for p in pinyin(ch, style=Style.NORMAL, heteronym=True)[0][:2])
 
 
-@lru_cache(maxsize=1)
-def _phrases_by_first_sound() -> dict[str, tuple[tuple[str, tuple[frozenset[str], ...]], ...]]:
+@lru_cache(maxsize=4)
+def _phrases_by_first_sound(phrases: tuple[str, ...] = PHRASES
+                            ) -> dict[str, tuple[tuple[str, tuple[frozenset[str], ...]], ...]]:
     """first loose syllable → (phrase, its sounds), longest phrase first."""
     by_first: dict[str, list[tuple[str, tuple[frozenset[str], ...]]]] = {}
-    for phrase in sorted(PHRASES, key=len, reverse=True):
+    for phrase in sorted(phrases, key=len, reverse=True):
         sounds = tuple(readings(c) for c in phrase)
         for first in sounds[0]:
             by_first.setdefault(first, []).append((phrase, sounds))
@@ -117,7 +125,7 @@ def _boundaries(head: str) -> set[int]:
     return bounds
 
 
-def repair(text: str, *, max_chars: int = 400) -> Repair:
+def repair(text: str, *, max_chars: int = 400, phrases: tuple[str, ...] = PHRASES) -> Repair:
     """Write safety phrases heard as homophones back into ``text``. Only Chinese characters are read
     (spaces and punctuation the recogniser put between them are skipped); only the first ``max_chars``
     characters are looked at, which bounds the work on any input. A stretch that is a word of the
@@ -127,7 +135,7 @@ def repair(text: str, *, max_chars: int = 400) -> Repair:
     bounds = _boundaries(head)
     positions = [i for i, ch in enumerate(head) if _CJK.match(ch)]
     sounds = [readings(head[i]) for i in positions]
-    by_first = _phrases_by_first_sound()
+    by_first = _phrases_by_first_sound(phrases)
     chars = list(head)
     fixes: list[tuple[str, str]] = []
     taken: set[int] = set()

@@ -9,6 +9,7 @@ is taken once: a replay gets the first answer back and triggers nothing a second
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from typing import Any
@@ -91,7 +92,9 @@ class Dialogue:
         if self.understanding is not None and not text.startswith("/"):
             alternatives = [a for a in meta.pop("alternatives", None) or [] if isinstance(a, str)]
             offered = await self._offered(conv.id)
-            meta["intake"] = self.understanding(text, channel, alternatives, offered=offered).evidence.to_dict()
+            understood = await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(self.understanding, text, channel, alternatives, offered=offered))
+            meta["intake"] = understood.evidence.to_dict()
         try:
             messages = await self.rasa.send(conv.sender, text, meta)
         except RasaUnavailable as exc:

@@ -9,13 +9,16 @@ Nothing is created.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from router.domain.intake import OUTCOME_OF_INTENT, Decision, NluResult, decide
-from router.services.understanding import Understanding
+from router.domain.intake import LETTER_CHARS, OUTCOME_OF_INTENT, Decision, NluResult, decide
+from router.domain.normalise import normalise
+from router.services.understanding import MAX_EVIDENCE_CHARS, Understanding
 
 __all__ = ["Triage", "TriageResult", "OUTCOME_BY_INTENT"]
 
@@ -60,17 +63,27 @@ class Triage:
         self.understanding = understanding
 
     async def __call__(self, text: str, channel: str, alternatives: Sequence[str] = ()) -> TriageResult:
-        understood = self.understanding(text, channel, alternatives, with_topic=True)
-        nlu = await self._nlu(understood.clean, understood.evidence.alarm is not None)
+        clean = normalise(text[: MAX_EVIDENCE_CHARS * 2])[:MAX_EVIDENCE_CHARS]
+        # The NLU runs in Rasa while the router gathers the evidence: the two overlap. A letter is read
+        # by its evidence alone (router.domain.intake.decide), so Rasa is not asked about one.
+        parse = asyncio.ensure_future(self._nlu(clean)) if len(clean) < LETTER_CHARS else None
+        try:
+            # Off the event loop: a letter's evidence takes tens of milliseconds of CPU, and the loop
+            # keeps serving other residents (and /healthz) meanwhile.
+            understood = await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(self.understanding, text, channel, alternatives, with_topic=True))
+            nlu = await parse if parse is not None else NluResult("not_asked", 1.0)
+        finally:
+            if parse is not None and not parse.done():
+                parse.cancel()
         decision = decide(nlu, understood.evidence)
         return self._result(decision, nlu, understood)
 
-    async def _nlu(self, clean: str, danger_known: bool) -> NluResult:
-        if danger_known:
-            # The rules already decided; the NLU would not change the answer.
-            return NluResult("emergency", 1.0)
+    async def _nlu(self, clean: str) -> NluResult:
         try:
             return NluResult.from_parse(await self.parse(clean))
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:  # Rasa down: triage still answers from the rest of the evidence
             log.warning("triage without NLU: %s", exc)
             return NluResult("nlu_unavailable", 0.0)

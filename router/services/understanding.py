@@ -58,14 +58,24 @@ class Understanding:
         """The evidence on ``text``; ``with_topic`` also runs the topic classifier (the triage answer
         names the topic; the decision itself does not need it: the city model reads the same letters)."""
         clean = normalise(text[: MAX_EVIDENCE_CHARS * 2])[:MAX_EVIDENCE_CHARS]
-        cues: Cues = cues_of(clean)
-        alarm = self._alarm(emergency_rules.prepare(text), channel, alternatives)
+        heard_as = clean
+        if channel == "voice" and len(clean) <= PHONETIC_MAX_CHARS:
+            # A spoken turn: what the caller wants, heard wrong ("公单" → 工单, "专人工" → 转人工).
+            heard_as = phonetic.repair(clean, phrases=phonetic.INTENT_PHRASES).text
+        cues: Cues = cues_of(heard_as)
+        spoken = emergency_rules.prepare(text)
+        alarm = self._alarm(spoken, channel, alternatives)
+        set_aside = () if alarm is not None else emergency_rules.assess(spoken)[1]
+        # Whom to call for a crisis only the model heard: only asked when the model hears one.
+        crisis_number = "110"
         danger: dict[str, float] = {}
         city: float | None = None
         if self.model is not None:
             heads = self.model.predict(clean)
             danger = heads.get("danger", {})
             city = heads.get("city", {}).get("city", 0.5)
+        if self.model is None or danger.get("crisis", 0.0) >= 0.5:
+            crisis_number = emergency_rules.crisis_number(spoken)
         place = self.resolver.resolve(clean[:PLACE_CHARS])
         has_place = bool(place.district or place.street or place.community)
         hits = self.catalogue.search(clean[:SERVICE_QUERY_CHARS], k=3, district=place.district)
@@ -83,9 +93,10 @@ class Understanding:
             city=None if city is None else round(float(city), 4),
             service=round(float(hits[0].score), 4) if hits else 0.0,
             place=has_place,
-            crisis_number=emergency_rules.crisis_number(text),
+            crisis_number=crisis_number,
             answer=answers.kind_of(clean, titles={intent: title for intent, title in offered}),
             offered=tuple(intent for intent, _ in offered),
+            set_aside=set_aside,
         )
         return Understood(clean, evidence, place, hits, topic)
 
