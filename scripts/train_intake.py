@@ -16,8 +16,10 @@ Training data — only what the project may train on (never ../shared/data/real,
   voices: letters, operators' summaries, spoken, Cantonese, garbled speech);
 - not city matters: the training part of SMP2017 (data/smp2017_train_oos.jsonl, the held-out slice of
   bot.components.oos_split left out), the dialogue's out_of_scope and small-talk examples;
-- danger now: the dialogue's emergency / self_harm examples and data/authored/safety.jsonl (emergency,
-  crisis, and the hard negatives: past events, outages, hazards, everyday words like 热死了).
+- danger now: the dialogue's emergency / self_harm examples, data/authored/safety.jsonl (emergency,
+  crisis, and the hard negatives: past events, outages, hazards, everyday words like 热死了) and
+  data/authored/crisis2.jsonl (the writer's own suicidal intent, short and indirect, against talk about
+  death without it: others' suicides, the news, negation, hyperbole, grief, recovery).
 Every example is also seen once more through a simulated speech recogniser (characters swapped for
 homophones), so garbled phone text still reads.
 """
@@ -142,6 +144,7 @@ def build_corpus(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     tipdm = [r["text"] for r in jsonl(ROOT / "data" / "tipdm_train.jsonl")]
     requests = jsonl(ROOT / "data" / "authored" / "requests.jsonl")
     safety = jsonl(ROOT / "data" / "authored" / "safety.jsonl")
+    crisis2 = jsonl(ROOT / "data" / "authored" / "crisis2.jsonl")
     extra = [r["text"] for r in jsonl(ROOT / "router" / "data" / "classifier_extra.jsonl")]
     smp = smp_training_negatives()
 
@@ -160,6 +163,10 @@ def build_corpus(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     danger += [(t, "crisis") for t in nlu.get("self_harm", [])]
     for r in safety:
         danger.append((r["text"], {"emergency": "emergency", "crisis": "crisis"}.get(r["label"], "none")))
+    # Talk about death without the writer's own intent (others, the news, negation, hyperbole) is the
+    # hard negative that keeps sadness from reading as a crisis.
+    danger += [(r["text"], "crisis" if r["label"] == "crisis" else "none") for r in crisis2]
+    city += [(r["text"], "city") for r in crisis2 if r.get("style") == "civic"]
     danger += [(t, "none") for t in tipdm]
     danger += [(r["text"], "none") for r in requests]
     danger += [(t, "none") for t in extra]

@@ -30,6 +30,7 @@ INTAKE_INPUTS = (
     ROOT / "data" / "smp2017_train_oos.jsonl",
     ROOT / "data" / "authored" / "requests.jsonl",
     ROOT / "data" / "authored" / "safety.jsonl",
+    ROOT / "data" / "authored" / "crisis2.jsonl",
     ROOT / "router" / "data" / "classifier_extra.jsonl",
     ROOT / "router" / "domain" / "textmodel.py",
     ROOT / "bot" / "components" / "oos_split.py",
