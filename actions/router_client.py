@@ -14,7 +14,8 @@ from urllib.parse import quote
 
 import aiohttp
 
-__all__ = ["RouterClient", "RouterError", "RouterUnavailable", "RouterNotFound", "RouterConflict"]
+__all__ = ["RouterClient", "RouterError", "RouterUnavailable", "RouterNotFound", "RouterConflict",
+           "RouterForbidden"]
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -42,6 +43,10 @@ class RouterConflict(RouterError):
     """409: e.g. an illegal ticket transition; nothing changed."""
 
 
+class RouterForbidden(RouterError):
+    """403: e.g. a resident asked to move a ticket they did not report; nothing changed."""
+
+
 class RouterClient:
     def __init__(self, base_url: str, token: str = "", *, timeout: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -50,7 +55,9 @@ class RouterClient:
 
     @classmethod
     def from_env(cls) -> RouterClient:
-        return cls(os.environ.get("ROUTER_URL", DEFAULT_URL), os.environ.get("ROUTER_API_TOKEN", ""),
+        # The bot's own token (scope: what the bot needs) when one is set; the full API token otherwise.
+        token = os.environ.get("ROUTER_BOT_TOKEN") or os.environ.get("ROUTER_API_TOKEN", "")
+        return cls(os.environ.get("ROUTER_URL", DEFAULT_URL), token,
                    timeout=float(os.environ.get("ROUTER_TIMEOUT", "5")))
 
     async def _request(self, method: str, path: str, *, json: Any = None,
@@ -81,6 +88,8 @@ class RouterClient:
             raise RouterNotFound(status, body)
         if status == 409:
             raise RouterConflict(status, body)
+        if status == 403:
+            raise RouterForbidden(status, body)
         if status >= 400:
             raise RouterError(status, body)
         return body
@@ -110,19 +119,17 @@ class RouterClient:
         return await self._request("POST", "/api/v1/tickets", json=payload,
                                    headers={"Idempotency-Key": idempotency_key})
 
-    async def get_ticket(self, ticket_id: str, *, unmask: bool = False) -> dict[str, Any]:
-        """The ticket; ``unmask`` asks for the full contact (only to check who owns it, never shown)."""
-        return await self._request("GET", f"/api/v1/tickets/{quote(ticket_id, safe='')}",
-                                   params={"unmask": "1"} if unmask else None)
-
-    async def transition(self, ticket_id: str, action: str, *, actor: str, reason: str | None = None,
-                         **data: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {"action": action, "actor": actor,
-                                **{k: v for k, v in data.items() if v is not None}}
+    async def resident_ticket(self, ticket_id: str, action: str, *, conversation_id: str,
+                              phones: list[str] | tuple[str, ...] = (), rating: str | None = None,
+                              reason: str | None = None) -> dict[str, Any]:
+        """A resident's 查询 (status) / 催办 (urge) / 撤销 (withdraw) / 回访 (rate) on their own behalf:
+        ``{"ticket": what they may see, "reporter": bool}``; RouterForbidden when they did not report it."""
+        body: dict[str, Any] = {"action": action, "conversation_id": conversation_id, "phones": list(phones)[:10]}
+        if rating:
+            body["rating"] = rating
         if reason:
             body["reason"] = reason
-        return await self._request("POST", f"/api/v1/tickets/{quote(ticket_id, safe='')}/transitions",
-                                   json=body)
+        return await self._request("POST", f"/api/v1/tickets/{quote(ticket_id, safe='')}/resident", json=body)
 
     async def handoff(self, conversation_id: str, reason: str, summary: dict[str, Any]) -> dict[str, Any]:
         return await self._request("POST", f"/api/v1/conversations/{quote(conversation_id, safe='')}/handoff",

@@ -28,10 +28,16 @@ from actions.common import (
     render,
     spoken_ticket_id,
 )
-from actions.router_client import RouterConflict, RouterError, RouterNotFound, RouterUnavailable
+from actions.router_client import (
+    RouterConflict,
+    RouterError,
+    RouterForbidden,
+    RouterNotFound,
+    RouterUnavailable,
+)
 
 __all__ = ["ActionSubmitTicket", "ActionStopTicket", "ActionTicketRequest", "ActionRateTicket", "DRAFT_SLOTS",
-           "clear_draft", "sla_label", "ticket_department"]
+           "clear_draft", "sla_label", "ticket_department", "told_phones"]
 
 log = logging.getLogger(__name__)
 
@@ -151,27 +157,19 @@ class ActionStopTicket(RouterAction):
         return [SlotSet("requested_slot", None), *clear_draft()]
 
 
-def _digits(phone: Any) -> str:
-    return "".join(ch for ch in str(phone or "") if ch.isdigit())
-
-
-def owns_ticket(tracker: Tracker, ticket: dict[str, Any]) -> bool:
-    """Whether this conversation is the ticket's reporter: the ticket was opened in it, or the
-    resident has told us (slot or any of their messages here) the phone number left on the ticket."""
-    if ticket.get("conversation_id") and ticket.get("conversation_id") == conversation_id(tracker):
-        return True
-    contact = ticket.get("contact") if isinstance(ticket.get("contact"), dict) else {}
-    on_ticket = _digits(contact.get("phone"))
-    if len(on_ticket) < 7 or "*" in str(contact.get("phone")):
-        return False
+def told_phones(tracker: Tracker) -> list[str]:
+    """Phone numbers the resident gave in this conversation (the contact slot, or any message): the
+    router accepts one that matches the ticket's as proof that they reported it."""
     told = [tracker.get_slot("contact_phone")]
     told += [find_phone(str(e.get("text") or "")) for e in tracker.events
              if e.get("event") == "user" and e.get("text")]
-    return any(_digits(p) == on_ticket for p in told if p)
+    return [str(p) for p in dict.fromkeys(told) if p][-10:]
 
 
 class ActionTicketRequest(RouterAction):
-    """查询 / 催办 / 撤销 a ticket whose id the ticket_lookup_form collected."""
+    """查询 / 催办 / 撤销 a ticket whose id the ticket_lookup_form collected. The router decides who may
+    see what: the reporter (this conversation, the same WeChat account, or the phone left on the ticket)
+    hears the progress and may urge or withdraw; anyone else hears only the status."""
 
     def name(self) -> str:
         return "action_ticket_request"
@@ -184,20 +182,36 @@ class ActionTicketRequest(RouterAction):
         if not ticket_id:
             dispatcher.utter_message(response="utter_ask_ticket_id")
             return []
-        actor = f"resident:{conversation_id(tracker)}"
+        action = {"check": "status"}.get(request, request)
         try:
-            ticket = await self.client.get_ticket(ticket_id)
-            if request == "withdraw":
-                return await self._withdraw(dispatcher, tracker, ticket, actor)
-            if request == "urge":
-                return await self._urge(dispatcher, ticket, actor)
-            self._status(dispatcher, ticket)
+            body = await self.client.resident_ticket(ticket_id, action, conversation_id=conversation_id(tracker),
+                                                     phones=told_phones(tracker))
+        except RouterForbidden:
+            dispatcher.utter_message(response="utter_ticket_withdraw_not_owner" if action == "withdraw"
+                                     else "utter_ticket_urge_not_owner", ticket_id=ticket_id)
+            return [SlotSet("ticket_request", None)]
         except RouterNotFound:
             dispatcher.utter_message(response="utter_ticket_not_found", ticket_id=ticket_id)
             return [SlotSet("ticket_id", None), SlotSet("ticket_request", None)]
+        except RouterConflict as exc:
+            error = exc.body.get("error") if isinstance(exc.body.get("error"), dict) else {}
+            dispatcher.utter_message(response="utter_ticket_cannot_withdraw", ticket_id=ticket_id,
+                                     status=error.get("ticket_status", ""))
+            return [SlotSet("ticket_request", None)]
         except (RouterUnavailable, RouterError) as exc:
             log.warning("ticket %s %s failed: %s", ticket_id, request, exc)
             dispatcher.utter_message(response="utter_router_down")
+            return [SlotSet("ticket_request", None)]
+        ticket = body.get("ticket") if isinstance(body.get("ticket"), dict) else {}
+        if action == "withdraw":
+            dispatcher.utter_message(response="utter_ticket_withdrawn", ticket_id=ticket.get("id", ticket_id))
+        elif action == "urge":
+            self._urged(dispatcher, ticket)
+        elif body.get("reporter"):
+            self._status(dispatcher, ticket)
+        else:
+            dispatcher.utter_message(response="utter_ticket_status_public", ticket_id=ticket.get("id", ticket_id),
+                                     status=ticket.get("status"))
         return [SlotSet("ticket_request", None)]
 
     @staticmethod
@@ -211,42 +225,19 @@ class ActionTicketRequest(RouterAction):
                                  deadline=format_deadline(ticket.get("sla_deadline")),
                                  last=last_text or ticket.get("status"))
 
-    async def _urge(self, dispatcher: CollectingDispatcher, ticket: dict[str, Any],
-                    actor: str) -> list[EventType]:
+    @staticmethod
+    def _urged(dispatcher: CollectingDispatcher, ticket: dict[str, Any]) -> None:
         tid, status = ticket.get("id"), ticket.get("status")
+        history = ticket.get("history") if isinstance(ticket.get("history"), list) else []
+        last = history[-1] if history and isinstance(history[-1], dict) else {}
         if status in FINISHED:
             dispatcher.utter_message(response="utter_ticket_urge_closed", ticket_id=tid, status=status)
-            return [SlotSet("ticket_request", None)]
-        deadline = _parse(ticket.get("sla_deadline"))
-        if deadline and deadline < datetime.now(timezone.utc):
-            # Overdue: the resident's push becomes a 督办; in time, the clock already protects them.
-            try:
-                await self.client.transition(str(tid), "escalate", actor=actor, reason="居民催办（已超时）")
-            except RouterConflict:
-                pass  # already escalated as far as it goes; the resident still hears it is supervised
+        elif last.get("action") == "escalate" and last.get("reason") == "居民催办（已超时）":
+            # Overdue: the resident's push became a 督办; in time, the clock already protects them.
             dispatcher.utter_message(response="utter_ticket_urged_escalated", ticket_id=tid)
         else:
             dispatcher.utter_message(response="utter_ticket_urge_in_time", ticket_id=tid, status=status,
                                      deadline=format_deadline(ticket.get("sla_deadline")))
-        return [SlotSet("ticket_request", None)]
-
-    async def _withdraw(self, dispatcher: CollectingDispatcher, tracker: Tracker, ticket: dict[str, Any],
-                        actor: str) -> list[EventType]:
-        tid = str(ticket.get("id"))
-        # Ids are sequential, so anyone could guess one: only the resident who reported it may
-        # withdraw it — from the same conversation, or by giving the phone number left on it.
-        full = await self.client.get_ticket(tid, unmask=True)
-        if not owns_ticket(tracker, full):
-            dispatcher.utter_message(response="utter_ticket_withdraw_not_owner", ticket_id=tid)
-            return [SlotSet("ticket_request", None)]
-        try:
-            await self.client.transition(tid, "withdraw", actor=actor, reason="居民撤销")
-        except RouterConflict:
-            dispatcher.utter_message(response="utter_ticket_cannot_withdraw", ticket_id=tid,
-                                     status=ticket.get("status"))
-            return [SlotSet("ticket_request", None)]
-        dispatcher.utter_message(response="utter_ticket_withdrawn", ticket_id=tid)
-        return [SlotSet("ticket_request", None)]
 
 
 class ActionRateTicket(RouterAction):
@@ -265,8 +256,11 @@ class ActionRateTicket(RouterAction):
         ticket_id = tracker.get_slot("ticket_id")
         if rating and ticket_id:
             try:
-                await self.client.transition(str(ticket_id), "follow_up", actor=f"resident:{conversation_id(tracker)}",
-                                             rating=rating)
+                await self.client.resident_ticket(str(ticket_id), "rate", conversation_id=conversation_id(tracker),
+                                                  phones=told_phones(tracker), rating=rating)
+            except RouterForbidden:
+                dispatcher.utter_message(response="utter_rate_not_owner", ticket_id=ticket_id)
+                return []
             except RouterConflict:
                 pass  # not resolved yet (or already rated): the thanks below is still true
             except (RouterUnavailable, RouterError) as exc:

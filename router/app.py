@@ -22,6 +22,7 @@ from router.http import auth_middleware, error_middleware
 from router.services.dialogue import Dialogue
 from router.services.intake import TicketIntake
 from router.services.outbound import Outbound
+from router.services.tickets import TicketService
 from router.services.triage import Triage
 from router.settings import Settings
 from router.views.clients import HTTP
@@ -73,6 +74,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
     app[K.TICKETS] = RedisTicketStore(redis)
     app[K.INTAKE] = TicketIntake(app[K.TICKETS], app[K.CLASSIFIER], app[K.RESOLVER])
+    app[K.TICKET_SERVICE] = TicketService(app[K.TICKETS], conversations=conversations, outbound=app[K.OUTBOUND],
+                                          intake=app[K.INTAKE])
     app[K.TRIAGE] = Triage(parse=rasa.parse, understanding=app[K.UNDERSTANDING])
     yield
     await http.close()

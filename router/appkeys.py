@@ -28,6 +28,7 @@ __all__ = [
     "TRIAGE",
     "UNDERSTANDING",
     "INTAKE",
+    "TICKET_SERVICE",
     "OPENAPI_PATHS",
 ]
 
@@ -43,5 +44,6 @@ CATALOGUE: web.AppKey[Any] = web.AppKey("catalogue")  # router.domain.catalogue.
 TRIAGE: web.AppKey[Any] = web.AppKey("triage")  # router.services.triage.Triage
 UNDERSTANDING: web.AppKey[Any] = web.AppKey("understanding")  # router.services.understanding.Understanding
 INTAKE: web.AppKey[Any] = web.AppKey("intake")  # router.services.intake.TicketIntake
+TICKET_SERVICE: web.AppKey[Any] = web.AppKey("ticket_service")  # router.services.tickets.TicketService
 # OpenAPI path items contributed by each view module: {"/api/v1/...": {"get": {...}}}
 OPENAPI_PATHS: web.AppKey[dict[str, Any]] = web.AppKey("openapi_paths")

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from router.adapters.ticket_store import InvalidDraft, PreconditionFailed, TicketNotFound
-from router.appkeys import CONVERSATIONS, INTAKE, OPENAPI_PATHS, OUTBOUND, TICKETS
+from router.appkeys import CONVERSATIONS, INTAKE, OPENAPI_PATHS, OUTBOUND, TICKET_SERVICE, TICKETS
 from router.domain.tickets import (
     CST,
     ESCALATION_LEVELS,
@@ -27,8 +27,8 @@ from router.domain.tickets import (
     Urgency,
 )
 from router.http import ApiError, json_error, read_json
-from router.services.followup import ask_for_rating
 from router.services.reports import ReportRow, build_report, report_to_csv, report_to_json
+from router.services.tickets import RESIDENT_ACTIONS, NotReporter, Requester, TicketService, resident_view
 
 __all__ = ["setup_routes", "OPENAPI"]
 
@@ -84,17 +84,20 @@ def _time_param(request: web.Request, name: str) -> datetime | None:
     return at if at.tzinfo else at.replace(tzinfo=CST)
 
 
+def _service(request: web.Request) -> TicketService:
+    service = request.app.get(TICKET_SERVICE)
+    if service is None:  # an app assembled without the full wiring (tests of the views alone)
+        service = TicketService(request.app[TICKETS], conversations=request.app.get(CONVERSATIONS),
+                                outbound=request.app.get(OUTBOUND), intake=request.app.get(INTAKE))
+    return service
+
+
 @_errors_as_json
 async def create_ticket(request: web.Request) -> web.Response:
     body = await read_json(request)
-    store = request.app[TICKETS]
     key = request.headers.get("Idempotency-Key")
     actor = body.get("actor") if isinstance(body.get("actor"), str) and body.get("actor") else "api"
-    intake = request.app.get(INTAKE)
-    if intake is not None:  # the full app: topic, place, urgency filled in, dispatched when confident
-        ticket = await intake.open(body, idempotency_key=key, actor=actor)
-    else:
-        ticket = await store.create(body, idempotency_key=key, actor=actor)
+    ticket = await _service(request).open(body, idempotency_key=key, actor=actor)
     return _json(ticket.to_dict(mask_contact=False), status=201)
 
 
@@ -146,12 +149,39 @@ async def transition_ticket(request: web.Request) -> web.Response:
     expected = body.get("expected_version")
     if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool)):
         raise ApiError(400, "invalid_body", "expected_version must be an integer")
-    ticket = await request.app[TICKETS].transition(
-        request.match_info["id"], action, actor, reason, expected_version=expected, **data
-    )
-    if ticket.status is Status.RESOLVED and CONVERSATIONS in request.app and OUTBOUND in request.app:
-        await ask_for_rating(request.app[CONVERSATIONS], request.app[OUTBOUND], ticket)
+    ticket = await _service(request).move(request.match_info["id"], action, actor, reason,
+                                          expected_version=expected, **data)
     return _json(ticket.to_dict(mask_contact=False))
+
+
+@_errors_as_json
+async def resident_request(request: web.Request) -> web.Response:
+    """A resident's 查询 / 催办 / 撤销 / 回访 on their own behalf (the bot's actions call this): the ticket
+    service decides whether they reported it; a stranger learns only that it exists and its status."""
+    body = await read_json(request)
+    action = body.get("action")
+    if action not in RESIDENT_ACTIONS:
+        raise ApiError(400, "invalid_body", f"action must be one of {list(RESIDENT_ACTIONS)}")
+    conv = body.get("conversation_id")
+    if not isinstance(conv, str) or not conv.strip() or len(conv) > 100:
+        raise ApiError(400, "invalid_body", "conversation_id is required (the resident's conversation)")
+    phones = body.get("phones", [])
+    if not isinstance(phones, list) or len(phones) > 10 or not all(isinstance(p, str) and len(p) <= 30 for p in phones):
+        raise ApiError(400, "invalid_body", "phones must be a list of at most 10 numbers")
+    rating = body.get("rating")
+    if action == "rate" and rating not in {r.value for r in Rating}:
+        raise ApiError(400, "invalid_body", f"rating must be one of {[r.value for r in Rating]}")
+    reason = body.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
+        raise ApiError(400, "invalid_body", "reason must be a string of at most 500 characters")
+    requester = Requester(conv.strip(), tuple(phones))
+    service = _service(request)
+    try:
+        ticket, reporter = await service.resident_action(request.match_info["id"], action, requester,
+                                                         rating=rating, reason=reason)
+    except NotReporter as exc:
+        return json_error(403, "not_reporter", str(exc), ticket_id=exc.ticket_id)
+    return _json({"ticket": resident_view(ticket, reporter), "reporter": reporter})
 
 
 async def _report(request: web.Request) -> dict[str, list[ReportRow]]:
@@ -280,6 +310,21 @@ OPENAPI: dict[str, Any] = {
                 "expected_version": {"type": "integer"}}}}}},
         "responses": {"200": _resp("the ticket after the move", TICKET_SCHEMA), **_errs(400, 401, 404, 409)},
     }},
+    "/api/v1/tickets/{id}/resident": {"post": {
+        "summary": "A resident's 查询 / 催办 / 撤销 / 回访: moves only for the reporter; others see id and status",
+        "parameters": [_ID_PARAM],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["action", "conversation_id"], "properties": {
+                "action": {"type": "string", "enum": list(RESIDENT_ACTIONS)},
+                "conversation_id": {"type": "string", "minLength": 1, "maxLength": 100},
+                "phones": {"type": "array", "maxItems": 10, "items": {"type": "string", "maxLength": 30}},
+                "rating": {"type": "string", "enum": [r.value for r in Rating]},
+                "reason": {"type": "string", "maxLength": 500}}}}}},
+        "responses": {"200": _resp("what this resident may see, and whether they reported it", {
+            "type": "object", "required": ["ticket", "reporter"], "properties": {
+                "ticket": {"type": "object"}, "reporter": {"type": "boolean"}}}),
+            **_errs(400, 401, 403, 404, 409)},
+    }},
     "/api/v1/reports": {"get": {
         "summary": "Volume, 及时率, 解决率, 满意率 and average handling time per department and district",
         "parameters": _PERIOD,
@@ -301,6 +346,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/tickets", list_tickets)
     app.router.add_get("/api/v1/tickets/{id}", get_ticket)
     app.router.add_post("/api/v1/tickets/{id}/transitions", transition_ticket)
+    app.router.add_post("/api/v1/tickets/{id}/resident", resident_request)
     app.router.add_get("/api/v1/reports", report_json)
     app.router.add_get("/api/v1/reports.csv", report_csv)
     app[OPENAPI_PATHS].update(OPENAPI)

@@ -53,6 +53,7 @@ class FakeRouter:
     resolves: list[str] = field(default_factory=list)
     searches: list[dict[str, str]] = field(default_factory=list)
     lookups: list[dict[str, str]] = field(default_factory=list)
+    resident_requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     fail_with: int | None = None  # answer every call with this status (simulate an outage)
     seq: int = 0
 
@@ -165,6 +166,50 @@ def create_app(state: FakeRouter) -> web.Application:
         ticket["status"] = {"withdraw": "撤销", "escalate": "督办", "follow_up": "回访"}[body["action"]]
         return web.json_response(ticket)
 
+    async def resident(request: web.Request) -> web.Response:
+        """The router's ``/tickets/{id}/resident``: ownership by conversation or the phone left on the
+        ticket; a stranger sees id and status and moves nothing (403)."""
+        tid = request.match_info["id"]
+        ticket = state.tickets.get(tid)
+        if ticket is None:
+            return web.json_response({"error": "no such ticket"}, status=404)
+        body = await request.json()
+        state.resident_requests.append((tid, body))
+        action, conv = body.get("action"), body.get("conversation_id")
+        on_ticket = "".join(ch for ch in ticket["contact"]["phone"] if ch.isdigit())
+        told = ["".join(ch for ch in p if ch.isdigit()) for p in body.get("phones") or []]
+        reporter = (bool(conv) and conv == ticket.get("conversation_id")) or on_ticket in told
+        phone = ticket["contact"]["phone"]
+        view = ({**ticket, "contact": {**ticket["contact"], "phone": phone[:3] + "****" + phone[-4:]}}
+                if reporter else {"id": tid, "status": ticket["status"]})
+        if action == "status":
+            return web.json_response({"ticket": view, "reporter": reporter})
+        if not reporter:
+            return web.json_response({"error": {"code": "not_reporter", "message": "not the reporter"}},
+                                     status=403)
+        open_ = ("受理", "派单", "处置", "退单", "督办")
+        actor = f"resident:{conv}"
+        if action == "urge":
+            overdue = datetime.fromisoformat(ticket["sla_deadline"]) < datetime.now(CST)
+            if ticket["status"] in open_ and overdue:
+                move = {"action": "escalate", "actor": actor, "reason": "居民催办（已超时）"}
+                state.transitions.append((tid, move))
+                ticket["status"] = "督办"
+                ticket["history"].append({"from": None, "to": "督办", "action": "escalate", "actor": actor,
+                                          "at": datetime.now(CST).isoformat(), "reason": move["reason"]})
+            return web.json_response({"ticket": view | {"status": ticket["status"], "history": ticket["history"]},
+                                      "reporter": True})
+        allowed = {"withdraw": open_, "rate": ("办结",)}
+        if ticket["status"] not in allowed.get(action, ()):
+            return web.json_response({"error": {"code": "illegal_transition", "message": "illegal",
+                                                "ticket_status": ticket["status"]}}, status=409)
+        move = {"action": {"withdraw": "withdraw", "rate": "follow_up"}[action], "actor": actor}
+        if action == "rate":
+            move["rating"] = body.get("rating")
+        state.transitions.append((tid, move))
+        ticket["status"] = {"withdraw": "撤销", "rate": "回访"}[action]
+        return web.json_response({"ticket": {**view, "status": ticket["status"]}, "reporter": True})
+
     async def handoff(request: web.Request) -> web.Response:
         body = await request.json()
         state.handoffs.append((request.match_info["id"], body))
@@ -176,6 +221,7 @@ def create_app(state: FakeRouter) -> web.Application:
     app.router.add_post("/api/v1/tickets", create_ticket)
     app.router.add_get("/api/v1/tickets/{id}", get_ticket)
     app.router.add_post("/api/v1/tickets/{id}/transitions", transition)
+    app.router.add_post("/api/v1/tickets/{id}/resident", resident)
     app.router.add_post("/api/v1/conversations/{id}/handoff", handoff)
     return app
 

@@ -108,7 +108,7 @@ async def test_withdraw_moves_the_ticket_and_a_closed_one_cannot(router, tracker
 
 
 async def test_only_the_reporter_may_withdraw_a_ticket(router, tracker, domain):
-    """Ids are sequential: a stranger quoting someone else's id cannot withdraw it, the reporter can
+    """A stranger quoting someone else's id cannot withdraw it, the reporter can
     — from another conversation too, once they give the phone number left on the ticket."""
     state, client = router
     state.add_ticket("SZ20261125-000200", conversation_id="Cffffffffffffff01", phone="13900001111")
@@ -129,8 +129,9 @@ async def test_only_the_reporter_may_withdraw_a_ticket(router, tracker, domain):
         d, tracker("conversation", slots=request, text="撤销工单SZ20261125-000200 我手机139 0000 1111"), domain)
     assert d.messages[0]["response"] == "utter_ticket_withdrawn"
     assert state.tickets["SZ20261125-000200"]["status"] == "撤销"
-    # the status query itself never shows the number
-    assert {"unmask": "1"} in state.lookups
+    # the action asked the router, with the number the resident gave; it never fetched the full contact
+    assert state.resident_requests[-1][1]["phones"] == ["13900001111"]
+    assert {"unmask": "1"} not in state.lookups
     d = CollectingDispatcher()
     await ActionTicketRequest(client).run(
         d, tracker("conversation", slots={**request, "ticket_request": "check"}), domain)
@@ -203,3 +204,19 @@ async def test_rating_a_ticket_still_open_changes_nothing(router, tracker, domai
     await ActionRateTicket(client).run(d, t, domain)
     assert state.tickets["SZ20261125-000123"]["status"] == "受理" and state.transitions == []
     assert d.messages[0]["response"] == "utter_rate_thanks"
+
+
+async def test_a_stranger_hears_only_the_status_and_cannot_rate(router, tracker, domain):
+    state, client = router
+    state.add_ticket("SZ20261125-000300", status="办结", conversation_id="Cffffffffffffff02", phone="13900003333")
+    d = CollectingDispatcher()
+    await ActionTicketRequest(client).run(
+        d, tracker("conversation", slots={"ticket_id": "SZ20261125-000300", "ticket_request": "check"}), domain)
+    assert d.messages[0]["response"] == "utter_ticket_status_public" and d.messages[0]["status"] == "办结"
+    assert "department" not in d.messages[0] and "last" not in d.messages[0]
+    d = CollectingDispatcher()
+    t = tracker("conversation", text="满意", intent="rate", slots={"ticket_id": "SZ20261125-000300"},
+                entities=[{"entity": "rating", "value": "满意"}])
+    await ActionRateTicket(client).run(d, t, domain)
+    assert d.messages[0]["response"] == "utter_rate_not_owner"
+    assert state.tickets["SZ20261125-000300"]["status"] == "办结" and state.transitions == []

@@ -1,0 +1,173 @@
+"""Ticket use cases: opening, every move with what follows it, and who may see or move a ticket.
+
+Every caller goes through here — the API views, the console, the SLA scheduler and the bot's actions —
+so a rule holds whoever makes the move:
+- 办结 (resolve) asks the resident for a rating on their own channel, from the console as from the API;
+- a resident sees the details of, urges, withdraws or rates only a ticket they reported: from the
+  conversation that opened it, from the same WeChat account in a later conversation, or after giving
+  the phone number left on it. Anyone else who quotes an id learns that it exists and its status —
+  never the history's text (an agency's note may carry a phone number) — and moves nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from router.domain.tickets import Action, Status, Ticket
+from router.services.followup import ask_for_rating
+
+__all__ = ["NotReporter", "Requester", "TicketService", "RESIDENT_ACTIONS", "mask_text"]
+
+log = logging.getLogger(__name__)
+
+RESIDENT_ACTIONS = ("status", "urge", "withdraw", "rate")
+# A resident's identity does not carry over on these channels: a web session is a browser tab (a kiosk's
+# next user is someone else), a phone call is one call.
+_IDENTITY_CHANNELS = ("wechat",)
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)|(?<!\d)(0\d{2,3})[\s-]?(\d{7,8})(?!\d)")
+
+
+class NotReporter(Exception):
+    """The resident asked to move a ticket they did not report."""
+
+    def __init__(self, ticket_id: str, action: str) -> None:
+        super().__init__(f"only the resident who reported {ticket_id} may {action} it")
+        self.ticket_id, self.action = ticket_id, action
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who is asking, as the bot knows them: the conversation, and numbers they told us in it."""
+
+    conversation_id: str = ""
+    phones: tuple[str, ...] = ()
+
+    @property
+    def actor(self) -> str:
+        return f"resident:{self.conversation_id or 'unknown'}"
+
+
+def _digits(value: Any) -> str:
+    return "".join(ch for ch in str(value or "") if ch.isdigit())
+
+
+def mask_text(text: str) -> str:
+    """Phone numbers in free text (an agency's note, a reason) masked for a resident's view."""
+    def repl(m: re.Match[str]) -> str:
+        if m.group(1):
+            return f"{m.group(1)}****{m.group(3)}"
+        return f"{m.group(4)}-****{m.group(5)[-2:]}"
+    return _PHONE_IN_TEXT.sub(repl, text)
+
+
+class TicketService:
+    def __init__(self, store: Any, *, conversations: Any | None = None, outbound: Any | None = None,
+                 intake: Any | None = None) -> None:
+        self.store = store
+        # the store's clock, so a test's clock (or a replayed day) decides what is overdue everywhere
+        self.clock = getattr(store, "clock", None) or (lambda: datetime.now(timezone.utc))
+        self.conversations = conversations
+        self.outbound = outbound
+        self.intake = intake
+
+    # -- opening and moving ---------------------------------------------------------------------
+
+    async def open(self, draft: dict[str, Any], *, idempotency_key: str | None, actor: str) -> Ticket:
+        if self.intake is not None:  # topic, place, urgency filled in; dispatched when confident
+            return await self.intake.open(draft, idempotency_key=idempotency_key, actor=actor)
+        return await self.store.create(draft, idempotency_key=idempotency_key, actor=actor)
+
+    async def move(self, ticket_id: str, action: str | Action, actor: str, reason: str | None = None,
+                   **data: Any) -> Ticket:
+        """One move of the lifecycle (409 semantics from the domain) and what follows it."""
+        ticket = await self.store.transition(ticket_id, action, actor, reason, **data)
+        await self._after(ticket)
+        return ticket
+
+    async def _after(self, ticket: Ticket) -> None:
+        if ticket.status is Status.RESOLVED and self.conversations is not None and self.outbound is not None:
+            try:
+                await ask_for_rating(self.conversations, self.outbound, ticket)
+            except Exception:  # the move stands; an operator can call the resident back
+                log.exception("could not ask for a rating on %s", ticket.id)
+
+    # -- residents ------------------------------------------------------------------------------
+
+    async def is_reporter(self, ticket: Ticket, requester: Requester) -> bool:
+        if requester.conversation_id and ticket.conversation_id:
+            if requester.conversation_id == ticket.conversation_id:
+                return True
+            if await self._same_resident(requester.conversation_id, ticket.conversation_id):
+                return True
+        on_ticket = _digits(ticket.contact.phone if ticket.contact else "")
+        return len(on_ticket) >= 7 and any(_digits(p) == on_ticket for p in requester.phones if p)
+
+    async def _same_resident(self, asking: str, reporting: str) -> bool:
+        if self.conversations is None:
+            return False
+        a, b = await self.conversations.get(asking), await self.conversations.get(reporting)
+        return (a is not None and b is not None and a.channel == b.channel and a.channel in _IDENTITY_CHANNELS
+                and bool(a.user_id) and a.user_id == b.user_id)
+
+    async def for_resident(self, ticket_id: str, requester: Requester) -> tuple[Ticket, dict[str, Any], bool]:
+        """(ticket, what this resident may see of it, whether they reported it)."""
+        ticket = await self.store.require(ticket_id)
+        reporter = await self.is_reporter(ticket, requester)
+        return ticket, resident_view(ticket, reporter), reporter
+
+    async def resident_action(self, ticket_id: str, action: str, requester: Requester, *,
+                              rating: str | None = None, reason: str | None = None) -> tuple[Ticket, bool]:
+        """A resident's 查询 / 催办 / 撤销 / 回访. Moves need the reporter (NotReporter otherwise);
+        催办 of an overdue ticket is a 督办, of one in time it changes nothing."""
+        if action not in RESIDENT_ACTIONS:
+            raise ValueError(f"action must be one of {RESIDENT_ACTIONS}")
+        ticket, _view, reporter = await self.for_resident(ticket_id, requester)
+        if action == "status":
+            return ticket, reporter
+        if not reporter:
+            raise NotReporter(ticket.id, action)
+        actor = requester.actor
+        if action == "withdraw":
+            return await self.move(ticket.id, Action.WITHDRAW, actor, reason or "居民撤销"), True
+        if action == "rate":
+            return await self.move(ticket.id, Action.FOLLOW_UP, actor, reason, rating=rating or ""), True
+        # urge
+        if ticket.is_open and ticket.sla_deadline <= self.clock():
+            return await self.move(ticket.id, Action.ESCALATE, actor, reason or "居民催办（已超时）"), True
+        return ticket, True
+
+
+def resident_view(ticket: Ticket, reporter: bool) -> dict[str, Any]:
+    """What a resident sees: the reporter the progress (phones in notes masked, no staff names);
+    anyone else that it exists and its status."""
+    if not reporter:
+        return {"id": ticket.id, "status": ticket.status.value}
+    data = ticket.to_dict(mask_contact=True)
+    history = []
+    for h in data.get("history") or []:
+        reason = h.get("reason")
+        history.append({"from": h.get("from"), "to": h.get("to"), "action": h.get("action"), "at": h.get("at"),
+                        "reason": mask_text(reason) if isinstance(reason, str) else None})
+    return {
+        "id": data["id"], "status": data["status"], "channel": data.get("channel"),
+        "text": mask_text(str(data.get("text") or "")),
+        "topic": {k: (data.get("topic") or {}).get(k) for k in ("l1", "l2", "department")},
+        "location": data.get("location"), "contact": data.get("contact"),
+        "sla_deadline": data.get("sla_deadline"), "assignee": data.get("assignee"),
+        "merged_into": data.get("merged_into"), "reporters": data.get("reporters"),
+        "rating": data.get("rating"), "history": history,
+    }
+
+
+def phones_in(texts: Iterable[str]) -> tuple[str, ...]:
+    """Phone numbers a resident wrote (for proving they reported a ticket)."""
+    out = []
+    for text in texts:
+        for m in _PHONE_IN_TEXT.finditer(text or ""):
+            out.append("".join(g for g in m.groups() if g))
+    return tuple(dict.fromkeys(out))
