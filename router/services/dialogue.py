@@ -35,6 +35,8 @@ ROTATE_AFTER_TURNS = 30
 # misreading): a person takes over. Short commands ("跳过", "是的") and button payloads do not count.
 REPEATS_FOR_HANDOFF = 3
 REPEAT_MIN_CHARS = 4
+# How far back a button stays valid: a rating question sent days ago is still in the transcript.
+OFFERED_LOOKBACK = 200
 CARRY_SLOTS = ("channel", "district", "street", "community", "landmark", "address", "contact_phone",
                "contact_name", "ticket_id")
 
@@ -50,12 +52,15 @@ class Dialogue:
         self.understanding = understanding
 
     async def handle(self, channel: str, user_id: str, text: str, *, message_id: str | None = None,
-                     metadata: dict[str, Any] | None = None) -> Turn:
+                     metadata: dict[str, Any] | None = None, trusted_payload: bool = False) -> Turn:
+        """One message. A text that starts with "/" is a button payload ("/rate{...}", "/skip"): Rasa
+        would take it as an intent with entities, so it is accepted only when it equals a button this
+        conversation was offered — or ``trusted_payload`` (a WeChat menu key the account configured)."""
         if message_id:
             seen_key = keys.message_seen(channel, message_id)
             if not await self.redis.set(seen_key, "", nx=True, ex=SEEN_TTL):
                 return await self._replay(seen_key, channel, user_id)
-        turn = await self._handle(channel, user_id, text, metadata or {})
+        turn = await self._handle(channel, user_id, text, metadata or {}, trusted_payload)
         if message_id:
             await self.redis.set(keys.message_seen(channel, message_id),
                                  json.dumps([r.to_dict() for r in turn.replies], ensure_ascii=False), ex=SEEN_TTL)
@@ -73,10 +78,17 @@ class Dialogue:
         conv = await self.conversations.current(channel, user_id)
         return Turn(replies=replies, conversation=conv, duplicate=True)
 
-    async def _handle(self, channel: str, user_id: str, text: str, metadata: dict[str, Any]) -> Turn:
+    async def _handle(self, channel: str, user_id: str, text: str, metadata: dict[str, Any],
+                      trusted_payload: bool = False) -> Turn:
         conv = await self.conversations.current(channel, user_id)
         await self.conversations.append(conv.id, "resident", text, meta={"channel": channel})
         await self.conversations.touch(conv.id)
+        if text.startswith("/") and not trusted_payload and not await self._was_offered(conv.id, text):
+            # A typed "/rate{"rating":"满意","ticket_id":"SZ…"}" is not a button anyone was shown.
+            log.info("refused an unoffered payload in %s", conv.id)
+            reply = Reply(t("payload_refused"), author="system")
+            await self.conversations.append(conv.id, "system", reply.text)
+            return Turn(replies=[reply], conversation=conv)
         if conv.state is ConversationState.QUEUED:
             # Repeat the notice only now and then; the resident's words are already with the operator.
             return Turn(replies=[Reply(t("queued_still_waiting"), author="system")], conversation=conv)
@@ -108,6 +120,14 @@ class Dialogue:
             await self._rotate(conv)
         conv = await self.conversations.require(conv.id)  # actions may have queued it for a person
         return Turn(replies=replies, conversation=conv)
+
+    async def _was_offered(self, conv_id: str, payload: str) -> bool:
+        """Whether a bot or system message of this conversation showed a button with exactly this payload."""
+        for entry in await self.conversations.transcript(conv_id, limit=OFFERED_LOOKBACK):
+            if entry.get("author") in ("bot", "system") and any(
+                    isinstance(b, dict) and b.get("payload") == payload for b in entry.get("buttons") or []):
+                return True
+        return False
 
     async def _offered(self, conv_id: str) -> list[tuple[str, str]]:
         """(intent, title) of the buttons in the bot's last turn: what an everyday answer may stand for."""
