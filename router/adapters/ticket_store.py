@@ -217,8 +217,11 @@ class RedisTicketStore:
         duplicate_window: timedelta = timedelta(days=7),
         duplicate_threshold: float = 0.5,
         idempotency_ttl: timedelta = timedelta(days=1),
+        id_key: bytes | None = None,
     ) -> None:
         self.redis = redis
+        # Keyed ids are not sequential (router.domain.tickets.format_ticket_id); None: plain sequence.
+        self.id_key = id_key
         self.clock = clock
         self.duplicate_window = duplicate_window
         self.duplicate_threshold = duplicate_threshold
@@ -368,7 +371,7 @@ class RedisTicketStore:
         if seq == 1:
             await self.redis.expire(seq_key, int(timedelta(days=3).total_seconds()))
         try:
-            ticket = new_ticket(format_ticket_id(day, seq), at=now, actor=actor, **fields)
+            ticket = new_ticket(format_ticket_id(day, seq, self.id_key), at=now, actor=actor, **fields)
         except TransitionDataError as exc:
             raise InvalidDraft(str(exc)) from None
 

@@ -13,6 +13,8 @@ bot runtime (Python 3.10) may import it too.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -338,12 +340,39 @@ def ticket_day(at: datetime) -> str:
     return _aware(at).astimezone(CST).strftime("%Y%m%d")
 
 
-def format_ticket_id(day: str | date, seq: int) -> str:
+def format_ticket_id(day: str | date, seq: int, key: bytes | None = None) -> str:
+    """SZ + Beijing date + six digits. With ``key`` the six digits are the day's sequence number
+    scrambled by a keyed permutation: still unique per day and readable over the phone, but the next
+    resident's ticket is not this one plus one, so nobody can walk through a day's tickets."""
     if isinstance(day, date):
         day = day.strftime("%Y%m%d")
     if not (1 <= seq <= 999_999):
         raise ValueError(f"daily sequence {seq} out of range 1..999999")
-    return f"SZ{day}-{seq:06d}"
+    number = scramble(seq, key, day) if key else seq
+    return f"SZ{day}-{number:06d}"
+
+
+_HALF = 1000  # six digits as two halves of three: a balanced Feistel network over 0..999999
+
+
+def _round(key: bytes, day: str, r: int, half: int) -> int:
+    digest = hmac.new(key, f"{day}:{r}:{half}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:4], "big") % _HALF
+
+
+def _feistel(x: int, key: bytes, day: str) -> int:
+    left, right = divmod(x, _HALF)
+    for r in range(4):
+        left, right = right, (left + _round(key, day, r, right)) % _HALF
+    return left * _HALF + right
+
+
+def scramble(seq: int, key: bytes, day: str) -> int:
+    """A keyed permutation of 1..999999 (a Feistel network over 0..999999, cycle-walked past 0)."""
+    y = _feistel(seq, key, day)
+    while y == 0:
+        y = _feistel(y, key, day)
+    return y
 
 
 def is_ticket_id(text: str) -> bool:

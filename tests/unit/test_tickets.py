@@ -238,3 +238,19 @@ def test_urgency_follows_the_words_of_the_report(text: str, urgency: str) -> Non
     from router.services.intake import urgency_of
 
     assert urgency_of(normalise(text)) == urgency
+
+
+def test_keyed_ticket_ids_are_unique_per_day_but_not_sequential() -> None:
+    from router.domain.tickets import format_ticket_id, is_ticket_id
+
+    key = b"ticket-id-key-for-tests"
+    ids = [format_ticket_id("20261203", seq, key) for seq in range(1, 2001)]
+    assert all(is_ticket_id(i) for i in ids)
+    assert len(set(ids)) == len(ids)
+    numbers = [int(i[-6:]) for i in ids]
+    # the next resident's ticket is not this one plus one
+    assert sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if b - a == 1) <= 2
+    # another key, another order; the same key, the same id (a retried create is idempotent by key anyway)
+    assert format_ticket_id("20261203", 7, b"other") != ids[6]
+    assert format_ticket_id("20261203", 7, key) == ids[6]
+    assert format_ticket_id("20261203", 7) == "SZ20261203-000007"  # without a key: the plain sequence
