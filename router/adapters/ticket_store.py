@@ -123,10 +123,13 @@ def parse_draft(draft: Any) -> dict[str, Any]:
     if len(text) > MAX_TEXT_CHARS:
         raise InvalidDraft(f"text longer than {MAX_TEXT_CHARS} characters")
     channel = draft.get("channel") or "web"
-    if channel not in CHANNELS:
+    if not isinstance(channel, str) or channel not in CHANNELS:
         raise InvalidDraft(f"channel must be one of {sorted(CHANNELS)}")
     try:
-        urgency = Urgency(draft.get("urgency") or Urgency.GENERAL)
+        raw_urgency = draft.get("urgency") or Urgency.GENERAL
+        if not isinstance(raw_urgency, str):
+            raise ValueError(raw_urgency)
+        urgency = Urgency(raw_urgency)
     except ValueError:
         raise InvalidDraft(f"urgency must be one of {[u.value for u in Urgency]}") from None
 

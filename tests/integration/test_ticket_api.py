@@ -217,3 +217,10 @@ async def test_reports_endpoints(client, clock) -> None:
     assert empty["by_department"] == []
     assert (await client.get("/api/v1/reports?since=yesterday")).status == 400
     assert Status.RESOLVED.value == "办结"
+
+
+async def test_a_draft_with_values_of_the_wrong_type_is_a_400(client) -> None:
+    for body in ({"text": "路灯坏了", "channel": [None, None]}, {"text": "路灯坏了", "urgency": ["x"]},
+                 {"text": "路灯坏了", "channel": {"a": 1}}):
+        resp = await client.post("/api/v1/tickets", json=body)
+        assert resp.status == 400, (body, await resp.text())
