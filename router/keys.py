@@ -134,6 +134,15 @@ def wechat_outbox_waiting() -> str:
     return f"{PREFIX}:wechat:{{outbox}}:waiting"
 
 
+__all__ += ["wechat_nonce"]
+
+
+def wechat_nonce(timestamp: str, nonce: str) -> str:
+    """A push's (timestamp, nonce) once spent, holding the fingerprint of the message it carried: the
+    same pair may come again only with that message (WeChat's retries reuse the query string)."""
+    return f"{PREFIX}:wechat:nonce:{{{timestamp}:{nonce}}}"
+
+
 def wechat_event(openid: str, create_time: str) -> str:
     """An event delivery taken (events carry no MsgId: FromUserName + CreateTime identify them)."""
     return f"{PREFIX}:wechat:event:{openid}:{create_time}"
@@ -196,3 +205,32 @@ def console_operator_conversations(user: str) -> str:
 def console_bootstrap_lock() -> str:
     """Held while the first admin is created, so two routers starting together make only one."""
     return f"{PREFIX}:console:bootstrap"
+
+
+__all__ += ["console_login_attempts", "console_user_events"]
+
+
+def console_login_attempts(bucket: str) -> str:
+    """Counter of password checks in one lockout window for one bucket ("pair:ADDRESS:NAME", "user:NAME",
+    "addr:ADDRESS"). One hash tag for all of them: a login takes its buckets in one Lua script."""
+    return f"{PREFIX}:console:{{login-limit}}:{bucket}"
+
+
+def console_user_events(name: str) -> str:
+    """Pub/sub channel of one console user: their sessions were revoked, so their open live streams end."""
+    return f"{PREFIX}:console:user-events:{name}"
+
+
+# --- public side (router/http.py, router/channels/web.py): rate limits and open event streams.
+__all__ += ["rate_limit", "web_streams"]
+
+
+def rate_limit(scope: str, subject: str) -> str:
+    """Counter of one client address's or session's requests of one kind in the current window
+    (expires with the window; shared by every router process)."""
+    return f"{PREFIX}:rate:{scope}:{subject}"
+
+
+def web_streams(session: str) -> str:
+    """Sorted set of a web session's open event streams, scored by when each lease runs out."""
+    return f"{PREFIX}:web-streams:{session}"

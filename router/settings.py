@@ -30,14 +30,38 @@ class Settings:
     session_idle_seconds: int = 30 * 60
     max_text_chars: int = 2000
     max_body_bytes: int = 64 * 1024
+    # --- public side (security review): web sessions, rate limits, SSE caps, retention.
+    # A resident's web session ends after this many seconds without a message, a reload or an open page.
+    web_session_ttl: int = 30 * 60
+    # Reverse proxies whose X-Forwarded-For the public routes believe (addresses or networks,
+    # TRUSTED_PROXIES="10.0.0.2 10.0.1.0/24"; empty: none). Loopback only by default.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    # Requests per RATE_LIMIT_WINDOW_SECONDS on the public web chat, per client address and per session;
+    # generous (a kiosk or a NAT puts many residents behind one address); 0 switches a limit off.
+    rate_window_seconds: int = 60
+    rate_sessions_per_ip: int = 60
+    rate_messages_per_ip: int = 600
+    rate_messages_per_session: int = 60
+    rate_reads_per_ip: int = 1200
+    rate_reads_per_session: int = 120
+    # Open event streams (SSE) per web session (across processes) and per router process.
+    sse_max_per_session: int = 4
+    sse_max_per_process: int = 500
+    # Conversations and their transcripts expire this many days after their last activity.
+    conversation_retention_days: int = 90
     wechat_token: str = ""
     wechat_app_id: str = ""
     wechat_app_secret: str = ""
     wechat_encoding_aes_key: str = ""
+    # The account's original id (gh_…, 公众号设置 → 原始ID): pushes to another ToUserName are refused.
+    wechat_account_id: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com"
     voice_user: str = ""
     voice_password: str = ""
     console_secret: str = ""
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto / Forwarded headers the console believes
+    # (addresses or networks; CONSOLE_TRUSTED_PROXIES="10.0.0.2 10.0.1.0/24"). Loopback only by default.
+    console_trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     data_dir: Path = field(default_factory=lambda: ROOT / "router" / "data")
     var_dir: Path = field(default_factory=lambda: ROOT / "var")
 
@@ -56,12 +80,27 @@ class Settings:
             api_token=env.get("ROUTER_API_TOKEN", ""),
             public_url=env.get("PUBLIC_URL", ""),
             session_idle_seconds=_int("SESSION_IDLE_SECONDS", 30 * 60),
+            web_session_ttl=_int("WEB_SESSION_TTL", _int("SESSION_IDLE_SECONDS", 30 * 60)),
+            trusted_proxies=tuple(env["TRUSTED_PROXIES"].replace(",", " ").split())
+            if "TRUSTED_PROXIES" in env else ("127.0.0.1/32", "::1/128"),
+            rate_window_seconds=_int("RATE_LIMIT_WINDOW_SECONDS", 60),
+            rate_sessions_per_ip=_int("RATE_LIMIT_SESSIONS_PER_IP", 60),
+            rate_messages_per_ip=_int("RATE_LIMIT_MESSAGES_PER_IP", 600),
+            rate_messages_per_session=_int("RATE_LIMIT_MESSAGES_PER_SESSION", 60),
+            rate_reads_per_ip=_int("RATE_LIMIT_READS_PER_IP", 1200),
+            rate_reads_per_session=_int("RATE_LIMIT_READS_PER_SESSION", 120),
+            sse_max_per_session=_int("SSE_MAX_PER_SESSION", 4),
+            sse_max_per_process=_int("SSE_MAX_PER_PROCESS", 500),
+            conversation_retention_days=_int("CONVERSATION_RETENTION_DAYS", 90),
             wechat_token=env.get("WECHAT_TOKEN", ""),
             wechat_app_id=env.get("WECHAT_APP_ID", ""),
             wechat_app_secret=env.get("WECHAT_APP_SECRET", ""),
             wechat_encoding_aes_key=env.get("WECHAT_ENCODING_AES_KEY", ""),
+            wechat_account_id=env.get("WECHAT_ACCOUNT_ID", "").strip(),
             wechat_api_base=env.get("WECHAT_API_BASE") or "https://api.weixin.qq.com",
             voice_user=env.get("VOICE_WEBHOOK_USER", ""),
             voice_password=env.get("VOICE_WEBHOOK_PASSWORD", ""),
             console_secret=env.get("CONSOLE_SECRET", ""),
+            console_trusted_proxies=tuple(env["CONSOLE_TRUSTED_PROXIES"].replace(",", " ").split())
+            if "CONSOLE_TRUSTED_PROXIES" in env else ("127.0.0.1", "::1"),
         )

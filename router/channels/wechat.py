@@ -14,11 +14,26 @@ refuses for good (the resident's 48-hour window is over) is noted in the convers
 
 WeChat has no buttons in a text message: buttons become numbered options ("回复 1 …"), and the last
 ones shown are kept in Redis per OpenID so that a reply "1" becomes the first button's payload.
+
+What the callback refuses (see ``receive`` for the order and the reasons):
+
+- a ``timestamp`` more than ``TIMESTAMP_WINDOW_SECONDS`` (±300 s) from our clock, GET and POST (403);
+- a (timestamp, nonce) pair spent on another message (403). WeChat's retries reuse the whole query
+  string — signature, timestamp and nonce — so the pair is bound to the message it first carried
+  (``InboundMessage.fingerprint``) in Redis for twice the window; the same message under the same pair
+  is a retry and is answered from the MsgId de-duplication like any other;
+- plaintext when WECHAT_ENCODING_AES_KEY is set (403): 安全模式 and 兼容模式 only;
+- a ToUserName other than WECHAT_ACCOUNT_ID, when that is set (403);
+- a body that is not a well-formed WeChat message in UTF-8 (400), over the size limit (413) or
+  compressed (415) — before anything is claimed or processed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -39,7 +54,15 @@ from router import keys
 from router.adapters.wechat_api import WeChatApi, WeChatApiError
 from router.adapters.wechat_outbox import Undelivered, WeChatOutbox
 from router.appkeys import CONVERSATIONS, DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
-from router.channels.wechat_crypto import CryptoError, InvalidSignature, WeChatCrypto, check_signature
+from router.channels.wechat_crypto import (
+    TIMESTAMP_WINDOW_SECONDS,
+    CryptoError,
+    InvalidSignature,
+    StaleTimestamp,
+    WeChatCrypto,
+    check_signature,
+    check_timestamp,
+)
 from router.http import ApiError, read_limited
 from router.services.messages import Button, Reply
 from router.texts import text as t
@@ -59,6 +82,7 @@ __all__ = [
     "parse_xml",
     "passive_text_xml",
     "render_replies",
+    "TIMESTAMP_WINDOW_SECONDS",
 ]
 
 log = logging.getLogger(__name__)
@@ -68,7 +92,16 @@ PENDING_TTL = 60  # a delivery whose owner died is forgotten after this; WeChat'
 OUTCOME_TTL = 3600
 SHUTDOWN_GRACE_SECONDS = 10.0
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_ACCOUNT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # the original id, gh_ and 12 hex digits
 _MSGID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+_CREATE_TIME = re.compile(r"^[0-9]{1,12}$")
+# WeChat's nonces are decimal; 1–64 letters, digits, "_" or "-" keeps the Redis key (and its hash tag) sane.
+_NONCE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+_DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
+_UTF8_BOM = b"\xef\xbb\xbf"
+# The fields read from a message: each may appear once, so no two readers can see different values.
+_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType", "Content", "MsgId", "Event", "EventKey",
+           "Recognition", "Encrypt")
 _CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.。、)）]?\s*$")
 
 def _say(key: str, **params: object) -> str:
@@ -83,15 +116,32 @@ class BadMessage(ValueError):
 # ---------------------------------------------------------------------------------------------- parsing
 
 def parse_xml(data: bytes | str) -> Element:
-    """The message element, refusing DTDs and entities outright, so an XML bomb is never expanded."""
+    """The message element, refusing DTDs and entities outright, so an XML bomb is never expanded.
+
+    UTF-8 only, as WeChat sends it: bytes that are not UTF-8 (UTF-16, GBK…) or a declaration naming another
+    encoding are refused rather than guessed at — expat would read Latin-1 as mojibake and fail on GBK.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadMessage("the message is not UTF-8") from None
+    declared = _DECLARED_ENCODING.match(raw.removeprefix(_UTF8_BOM))
+    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+        raise BadMessage("the message declares an encoding other than UTF-8")
+    try:
+        root = SafeET.fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except defusedxml.DefusedXmlException as exc:
         raise BadMessage(f"XML with DTD or entities is not accepted ({type(exc).__name__})") from None
     except ParseError as exc:
         raise BadMessage(f"broken XML: {exc}") from None
+    except ValueError as exc:  # expat's own refusals (e.g. an encoding it cannot read)
+        raise BadMessage(f"unreadable XML: {exc}") from None
     if root.tag != "xml":
         raise BadMessage("the message root element must be <xml>")
+    for tag in _FIELDS:
+        if len(root.findall(tag)) > 1:
+            raise BadMessage(f"{tag} appears more than once")
     return root
 
 
@@ -117,15 +167,24 @@ class InboundMessage:
             msg_type=field("MsgType").lower(), content=root.findtext("Content") or "", msg_id=field("MsgId"),
             event=field("Event").lower(), event_key=field("EventKey"), recognition=field("Recognition"),
         )
-        if not _OPENID.match(msg.from_user):
+        if not _ACCOUNT.fullmatch(msg.to_user):
+            raise BadMessage("ToUserName is missing or not an account id")
+        if not _OPENID.fullmatch(msg.from_user):
             raise BadMessage("FromUserName is missing or not an OpenID")
+        if not _CREATE_TIME.fullmatch(msg.create_time):
+            raise BadMessage("CreateTime is missing or not epoch seconds")
         if not msg.msg_type:
             raise BadMessage("MsgType is missing")
-        if msg.msg_id and not _MSGID.match(msg.msg_id):
+        if msg.msg_type == "event" and not msg.event:
+            raise BadMessage("an event message without Event")
+        if msg.msg_id and not _MSGID.fullmatch(msg.msg_id):
             raise BadMessage("MsgId is malformed")
-        if not msg.msg_id and not msg.create_time.isdigit():
-            raise BadMessage("a message without MsgId needs a numeric CreateTime")
         return msg
+
+    def fingerprint(self) -> str:
+        """What this message says, whoever encrypted it and however: equal for WeChat's retries of it."""
+        fields = json.dumps(dataclasses.astuple(self), ensure_ascii=False)
+        return hashlib.sha256(fields.encode("utf-8")).hexdigest()
 
     def delivery_key(self) -> str:
         """What identifies this delivery across WeChat's retries."""
@@ -176,9 +235,11 @@ def _choice_number(text: str) -> int | None:
 class WeChatChannel:
     """Per-app state of the channel; the HTTP client and API come to life in the app's cleanup context."""
 
-    def __init__(self, app: web.Application, *, passive_seconds: float = PASSIVE_SECONDS) -> None:
+    def __init__(self, app: web.Application, *, passive_seconds: float = PASSIVE_SECONDS,
+                 timestamp_window: int = TIMESTAMP_WINDOW_SECONDS) -> None:
         self.app = app
         self.passive_seconds = passive_seconds
+        self.timestamp_window = timestamp_window
         s = self.settings
         self.crypto = (WeChatCrypto(s.wechat_token, s.wechat_encoding_aes_key, s.wechat_app_id)
                        if s.wechat_encoding_aes_key else None)
@@ -258,6 +319,28 @@ class WeChatChannel:
         texts, shown = render_replies(replies)
         await self.remember_buttons(openid, shown)
         return texts
+
+    # ------------------------------------------------------------------------- replayed requests
+
+    @property
+    def nonce_ttl(self) -> int:
+        """A timestamp is acceptable from window before it until window after it: remember the pair
+        that long after first seeing it, and a minute more for the clocks."""
+        return 2 * self.timestamp_window + 60
+
+    async def spend_nonce(self, timestamp: str, nonce: str, msg: InboundMessage) -> bool:
+        """Whether this (timestamp, nonce) may carry ``msg``: yes the first time, and again only for the
+        same message (WeChat retrying under the same query string); never for another message."""
+        key = keys.wechat_nonce(timestamp, nonce)
+        fingerprint = msg.fingerprint()
+        for _ in range(2):  # the second round only if the key expired between SET and GET
+            if await self.redis.set(key, fingerprint, nx=True, ex=self.nonce_ttl):
+                return True
+            seen = await self.redis.get(key)
+            if seen is not None:
+                seen = seen.decode() if isinstance(seen, bytes) else str(seen)
+                return hmac.compare_digest(seen, fingerprint)
+        return False
 
     # ------------------------------------------------------------------------------ one delivery
 
@@ -413,34 +496,83 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
                                             text=f"body over {limit} bytes") from None
 
 
+def _fresh_query(channel: WeChatChannel, q: Any) -> tuple[str, str] | web.Response:
+    """The request's timestamp and nonce when well-formed and recent; otherwise the response refusing it.
+
+    Checked before the signature and before the body is read: a stale request costs us nothing."""
+    timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
+    if not _NONCE.fullmatch(nonce):
+        return _plain(400, "nonce is missing or malformed")
+    try:
+        check_timestamp(timestamp, time.time(), channel.timestamp_window)
+    except StaleTimestamp:
+        return _plain(403, f"timestamp outside ±{channel.timestamp_window} s of the server's clock")
+    except ValueError:
+        return _plain(400, "timestamp is missing or not epoch seconds")
+    return timestamp, nonce
+
+
 async def verify_url(request: web.Request) -> web.Response:
-    """WeChat's server check when the URL is saved in the console: echo ``echostr`` if we signed it."""
+    """WeChat's server check when the URL is saved in the console: echo ``echostr`` if we signed it
+    recently. No nonce cache here: echoing is harmless, and WeChat may well check twice."""
     channel = _configured(request)
     q = request.query
+    fresh = _fresh_query(channel, q)
+    if isinstance(fresh, web.Response):
+        return fresh
+    timestamp, nonce = fresh
     try:
-        check_signature(q.get("signature", ""), channel.settings.wechat_token, q.get("timestamp", ""),
-                        q.get("nonce", ""))
+        check_signature(q.get("signature", ""), channel.settings.wechat_token, timestamp, nonce)
     except InvalidSignature:
         return _plain(403, "invalid signature")
     return _plain(200, q.get("echostr", ""))
 
 
 async def receive(request: web.Request) -> web.Response:
+    """One push from WeChat: refuse what WeChat would not send, then answer it once.
+
+    Modes. Without WECHAT_ENCODING_AES_KEY only 明文模式 is possible (an encrypted push is a clear 400:
+    we cannot read it). With the key, only pushes with ``encrypt_type=aes`` are taken — a plaintext push
+    is refused, because its signature covers token, timestamp and nonce but not the body, so it is the
+    very thing an attacker with one logged URL can forge. 兼容模式 is supported, and needs nothing of its
+    own: WeChat sends it with ``encrypt_type=aes`` and ``msg_signature`` exactly as 安全模式, only with a
+    plaintext copy of the message beside <Encrypt>. We read the signed, encrypted copy and ignore the
+    plaintext one entirely (never compare, never fall back to it); the reply is encrypted, which the
+    docs allow in 兼容模式. So an operator can switch the console between 兼容 and 安全 freely, but must
+    set the key when leaving 明文模式 — and remove it when going back.
+
+    Order: mode and query (400/403, nothing read), freshness (403), URL signature (403), body
+    (413/415, then 400 for anything not a well-formed UTF-8 WeChat message), msg_signature (403),
+    ToUserName (403), the nonce (403 if spent on another message) — and only then is the MsgId claimed
+    and the dialogue asked.
+
+    ToUserName: with WECHAT_ACCOUNT_ID set (the 原始ID, gh_…), a message to any other account is refused.
+    Without it every account is accepted and nothing is learnt from traffic — pinning the first
+    ToUserName seen would let whoever posts first decide which account we serve.
+    """
     started = asyncio.get_running_loop().time()
     channel = _configured(request)
     s = channel.settings
     q = request.query
-    timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
-    encrypt_type = q.get("encrypt_type", "raw").lower() or "raw"
+    encrypt_type = (q.get("encrypt_type") or "raw").lower()
     if encrypt_type not in ("raw", "aes"):
-        return _plain(400, f"unknown encrypt_type {encrypt_type!r}")
+        return _plain(400, f"unknown encrypt_type {encrypt_type[:16]!r}")
     if encrypt_type == "aes" and channel.crypto is None:
         return _plain(400, "安全模式 message but WECHAT_ENCODING_AES_KEY is not configured")
+    if encrypt_type == "raw" and channel.crypto is not None:
+        return _plain(403, "plaintext push refused: WECHAT_ENCODING_AES_KEY is set, only 安全模式/兼容模式 "
+                           "(encrypt_type=aes) is accepted")
+    fresh = _fresh_query(channel, q)
+    if isinstance(fresh, web.Response):
+        return fresh
+    timestamp, nonce = fresh
     if encrypt_type == "raw" or "signature" in q:
         try:
             check_signature(q.get("signature", ""), s.wechat_token, timestamp, nonce)
         except InvalidSignature:
             return _plain(403, "invalid signature")
+    if request.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity"):
+        return _plain(415, "compressed bodies are not accepted")  # never decompressed, never read
     body = await _read_body(request, s.max_body_bytes)
     try:
         root = parse_xml(body)
@@ -460,6 +592,10 @@ async def receive(request: web.Request) -> web.Response:
         msg = InboundMessage.from_xml(root)
     except BadMessage as exc:
         return _plain(400, str(exc))
+    if s.wechat_account_id and msg.to_user != s.wechat_account_id:
+        return _plain(403, "ToUserName is not this account (WECHAT_ACCOUNT_ID)")
+    if not await channel.spend_nonce(timestamp, nonce, msg):
+        return _plain(403, "this timestamp and nonce were already used for another message")
 
     produce = channel.producer(msg)
     texts = await channel.answer(msg, produce, started) if produce is not None else None
@@ -486,7 +622,8 @@ OPENAPI: dict[str, Any] = {
             "parameters": [*_QUERY, {"name": "echostr", "in": "query", "required": True,
                                      "schema": {"type": "string"}}],
             "responses": {"200": {"description": "echostr, as text/plain"},
-                          "403": {"description": "signature does not match"}},
+                          "400": {"description": "timestamp or nonce malformed"},
+                          "403": {"description": "signature does not match, or timestamp outside ±300 s"}},
         },
         "post": {
             "tags": ["channels"],
@@ -496,7 +633,10 @@ OPENAPI: dict[str, Any] = {
                 "encrypt_type=aes the body carries <Encrypt> signed by msg_signature = sha1(sorted([token, "
                 "timestamp, nonce, Encrypt])) and the passive reply is encrypted the same way. Answers "
                 "within ~4 s come back passively; slower ones as 'success' followed by a customer-service "
-                "message. Retries of one MsgId are answered once."),
+                "message. Retries of one MsgId are answered once. The timestamp must be within ±300 s of "
+                "the server's clock and a (timestamp, nonce) pair carries one message only; with "
+                "WECHAT_ENCODING_AES_KEY set only encrypt_type=aes is accepted, with WECHAT_ACCOUNT_ID set "
+                "only that ToUserName."),
             "parameters": [*_QUERY,
                            {"name": "openid", "in": "query", "required": False, "schema": {"type": "string"}},
                            {"name": "encrypt_type", "in": "query", "required": False,
@@ -506,9 +646,13 @@ OPENAPI: dict[str, Any] = {
             "requestBody": {"required": True, "content": {"text/xml": {"schema": {"type": "string"}}}},
             "responses": {
                 "200": {"description": "passive reply XML (encrypted envelope in 安全模式) or 'success'"},
-                "400": {"description": "broken XML, DTD/entities, undecryptable or malformed message"},
-                "403": {"description": "signature or msg_signature does not match"},
+                "400": {"description": "broken XML, DTD/entities, not UTF-8, undecryptable or malformed "
+                                       "message, malformed timestamp or nonce"},
+                "403": {"description": "signature or msg_signature does not match, stale timestamp, nonce "
+                                       "spent on another message, plaintext while an AES key is set, "
+                                       "ToUserName not this account"},
                 "413": {"description": "body over 64 KiB"},
+                "415": {"description": "compressed body (Content-Encoding)"},
                 "503": {"description": "WECHAT_TOKEN is not configured"},
             },
         },

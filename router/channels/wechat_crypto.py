@@ -4,6 +4,8 @@ Pure functions, no I/O:
 
 - ``signature``: sha1 of the sorted, concatenated strings — [token, timestamp, nonce] for the URL
   ``signature``; [token, timestamp, nonce, Encrypt] for ``msg_signature`` in 安全模式.
+- ``check_timestamp``: the request's ``timestamp`` must be within ``TIMESTAMP_WINDOW_SECONDS`` of our
+  clock. WeChat signs a fresh timestamp into every push, so an old one is a replay (or a clock far off).
 - ``WeChatCrypto``: AES-256-CBC with key = base64decode(EncodingAESKey + "="), iv = key[:16], PKCS#7
   padding to 32-byte blocks; the plaintext is 16 random bytes + a 4-byte network-order length + the XML
   + the AppID, and the AppID must match ours on the way in.
@@ -23,8 +25,11 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 __all__ = [
     "BLOCK_SIZE",
+    "TIMESTAMP_WINDOW_SECONDS",
     "CryptoError",
     "InvalidSignature",
+    "StaleTimestamp",
+    "check_timestamp",
     "WeChatCrypto",
     "signature",
     "check_signature",
@@ -35,6 +40,10 @@ __all__ = [
 # WeChat pads to 32 bytes (the key length), not AES's 16-byte block: both ends must agree.
 BLOCK_SIZE = 32
 
+# How far a push's timestamp may be from our clock, either way: WeChat's own retries end within ~15 s,
+# so this is all clock skew allowance. WeChat Pay documents the same 5 minutes for its callbacks.
+TIMESTAMP_WINDOW_SECONDS = 300
+
 
 class CryptoError(ValueError):
     """The encrypted message cannot be opened: bad base64, bad padding, bad length, or another AppID."""
@@ -44,6 +53,10 @@ class InvalidSignature(ValueError):
     """The request was not signed with our token."""
 
 
+class StaleTimestamp(ValueError):
+    """The signed timestamp is too old (a replay of a logged request) or too far in the future."""
+
+
 def signature(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
 
@@ -51,6 +64,17 @@ def signature(*parts: str) -> str:
 def check_signature(expected: str, *parts: str) -> None:
     if not expected or not hmac.compare_digest(signature(*parts), expected.strip().lower()):
         raise InvalidSignature("signature mismatch")
+
+
+def check_timestamp(timestamp: str, now: float, window: int = TIMESTAMP_WINDOW_SECONDS) -> int:
+    """The timestamp as epoch seconds, if it is one (ValueError if not) and within ±``window`` of ``now``
+    (StaleTimestamp if not). At most 12 digits: Python would not even convert 5,000."""
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise ValueError("timestamp must be epoch seconds")
+    value = int(timestamp)
+    if abs(value - now) > window:
+        raise StaleTimestamp(f"timestamp is more than {window} s away from the server's clock")
+    return value
 
 
 def pkcs7_pad(data: bytes, block: int = BLOCK_SIZE) -> bytes:

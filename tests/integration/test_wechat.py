@@ -163,12 +163,13 @@ async def test_encrypted_text_message_gets_an_encrypted_passive_answer(make_clie
                                "message_id": "6054768590064713728"}]
 
 
-async def test_aes_account_still_accepts_plaintext_pushes_per_request(make_client: Make) -> None:
-    client, _ = await make_client(aes=True)
+async def test_aes_account_refuses_plaintext_pushes(make_client: Make) -> None:
+    """With an EncodingAESKey only 安全模式/兼容模式 pushes are taken (test_wechat_security.py has more)."""
+    client, dialogue = await make_client(aes=True)
     push = push_of(True)
     status, body = await deliver(client, push, push.text(OPENID, "你好", "101"), encrypt=False)
-    assert status == 200
-    assert ET.fromstring(body).findtext("Content") == "收到：你好"
+    assert status == 403 and "安全模式" in body
+    assert dialogue.calls == []
 
 
 async def test_forged_msg_signature_is_rejected(make_client: Make) -> None:
@@ -282,15 +283,16 @@ async def test_operator_reply_reaches_the_wechat_resident(make_client: Make, wec
 # ------------------------------------------------------------------------------------- hostile input
 
 async def test_xml_bomb_is_rejected_without_expansion(make_client: Make) -> None:
+    plain_client, plain_dialogue = await make_client(aes=False)
     client, dialogue = await make_client(aes=True)
     push = push_of(True)
     started = time.monotonic()
-    status, body = await deliver(client, push, BILLION_LAUGHS, encrypt=False)
+    status, body = await deliver(plain_client, push_of(False), BILLION_LAUGHS, encrypt=False)
     assert status == 400 and "DTD" in body
     status, body = await deliver(client, push, BILLION_LAUGHS, encrypt=True)  # hidden inside <Encrypt>
     assert status == 400 and "DTD" in body
     assert time.monotonic() - started < 3.0  # an expanded bomb would take minutes and gigabytes
-    assert dialogue.calls == []
+    assert dialogue.calls == [] and plain_dialogue.calls == []
 
 
 async def test_oversized_body_is_rejected(make_client: Make) -> None:

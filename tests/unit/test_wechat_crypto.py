@@ -7,10 +7,13 @@ import base64
 import pytest
 
 from router.channels.wechat_crypto import (
+    TIMESTAMP_WINDOW_SECONDS,
     CryptoError,
     InvalidSignature,
+    StaleTimestamp,
     WeChatCrypto,
     check_signature,
+    check_timestamp,
     pkcs7_pad,
     pkcs7_unpad,
     signature,
@@ -99,3 +102,22 @@ def test_padding_is_to_32_byte_blocks() -> None:
 def test_a_bad_encoding_aes_key_is_a_clear_configuration_error(key: str) -> None:
     with pytest.raises(ValueError, match="WECHAT_ENCODING_AES_KEY"):
         WeChatCrypto("t", key, "wx1")
+
+
+def test_a_timestamp_is_accepted_only_within_the_window_either_way() -> None:
+    now = 1_700_000_000.4
+    assert TIMESTAMP_WINDOW_SECONDS == 300
+    assert check_timestamp("1700000000", now) == 1_700_000_000
+    assert check_timestamp("1699999701", now) == 1_699_999_701  # 299.4 s late: network, clock skew
+    assert check_timestamp("1700000300", now) == 1_700_000_300
+    for stale in ("1000000000", "1699999699", "1700000301", "1800000000"):
+        with pytest.raises(StaleTimestamp):
+            check_timestamp(stale, now)
+    assert check_timestamp("1699999100", now, window=1000) == 1_699_999_100
+
+
+@pytest.mark.parametrize("raw", ["", " 1700000000", "-1700000000", "1.7e9", "１７００００００００", "9" * 5000, "0x65"])
+def test_a_timestamp_that_is_not_epoch_seconds_is_malformed_not_stale(raw: str) -> None:
+    with pytest.raises(ValueError) as info:
+        check_timestamp(raw, 1_700_000_000)
+    assert not isinstance(info.value, StaleTimestamp)
