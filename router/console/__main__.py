@@ -6,8 +6,12 @@
     python -m router.console users role NAME supervisor
     python -m router.console users disable NAME | enable NAME | remove NAME
 
-A password piped on stdin (``echo 'long-secret' | ...``) is used as is; from a terminal, or with empty
-stdin, a random one is generated and printed once.
+A password piped on stdin (``echo 'long-secret' | ...``) is used as is: whoever pipes it chose it, so
+the console does not ask for a change (``--temporary`` makes it ask at the first login, for a password
+handed to someone else). From a terminal, or with empty stdin, a random one is generated and printed
+once; it must be changed at the first login. ``passwd``, ``role``, ``disable`` and ``remove`` end every
+console session of the user, open live views included. With VAR_DIR set (scripts/env.sh sets it),
+``passwd`` also takes a first-start admin password that no longer works off the disk.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import sys
 from redis.exceptions import RedisError
 
 from router.console.auth import Role, generate_password
-from router.console.users import InvalidUser, UserExists, UserNotFound, UserStore
+from router.console.users import InvalidUser, UserExists, UserNotFound, UserStore, refresh_bootstrap_notice
 
 __all__ = ["main"]
 
@@ -46,24 +50,29 @@ async def _run(args: argparse.Namespace, redis_url: str) -> int:
             return 0
         if args.command in ("add", "passwd"):
             password, generated = _password_from_stdin()
+            must_change = generated or args.temporary
+            then = " (must be changed at the first login)" if must_change else ""
             if args.command == "add":
-                await store.add(args.name, args.role, password)
-                print(f"created {args.name} ({args.role})")
+                await store.add(args.name, args.role, password, must_change=must_change)
+                print(f"created {args.name} ({args.role}){then}")
             else:
-                await store.set_password(args.name, password)
-                print(f"password of {args.name} changed")
+                await store.set_password(args.name, password, must_change=must_change)
+                print(f"password of {args.name} changed{then}; their console sessions are ended")
+                if os.environ.get("VAR_DIR"):  # the first admin's password file, if it was theirs, is stale
+                    await refresh_bootstrap_notice(redis, os.environ["VAR_DIR"])
             if generated:
                 print(f"{args.name} / {password}")
             return 0
         if args.command == "role":
             await store.set_role(args.name, args.role)
-            print(f"{args.name} is now {args.role}")
+            print(f"{args.name} is now {args.role}; their console sessions are ended")
         elif args.command in ("disable", "enable"):
             await store.set_disabled(args.name, args.command == "disable")
-            print(f"{args.name} {args.command}d")
+            print(f"{args.name} {args.command}d" + ("; their console sessions are ended"
+                                                    if args.command == "disable" else ""))
         elif args.command == "remove":
             await store.remove(args.name)
-            print(f"removed {args.name}")
+            print(f"removed {args.name}; their console sessions are ended")
         return 0
     except InvalidUser as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -86,8 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     add = users.add_parser("add", help="create a user (password from stdin, else generated and printed)")
     add.add_argument("name")
     add.add_argument("--role", choices=roles, default=Role.OPERATOR.value)
+    passwd = users.add_parser("passwd", help="set a password (from stdin, else generated and printed)")
+    passwd.add_argument("name")
+    for p in (add, passwd):
+        p.add_argument("--temporary", action="store_true",
+                       help="a password from stdin must be changed at the first login too")
     users.add_parser("list", help="list users")
-    for cmd in ("passwd", "disable", "enable", "remove"):
+    for cmd in ("disable", "enable", "remove"):
         users.add_parser(cmd).add_argument("name")
     role = users.add_parser("role", help="change a user's role")
     role.add_argument("name")

@@ -5,15 +5,19 @@ Passwords are hashed with scrypt (memory-hard, in the standard library) and a pe
 a constant-time compare, and an unknown user name costs the same hash as a known one so timing does not
 tell which names exist. Sessions are random ids in an HttpOnly cookie; Redis stores them under their
 SHA-256 with a sliding TTL, so any router instance can serve any operator and a Redis dump holds no
-usable cookie.
+usable cookie. Each session carries the user's session epoch at login; disabling the user, changing their
+role or password bumps the epoch (router.console.users), which ends every older session at its next
+request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
 import time
@@ -135,6 +139,8 @@ class Session:
     role: Role
     csrf: str
     created_at: float
+    epoch: int = 0  # the user's session epoch at login; a newer one in the user record ends this session
+    must_change: bool = False  # the user's password must be changed before anything else (set per request)
 
     def can(self, permission: Permission) -> bool:
         return can(self.role, permission)
@@ -148,13 +154,13 @@ class SessionStore:
         self.redis = redis
         self.ttl = ttl_seconds
 
-    async def create(self, user: str, role: Role | str) -> Session:
+    async def create(self, user: str, role: Role | str, *, epoch: int = 0) -> Session:
         session = Session(id=secrets.token_urlsafe(32), user=user, role=Role(role),
-                          csrf=secrets.token_urlsafe(32), created_at=time.time())
+                          csrf=secrets.token_urlsafe(32), created_at=time.time(), epoch=epoch)
         key = keys.console_session(_digest(session.id))
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={"user": session.user, "role": session.role.value, "csrf": session.csrf,
-                                    "created_at": str(session.created_at)})
+                                    "created_at": str(session.created_at), "epoch": str(session.epoch)})
             pipe.expire(key, self.ttl)
             await pipe.execute()
         return session
@@ -175,7 +181,7 @@ class SessionStore:
         except ValueError:
             return None
         return Session(id=session_id, user=h["user"], role=role, csrf=h.get("csrf", ""),
-                       created_at=float(h.get("created_at") or 0))
+                       created_at=float(h.get("created_at") or 0), epoch=int(h.get("epoch") or 0))
 
     async def delete(self, session_id: str) -> None:
         await self.redis.delete(keys.console_session(_digest(session_id)))
@@ -194,32 +200,76 @@ class SessionStore:
         return json.loads(raw) if raw else None
 
 
-class LoginLimiter:
-    """At most ``max_failures`` wrong passwords per client address and user name per ``window``.
+# Take one attempt from every bucket, or none if any is spent: the check and the count are one step, so
+# concurrent guesses cannot all pass the check before any of them is counted.
+_ACQUIRE = """
+local wait = 0
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[i + 1]) then
+    local ttl = redis.call('TTL', key)
+    if ttl < 1 then redis.call('EXPIRE', key, ARGV[1]); ttl = tonumber(ARGV[1]) end
+    wait = math.max(wait, ttl)
+  end
+end
+if wait > 0 then return wait end
+for _, key in ipairs(KEYS) do
+  if redis.call('INCR', key) == 1 or redis.call('TTL', key) < 0 then
+    redis.call('EXPIRE', key, ARGV[1])
+  end
+end
+return 0
+"""
 
-    Keyed by both so one guesser cannot lock a colleague out from another desk, and one address cannot
-    try every name either without being counted per name.
+# A right password: the account's buckets start again, the address gets its attempt back.
+_SUCCEEDED = """
+redis.call('DEL', KEYS[1], KEYS[2])
+if redis.call('DECR', KEYS[3]) <= 0 then redis.call('DEL', KEYS[3]) end
+return 1
+"""
+
+
+class LoginLimiter:
+    """Password checks per lockout window, counted in three buckets at once:
+
+    - per client address and account (5): one desk guessing one colleague's password;
+    - per account (20): many addresses guessing one password — higher than the first, so a guesser from
+      a few addresses cannot lock a colleague out as quickly as a mistyping colleague locks themselves;
+    - per client address (30): one address trying a few passwords on every name.
+
+    ``acquire`` takes an attempt from all three in one Lua script before the password is checked (not
+    after it fails), so N concurrent wrong passwords cannot get past the limit: at most ``limit`` of them
+    reach the check. A right password resets the account's buckets and gives the address its attempt
+    back, so a busy office behind one address is never locked out by its own logins. The client address
+    comes from router.console.proxies (X-Forwarded-For only from a trusted proxy); IPv6 clients count
+    per /64, which is what one household or office gets.
     """
 
-    def __init__(self, redis: aioredis.Redis, *, max_failures: int = 5, window_seconds: int = 15 * 60) -> None:
+    def __init__(self, redis: aioredis.Redis, *, max_failures: int = 5, max_per_account: int = 20,
+                 max_per_address: int = 30, window_seconds: int = 15 * 60) -> None:
         self.redis = redis
         self.max_failures = max_failures
+        self.max_per_account = max_per_account
+        self.max_per_address = max_per_address
         self.window = window_seconds
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._succeeded = redis.register_script(_SUCCEEDED)
 
-    async def blocked_for(self, ip: str, user: str) -> int:
-        """Seconds until this address may try this user again (0: not blocked)."""
-        key = keys.console_login_failures(ip, user.lower())
-        count = await self.redis.get(key)
-        if count is None or int(count) < self.max_failures:
-            return 0
-        return max(int(await self.redis.ttl(key)), 1)
+    @staticmethod
+    def _keys(ip: str, user: str) -> list[str]:
+        address = ip
+        with contextlib.suppress(ValueError):
+            parsed = ipaddress.ip_address(ip)
+            if parsed.version == 6:
+                address = str(ipaddress.ip_network(f"{ip}/64", strict=False))
+        name = user.lower()
+        return [keys.console_login_attempts(f"pair:{address}:{name}"), keys.console_login_attempts(f"user:{name}"),
+                keys.console_login_attempts(f"addr:{address}")]
 
-    async def failed(self, ip: str, user: str) -> None:
-        key = keys.console_login_failures(ip, user.lower())
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, self.window, nx=True)
-            await pipe.execute()
+    async def acquire(self, ip: str, user: str) -> int:
+        """Take one password check for this address and user: 0 if granted, else the seconds until the
+        spent bucket refills (the attempt is then not counted)."""
+        return int(await self._acquire(keys=self._keys(ip, user), args=[
+            self.window, self.max_failures, self.max_per_account, self.max_per_address]))
 
     async def succeeded(self, ip: str, user: str) -> None:
-        await self.redis.delete(keys.console_login_failures(ip, user.lower()))
+        await self._succeeded(keys=self._keys(ip, user))

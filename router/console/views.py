@@ -4,7 +4,9 @@ updates, and Server-Sent Events fed by Redis pub/sub so the queue and an open tr
 The console is a sub-application so its middleware (security headers) and static files stay inside
 /console; it finds the router's shared objects (Redis, conversation store, outbound delivery, tickets)
 through ``request.config_dict``. It does not take the API bearer token: every route checks the login
-session and the role (router.console.auth), and every POST a per-session CSRF token.
+session and the role (router.console.auth), and every POST a per-session CSRF token. A user whose
+password someone else has seen (the first admin, a reset) can reach only the password page until they
+chose their own. Residents' numbers are masked for roles without SEE_PHONES (router.console.masking).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import functools
 import json
 import logging
 import os
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -37,9 +38,27 @@ from router.adapters.conversations import (
     IllegalConversationMove,
 )
 from router.appkeys import CONVERSATIONS, OUTBOUND, REDIS, SETTINGS, TICKETS
+from router.console import proxies
 from router.console.audit import AuditLog
-from router.console.auth import LoginLimiter, Permission, Role, Session, SessionStore, generate_password
-from router.console.users import InvalidUser, UserExists, UserNotFound, UserStore, ensure_bootstrap_admin
+from router.console.auth import (
+    LoginLimiter,
+    Permission,
+    Role,
+    Session,
+    SessionStore,
+    generate_password,
+)
+from router.console.masking import mask_pii
+from router.console.users import (
+    BOOTSTRAP_FILE,
+    InvalidUser,
+    UserExists,
+    UserNotFound,
+    UserStore,
+    check_password,
+    ensure_bootstrap_admin,
+    refresh_bootstrap_notice,
+)
 from router.domain.tickets import (
     CST,
     OPEN_STATUSES,
@@ -51,11 +70,10 @@ from router.domain.tickets import (
     TransitionDataError,
     allowed_actions,
     mask_name,
-    mask_phone,
 )
 from router.services.messages import Reply
 
-__all__ = ["setup_console", "ConsoleState", "CONSOLE", "mask_phones_in_text", "COOKIE", "LOGIN_COOKIE"]
+__all__ = ["setup_console", "ConsoleState", "CONSOLE", "COOKIE", "LOGIN_COOKIE"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +82,7 @@ COOKIE = "rsa_console"
 LOGIN_COOKIE = "rsa_console_login"  # double-submit token for the login form (no session yet)
 MAX_REPLY_CHARS = 2000
 HEARTBEAT_SECONDS = 15.0
-SESSION_RECHECK_SECONDS = 30.0
+SESSION_RECHECK_SECONDS = 10.0  # a backstop: a revocation ends a live stream at once (pub/sub)
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
         "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
@@ -80,6 +98,9 @@ class ConsoleState:
     users: UserStore | None = None
     audit: AuditLog | None = None
     limiter: LoginLimiter | None = None
+    trusted_proxies: proxies.Networks = ()  # Settings.console_trusted_proxies, parsed
+    public_https: bool = False  # PUBLIC_URL is https: browsers reach the console over TLS
+    var_dir: Path | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -91,15 +112,6 @@ _LOGIN_USER: web.RequestKey[str] = web.RequestKey("console_login_user", str)
 
 # ------------------------------------------------------------------------------------------ helpers
 
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[\s-]?(\d{3,4})(\d{4})(?!\d)")
-
-
-def mask_phones_in_text(text: str) -> str:
-    """Mask mobile (138****5678) and landline numbers inside free text a resident wrote."""
-    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    return _LANDLINE.sub(lambda m: f"{m.group(1)}-{'*' * len(m.group(2))}{m.group(3)}", text)
-
 
 def _state(request: web.Request) -> ConsoleState:
     return request.config_dict[CONSOLE]
@@ -110,9 +122,34 @@ def _session(request: web.Request) -> Session:
 
 
 def _client_ip(request: web.Request) -> str:
-    # Behind a proxy the operator's address is the proxy's; a deployment that trusts one sets
-    # aiohttp-remotes there. We do not read X-Forwarded-For ourselves: it is trivially forged.
-    return request.remote or "?"
+    """The operator's address: X-Forwarded-For only from a trusted proxy (router.console.proxies)."""
+    return proxies.client_ip(request, _state(request).trusted_proxies)
+
+
+def _cookie_secure(request: web.Request) -> bool:
+    """Secure when the browser talks https: PUBLIC_URL is https, the request came over TLS, or a trusted
+    proxy says it did (X-Forwarded-Proto / Forwarded). Plain http on the loopback (``make run``) gets
+    no Secure flag, or the browser would never send the cookie back."""
+    state = _state(request)
+    return state.public_https or proxies.came_over_tls(request, state.trusted_proxies)
+
+
+def _set_session_cookie(request: web.Request, resp: web.StreamResponse, session: Session) -> None:
+    """The session cookie, and why each attribute:
+
+    - HttpOnly: page scripts never need it, so an injected script cannot read it either;
+    - SameSite=Lax: sent when an operator follows a link to the console from elsewhere (a ticket link in
+      a chat), never on another site's POST, which with the CSRF token on every form closes cross-site
+      requests; Strict would log operators out on every such link. The login form's own cookie is
+      Strict: it only ever travels from the login page to itself;
+    - Secure: see _cookie_secure — on whenever the browser uses https, directly or via a trusted proxy;
+    - Path=/console, Max-Age = the session TTL: not sent to the resident pages or the API, and gone from
+      the browser when Redis forgets the session.
+    """
+    sessions = _state(request).sessions
+    assert sessions is not None
+    resp.set_cookie(COOKIE, session.id, httponly=True, samesite="Lax", path="/console", max_age=sessions.ttl,
+                    secure=_cookie_secure(request))
 
 
 def _msg(request: web.Request, key: str, **params: Any) -> str:
@@ -198,12 +235,13 @@ async def _flash(request: web.Request, kind: str, text: str) -> None:
 
 
 async def _audit(request: web.Request, action: str, target: str = "", /, **detail: Any) -> None:
+    """The actor is the logged-in user of this request, never anything the request says: before login
+    (a failed login) it is empty, and the name that was tried is the target."""
     audit = _state(request).audit
     assert audit is not None
     session: Session | None = request.get(_SESSION_KEY)
-    await audit.record(actor=session.user if session else str(detail.pop("user", "")),
-                       role=session.role.value if session else "", action=action, target=target,
-                       detail=detail, ip=_client_ip(request))
+    await audit.record(actor=session.user if session else "", role=session.role.value if session else "",
+                       action=action, target=target, detail=detail, ip=_client_ip(request))
 
 
 async def _answer(request: web.Request, ok: bool, message: str, location: str, *, status: int = 200
@@ -221,8 +259,10 @@ async def _answer(request: web.Request, ok: bool, message: str, location: str, *
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def guarded(permission: Permission | None) -> Callable[[Handler], Handler]:
-    """Login required; ``permission`` (if any) required; a valid CSRF token on every POST."""
+def guarded(permission: Permission | None, *, while_must_change: bool = False) -> Callable[[Handler], Handler]:
+    """Login required; ``permission`` (if any) required; a valid CSRF token on every POST. A user who
+    must change their password reaches only the routes marked ``while_must_change`` (the password page,
+    logout): pages redirect there, everything else is refused."""
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -243,6 +283,10 @@ def guarded(permission: Permission | None) -> Callable[[Handler], Handler]:
                 token = request.headers.get("X-CSRF-Token") or form.get("csrf")
                 if not isinstance(token, str) or not session.csrf_ok(token):
                     return await _refuse(request, 403, _msg(request, "csrf"))
+            if session.must_change and not while_must_change:
+                if request.method == "GET" and not _is_fetch(request) and not request.path.endswith("/events"):
+                    raise web.HTTPSeeOther(f"/console/password?next={quote(request.path_qs, safe='')}")
+                return await _refuse(request, 403, _msg(request, "password_change_required"))
             if permission is not None and not session.can(permission):
                 return await _refuse(request, 403, _msg(request, "forbidden",
                                                         role=_label(request, "roles", session.role.value)))
@@ -256,15 +300,16 @@ def guarded(permission: Permission | None) -> Callable[[Handler], Handler]:
 
 
 async def _current(state: ConsoleState, session: Session) -> Session | None:
-    """The session with the user's role as it is now: a disabled or removed user is logged out at once,
-    and a role change applies to the next request, not the next login."""
+    """The session if it is still good, with the user's flags as they are now. A user who was disabled
+    or removed, or whose role or password changed since this login (a newer session epoch), is logged
+    out at this request."""
     assert state.users is not None and state.sessions is not None
     user = await state.users.get(session.user)
-    if user is None or user.disabled:
+    if user is None or user.disabled or user.epoch != session.epoch:
         await state.sessions.delete(session.id)
         return None
-    if user.role is not session.role:
-        return dataclasses.replace(session, role=user.role)
+    if user.role is not session.role or user.must_change != session.must_change:
+        return dataclasses.replace(session, role=user.role, must_change=user.must_change)
     return session
 
 
@@ -305,7 +350,8 @@ async def login_page(request: web.Request) -> web.Response:
     token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
     resp = _render(request, "login.html", login_token=token, next=_safe_next(request.query.get("next")),
                    error=request.get(_LOGIN_ERROR), username=request.get(_LOGIN_USER, ""))
-    resp.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", path="/console/login")
+    resp.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", path="/console/login",
+                    secure=_cookie_secure(request))
     return resp
 
 
@@ -324,7 +370,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     password = str(form.get("password") or "")
     ip = _client_ip(request)
     request[_LOGIN_USER] = name
-    wait = await state.limiter.blocked_for(ip, name)
+    wait = await state.limiter.acquire(ip, name)  # counted before the check: see LoginLimiter
     if wait:
         request[_LOGIN_ERROR] = _msg(request, "login_blocked", minutes=max(1, (wait + 59) // 60))
         resp = await login_page(request)
@@ -332,31 +378,89 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return resp
     user = await state.users.authenticate(name, password)
     if user is None:
-        await state.limiter.failed(ip, name)
-        await _audit(request, "login_failed", name, user=name)
+        await _audit(request, "login_failed", name)
         request[_LOGIN_ERROR] = _msg(request, "login_failed")
         resp = await login_page(request)
         resp.set_status(401)
         return resp
     await state.limiter.succeeded(ip, name)
-    session = await state.sessions.create(user.name, user.role)
+    session = await state.sessions.create(user.name, user.role, epoch=user.epoch)
     request[_SESSION_KEY] = session
     await _audit(request, "login", user.name)
-    resp = web.HTTPSeeOther(_safe_next(str(form.get("next") or "")))
-    resp.set_cookie(COOKIE, session.id, httponly=True, samesite="Lax", path="/console",
-                    max_age=state.sessions.ttl, secure=request.secure)
-    resp.del_cookie(LOGIN_COOKIE, path="/console/login")
+    target = _safe_next(str(form.get("next") or ""))
+    if user.must_change:
+        target = f"/console/password?next={quote(target, safe='')}"
+    resp = web.HTTPSeeOther(target)
+    _set_session_cookie(request, resp, session)
+    resp.del_cookie(LOGIN_COOKIE, path="/console/login", secure=_cookie_secure(request), httponly=True,
+                    samesite="Strict")
     raise resp
 
 
-@guarded(None)
+@guarded(None, while_must_change=True)
+async def password_page(request: web.Request) -> web.Response:
+    return _render(request, "password.html", next=_safe_next(request.query.get("next")),
+                   error=request.get(_LOGIN_ERROR))
+
+
+@guarded(None, while_must_change=True)
+async def password_submit(request: web.Request) -> web.StreamResponse:
+    """The user's own password change: the current one, the new one twice. Every other session of the
+    user ends (the epoch moves on); this browser gets a fresh session."""
+    state = _state(request)
+    assert state.users is not None and state.sessions is not None and state.limiter is not None
+    session = _session(request)
+    form = await request.post()
+    current, new = str(form.get("current") or ""), str(form.get("password") or "")
+    target = _safe_next(str(form.get("next") or ""))
+
+    async def refused(key: str, status: int, **params: Any) -> web.Response:
+        request[_LOGIN_ERROR] = _msg(request, key, **params)
+        resp = await password_page(request)
+        resp.set_status(status)
+        return resp
+
+    ip = _client_ip(request)
+    wait = await state.limiter.acquire(ip, session.user)  # a stolen session must not guess the password
+    if wait:
+        return await refused("login_blocked", 429, minutes=max(1, (wait + 59) // 60))
+    if await state.users.authenticate(session.user, current) is None:
+        await _audit(request, "password_change_refused", session.user)
+        return await refused("password_wrong", 401)
+    await state.limiter.succeeded(ip, session.user)
+    if new != str(form.get("confirm") or ""):
+        return await refused("password_mismatch", 422)
+    if new == current:
+        return await refused("password_same", 422)
+    try:
+        check_password(new)
+        if new.lower() == session.user.lower():
+            raise InvalidUser("the password may not be the user name")
+        epoch = await state.users.set_password(session.user, new)
+    except InvalidUser as exc:
+        return await refused("user_invalid", 422, detail=str(exc))
+    except UserNotFound:
+        raise web.HTTPSeeOther("/console/login") from None
+    await _audit(request, "password_change", session.user)
+    fresh = await state.sessions.create(session.user, session.role, epoch=epoch)
+    await state.sessions.delete(session.id)
+    await state.sessions.flash(fresh, "ok", _msg(request, "password_changed"))
+    if state.var_dir is not None:
+        with contextlib.suppress(OSError):  # the first admin's password file is stale now
+            await refresh_bootstrap_notice(request.config_dict[REDIS], state.var_dir)
+    resp = web.HTTPSeeOther(target)
+    _set_session_cookie(request, resp, fresh)
+    raise resp
+
+
+@guarded(None, while_must_change=True)
 async def logout(request: web.Request) -> web.StreamResponse:
     state = _state(request)
     assert state.sessions is not None
     await _audit(request, "logout", _session(request).user)
     await state.sessions.delete(_session(request).id)
     resp = web.HTTPSeeOther("/console/login")
-    resp.del_cookie(COOKIE, path="/console")
+    resp.del_cookie(COOKIE, path="/console", secure=_cookie_secure(request), httponly=True, samesite="Lax")
     raise resp
 
 
@@ -372,16 +476,22 @@ def _urgent(conv: Conversation) -> bool:
 
 
 def _display_user(conv: Conversation, see_phones: bool) -> str:
+    """The resident as the queue shows them: a caller's number (masked like every other view of it, so
+    no two views add up to the whole number), or the start of an opaque channel id."""
     uid = conv.user_id
-    digits = uid.lstrip("+")
-    if digits.isdigit() and len(digits) >= 7:
-        return uid if see_phones else mask_phone(uid)
-    return uid if len(uid) <= 12 else uid[:8] + "…"
+    if conv.channel == "voice":  # "NUMBER/CALL_SID": the number is what a person reads; the sid is noise
+        uid = uid.rsplit("/", 1)[0]
+    shown = uid if see_phones else mask_pii(uid, whole=True)
+    return shown if len(shown) <= 20 else shown[:12] + "…"  # cut after masking: a prefix shows no more
+
+
+def _masker(see_phones: bool) -> Callable[[str], str]:
+    return (lambda t: t) if see_phones else mask_pii
 
 
 def _summary_view(request: web.Request, conv: Conversation, see_phones: bool) -> dict[str, Any]:
     s = conv.summary or {}
-    mask = (lambda t: t) if see_phones else mask_phones_in_text
+    mask = _masker(see_phones)
     draft = s.get("ticket_draft") if isinstance(s.get("ticket_draft"), dict) else {}
     return {
         "intent": _label(request, "intents", s.get("intent") or "") if s.get("intent") else "",
@@ -413,15 +523,15 @@ def _conv_view(request: web.Request, conv: Conversation, see_phones: bool) -> di
 def _entry_view(request: web.Request, entry: dict[str, Any], see_phones: bool) -> dict[str, Any]:
     author = str(entry.get("author") or "")
     meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
-    text = str(entry.get("text") or "")
+    mask = _masker(see_phones)
     return {
         "author": author,
         "author_label": _label(request, "authors", author) + (f" {meta['operator']}" if meta.get("operator")
                                                                 else ""),
-        "text": text if see_phones else mask_phones_in_text(text),
+        "text": mask(str(entry.get("text") or "")),
         "at": float(entry.get("at") or 0),
         "time": _fmt_time(float(entry.get("at") or 0), with_date=False),
-        "buttons": [str(b.get("title", "")) for b in entry.get("buttons") or () if isinstance(b, dict)],
+        "buttons": [mask(str(b.get("title", ""))) for b in entry.get("buttons") or () if isinstance(b, dict)],
     }
 
 
@@ -613,23 +723,29 @@ async def events(request: web.Request) -> web.StreamResponse:
         return web.json_response({"ok": False, "message": _msg(request, "not_found")}, status=404,
                                  dumps=lambda o: json.dumps(o, ensure_ascii=False))
     conv_channel = keys.conversation_events(conv_id) if conv_id else None
+    user_channel = keys.console_user_events(session.user)
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
                                        "Cache-Control": "no-store", "X-Accel-Buffering": "no"})
     _set_headers(request, resp)
     await resp.prepare(request)
     pubsub = redis.pubsub()
-    await pubsub.subscribe(*(c for c in (keys.console_events(), conv_channel) if c))
+    await pubsub.subscribe(*(c for c in (keys.console_events(), conv_channel, user_channel) if c))
     last_beat = last_check = time.monotonic()
+    recheck = True  # once right after subscribing: a revocation just before it was announced to nobody
     try:
         await resp.write(b"retry: 3000\n: connected\n\n")
         while not state.stopping.is_set():
-            msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            msg = None if recheck else await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             now = time.monotonic()
-            if now - last_check > SESSION_RECHECK_SECONDS:
-                last_check = now
-                if await state.sessions.get(session.id) is None:  # logged out elsewhere: stop streaming
+            about_me = msg is not None and msg["channel"] == user_channel  # my sessions were revoked
+            if recheck or about_me or now - last_check > SESSION_RECHECK_SECONDS:
+                recheck, last_check = False, now
+                live = await state.sessions.get(session.id)
+                if live is None or await _current(state, live) is None:  # logged out, or revoked
                     await resp.write(_sse("logout", {}))
                     break
+                if about_me:
+                    continue
             if msg is None:
                 if now - last_beat > HEARTBEAT_SECONDS:
                     last_beat = now
@@ -668,7 +784,7 @@ def _tickets(request: web.Request) -> Any:
 
 def _ticket_view(request: web.Request, t: Ticket, see_phones: bool, now: datetime) -> dict[str, Any]:
     remaining = (t.sla_deadline - now).total_seconds()
-    mask = (lambda x: x) if see_phones else mask_phones_in_text
+    mask = _masker(see_phones)
     return {
         "id": t.id,
         "status": t.status.value,
@@ -681,12 +797,12 @@ def _ticket_view(request: web.Request, t: Ticket, see_phones: bool, now: datetim
         "topic": " / ".join(p for p in (t.topic.l1, t.topic.l2, t.topic.l3) if p),
         "department": t.assignee.department if t.assignee else t.topic.department,
         "unit": t.assignee.unit if t.assignee else "",
-        "place": " ".join(p for p in (t.location.district, t.location.street, t.location.community,
-                                      t.location.grid) if p),
+        "place": mask(" ".join(p for p in (t.location.district, t.location.street, t.location.community,
+                                           t.location.grid) if p)),
         "district": t.location.district or "",
         "address": mask(t.location.address),
         "contact_name": t.contact.name if see_phones else mask_name(t.contact.name),
-        "contact_phone": t.contact.phone if see_phones else mask_phone(t.contact.phone),
+        "contact_phone": t.contact.phone if see_phones else mask_pii(t.contact.phone, whole=True),
         "urgency": _label(request, "urgency", t.urgency.value),
         "created_at": t.created_at,
         "updated_at": t.updated_at,
@@ -694,13 +810,13 @@ def _ticket_view(request: web.Request, t: Ticket, see_phones: bool, now: datetim
         "merged_into": t.merged_into or "",
         "reporters": t.reporters,
         "rating": t.rating.value if t.rating else "",
-        "since": t.since or "",
+        "since": mask(t.since or ""),
         "conversation_id": t.conversation_id or "",
         "version": t.version,
         "history": [
             {"from": h.from_.value if h.from_ else "", "to": h.to.value,
              "action": _label(request, "ticket_actions", h.action), "actor": h.actor, "at": h.at,
-             "reason": mask(h.reason or ""), "data": {k: str(v) for k, v in h.data.items()}}
+             "reason": mask(h.reason or ""), "data": {k: mask(str(v)) for k, v in h.data.items()}}
             for h in t.history
         ],
     }
@@ -846,7 +962,7 @@ async def audit_page(request: web.Request) -> web.Response:
              "action": _label(request, "audit_actions", e.action), "target": e.target,
              "target_kind": "conversation" if e.target.startswith("C") and len(e.target) == 17 else
              ("ticket" if e.target.startswith("SZ") else ""),
-             "detail": ", ".join(f"{k}={v if see else mask_phones_in_text(str(v))}" for k, v in e.detail.items()),
+             "detail": ", ".join(f"{k}={v if see else mask_pii(str(v))}" for k, v in e.detail.items()),
              "ip": e.ip} for e in entries]
     return _render(request, "audit.html", rows=rows, actor=actor or "", action=action or "",
                    actions=_state(request).texts["audit_actions"])
@@ -870,7 +986,7 @@ async def users_add(request: web.Request) -> web.StreamResponse:
     name, role = str(form.get("name") or "").strip(), str(form.get("role") or "")
     password = generate_password()
     try:
-        await state.users.add(name, role, password)
+        await state.users.add(name, role, password, must_change=True)  # the admin has seen it
     except InvalidUser as exc:
         return await _answer(request, False, _msg(request, "user_invalid", detail=str(exc)), "/console/users", status=422)
     except UserExists:
@@ -889,8 +1005,10 @@ async def users_change(request: web.Request) -> web.StreamResponse:
     op = str(form.get("op") or "")
     try:
         if op == "password":
+            if name == _session(request).user:  # this session would end with the password shown in it
+                raise InvalidUser("change your own password on the password page (修改密码)")
             password = generate_password()
-            await state.users.set_password(name, password)
+            await state.users.set_password(name, password, must_change=True)  # the admin has seen it
             message = _msg(request, "user_password", name=name, password=password)
             await _audit(request, "user_password", name)
         elif op == "role":
@@ -930,6 +1048,8 @@ def setup_console(app: web.Application) -> None:
     r.add_get("/login", login_page)
     r.add_post("/login", login_submit)
     r.add_post("/logout", logout)
+    r.add_get("/password", password_page)
+    r.add_post("/password", password_submit)
     r.add_get("/queue", queue_page)
     r.add_get("/queue/partial", queue_partial)
     r.add_get("/events", events)
@@ -962,15 +1082,21 @@ def setup_console(app: web.Application) -> None:
         state.audit = AuditLog(redis)
         state.limiter = LoginLimiter(redis)
         state.stopping.clear()
-        var_dir = os.environ.get("VAR_DIR") or str(app[SETTINGS].var_dir)
+        settings = app[SETTINGS]
+        state.trusted_proxies = proxies.parse_networks(settings.console_trusted_proxies)
+        state.public_https = settings.public_url.lower().startswith("https://")
+        var_dir = os.environ.get("VAR_DIR") or str(settings.var_dir)
+        state.var_dir = Path(var_dir)
         try:
             created = await ensure_bootstrap_admin(redis, var_dir)
+            if not created:  # printed on the first start only; later `make run` says where it is
+                await refresh_bootstrap_notice(redis, var_dir)
         except OSError as exc:
             log.error("console: could not write the first admin's password under %s: %s", var_dir, exc)
             created = None
         if created:
-            log.warning("console: created user 'admin'; its password is in %s",
-                        Path(var_dir) / "console-admin.txt")
+            log.warning("console: created user 'admin'; its password (to be changed at the first login) is "
+                        "in %s", Path(var_dir) / BOOTSTRAP_FILE)
         yield
 
     async def stop_streams(app: web.Application) -> None:

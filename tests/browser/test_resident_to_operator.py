@@ -20,7 +20,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 def test_resident_asks_for_a_person_and_gets_the_operator_reply_live(stack: Stack) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    user, password = (Path(stack.var_dir) / "console-admin.txt").read_text().strip().split(" / ")
+    user, password = stack.console_login()
     with sync_playwright() as p:
         browser = launch_browser(p)
         resident = browser.new_context(viewport={"width": 390, "height": 780}, locale="zh-CN").new_page()
@@ -34,7 +34,7 @@ def test_resident_asks_for_a_person_and_gets_the_operator_reply_live(stack: Stac
         # Other tests of this session may have left people waiting: take this resident's conversation.
         conv_id = resident.evaluate(
             "fetch('/api/v1/channels/web/history?session_id=' + encodeURIComponent("
-            "localStorage.getItem('rsa.web.session'))).then(r => r.json()).then(d => d.conversation.id)")
+            "sessionStorage.getItem('rsa.web.session'))).then(r => r.json()).then(d => d.conversation.id)")
         operator = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN").new_page()
         console_login(operator, stack.url, user, password)
         item = operator.locator(f'.queue-item[data-conversation="{conv_id}"]')

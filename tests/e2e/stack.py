@@ -72,6 +72,15 @@ class Stack:
             time.sleep(1)
         raise RuntimeError(f"stack not up after {timeout}s:\n{self.output()[-4000:]}")
 
+    def console_login(self, user: str = "admin", password: str = "e2e-console-password") -> tuple[str, str]:
+        """Give a console user a known password through the CLI, as an operator with shell access would
+        (a password from stdin is the setter's own choice: no forced change at the first login)."""
+        env = {**self.env, "REDIS_URL": f"redis://127.0.0.1:{self.env['OWN_REDIS_PORT']}/0"}
+        subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "router.console", "users", "passwd", user],
+                       input=password + "\n", text=True, env=env, cwd=ROOT, check=True, capture_output=True,
+                       timeout=60)
+        return user, password
+
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
