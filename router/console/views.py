@@ -48,7 +48,7 @@ from router.console.auth import (
     SessionStore,
     generate_password,
 )
-from router.console.masking import mask_pii
+from router.domain.masking import mask_pii
 from router.console.users import (
     BOOTSTRAP_FILE,
     InvalidUser,

@@ -12,12 +12,11 @@ so a rule holds whoever makes the move:
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from router.domain.masking import mask_pii
 from router.domain.tickets import Action, Status, Ticket
 from router.services.followup import ask_for_rating
 
@@ -29,7 +28,6 @@ RESIDENT_ACTIONS = ("status", "urge", "withdraw", "rate")
 # A resident's identity does not carry over on these channels: a web session is a browser tab (a kiosk's
 # next user is someone else), a phone call is one call.
 _IDENTITY_CHANNELS = ("wechat",)
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)|(?<!\d)(0\d{2,3})[\s-]?(\d{7,8})(?!\d)")
 
 
 class NotReporter(Exception):
@@ -57,12 +55,8 @@ def _digits(value: Any) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Phone numbers in free text (an agency's note, a reason) masked for a resident's view."""
-    def repl(m: re.Match[str]) -> str:
-        if m.group(1):
-            return f"{m.group(1)}****{m.group(3)}"
-        return f"{m.group(4)}-****{m.group(5)[-2:]}"
-    return _PHONE_IN_TEXT.sub(repl, text)
+    """Phone and ID numbers in free text (an agency's note, a reason) masked for a resident's view."""
+    return mask_pii(text)
 
 
 class TicketService:
@@ -162,12 +156,3 @@ def resident_view(ticket: Ticket, reporter: bool) -> dict[str, Any]:
         "merged_into": data.get("merged_into"), "reporters": data.get("reporters"),
         "rating": data.get("rating"), "history": history,
     }
-
-
-def phones_in(texts: Iterable[str]) -> tuple[str, ...]:
-    """Phone numbers a resident wrote (for proving they reported a ticket)."""
-    out = []
-    for text in texts:
-        for m in _PHONE_IN_TEXT.finditer(text or ""):
-            out.append("".join(g for g in m.groups() if g))
-    return tuple(dict.fromkeys(out))

@@ -22,7 +22,7 @@ from router.adapters.conversations import ConversationStore
 from router.adapters.ticket_store import RedisTicketStore
 from router.appkeys import CONVERSATIONS, OUTBOUND, REDIS, SETTINGS, TICKETS
 from router.console.audit import AuditLog
-from router.console.masking import mask_pii
+from router.domain.masking import mask_pii
 from router.console.users import UserStore, ensure_bootstrap_admin
 from router.console.views import setup_console
 from router.http import auth_middleware, error_middleware

@@ -245,7 +245,7 @@ PERSONAL_FORMS = [
 
 @pytest.mark.parametrize(("said", "hidden", "shown"), PERSONAL_FORMS)
 def test_mask_pii_forms(said, hidden, shown):
-    from router.console.masking import mask_pii
+    from router.domain.masking import mask_pii
 
     masked = mask_pii(f"我的号码是{said}，麻烦尽快处理")
     assert masked == f"我的号码是{shown}，麻烦尽快处理"
@@ -257,13 +257,13 @@ def test_mask_pii_forms(said, hidden, shown):
     "一二三四五六七八九十", "共 12345 元", "两个人一起来的",
 ])
 def test_mask_pii_leaves_other_numbers_alone(text):
-    from router.console.masking import mask_pii
+    from router.domain.masking import mask_pii
 
     assert mask_pii(text) == text
 
 
 def test_mask_pii_whole_values_mask_any_number():
-    from router.console.masking import mask_pii
+    from router.domain.masking import mask_pii
 
     assert mask_pii("+1 415 555 0134", whole=True) == "+* *** *** 0134"
     assert mask_pii("anonymous", whole=True) == "anonymous"

@@ -1,4 +1,6 @@
-"""Personal data masked out of what the console shows a role without SEE_PHONES.
+"""Personal data masked out of what a reader without the right to see it is shown (console, residents).
+
+Pure: standard library only.
 
 One function, ``mask_pii``, for every place the console shows what a resident said or typed (transcript
 lines, the bot's summary, ticket text, address and reasons) and for fields that hold one number (a voice
