@@ -519,3 +519,23 @@ async def test_console_without_a_ticket_store_says_so(redis, tmp_path, aiohttp_s
     assert "工单服务当前不可用" in await (await sup.get("/console/tickets")).text()
     page = await (await sup.get("/console/supervisor")).text()
     assert "工单服务当前不可用" in page and 'id="fig-queue">0<' in page
+
+
+async def test_resolving_from_the_console_asks_the_resident_to_rate(console, aiohttp_client):
+    """The 回访 question used to be sent only by the API's resolve; the console's 办结 skipped it."""
+    conversations = console["app"][CONVERSATIONS]
+    conv = await conversations.current("wechat", "openid-console-resolve")
+    store = RedisTicketStore(console["redis"])
+    ticket = await store.create({"text": "小区路灯坏了", "channel": "wechat", "conversation_id": conv.id,
+                                 "location": {"district": "南山区", "street": "粤海街道"},
+                                 "topic": {"l1": "城乡建设", "department": "城市管理和综合执法局"}})
+    op = await login(aiohttp_client, console["server"], "op1")
+    for action in ("dispatch", "accept", "resolve"):
+        csrf = await csrf_of(op, f"/console/tickets/{ticket.id}")
+        resp = await op.post(f"/console/tickets/{ticket.id}/transitions",
+                             data={"csrf": csrf, "action": action, "reason": "已修好" if action == "resolve" else ""})
+        assert resp.status == 200, await resp.text()
+    assert (await store.require(ticket.id)).status.value == "办结"
+    asked = [reply for conv_id, reply in console["sender"].sent if conv_id == conv.id]
+    assert asked and ticket.id in asked[-1].text
+    assert [b.title for b in asked[-1].buttons] == ["满意", "基本满意", "不满意"]
