@@ -18,7 +18,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from router import appkeys as K
 from router.adapters.conversations import ConversationStore
 from router.adapters.rasa import RasaClient
-from router.http import auth_middleware, error_middleware
+from router.http import auth_middleware, error_middleware, event_hub, security_headers
 from router.services.dialogue import Dialogue
 from router.services.intake import TicketIntake
 from router.services.outbound import Outbound
@@ -67,12 +67,13 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[K.REDIS] = redis
     app[HTTP] = http
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_token)
-    conversations = ConversationStore(redis, idle_seconds=settings.session_idle_seconds)
+    conversations = ConversationStore(redis, idle_seconds=settings.session_idle_seconds,
+                                      retention_seconds=settings.conversation_retention_days * 86400)
     app[K.CONVERSATIONS] = conversations
     app[K.DIALOGUE] = Dialogue(redis, conversations, rasa, understanding=app[K.UNDERSTANDING])
     from router.adapters.ticket_store import RedisTicketStore
 
-    app[K.TICKETS] = RedisTicketStore(redis)
+    app[K.TICKETS] = RedisTicketStore(redis, id_key=settings.ticket_id_key.encode() or None)
     app[K.INTAKE] = TicketIntake(app[K.TICKETS], app[K.CLASSIFIER], app[K.RESOLVER])
     app[K.TICKET_SERVICE] = TicketService(app[K.TICKETS], conversations=conversations, outbound=app[K.OUTBOUND],
                                           intake=app[K.INTAKE])
@@ -94,12 +95,14 @@ async def _sla_scheduler(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None, *, with_scheduler: bool = True) -> web.Application:
     settings = settings or Settings.from_env()
-    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[security_headers, error_middleware, auth_middleware],
+                          client_max_size=1024 * 1024)
     app[K.SETTINGS] = settings
     app[K.OPENAPI_PATHS] = {}
     app[K.OUTBOUND] = Outbound()
     _load_domain(app)
     app.cleanup_ctx.append(_resources)
+    app.cleanup_ctx.append(event_hub)  # one Redis pub/sub per process for every open event stream
     if with_scheduler:
         app.cleanup_ctx.append(_sla_scheduler)
 

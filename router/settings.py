@@ -25,6 +25,11 @@ class Settings:
     rasa_token: str = ""
     actions_url: str = "http://127.0.0.1:5055"
     api_token: str = ""
+    # The action server's token (ROUTER_BOT_TOKEN): only the routes a conversation needs (router/access.py).
+    bot_token: str = ""
+    # Key of the permutation that turns a day's ticket sequence into its public id (TICKET_ID_KEY): without
+    # it ids are sequential and guessable. Changing it changes future ids only.
+    ticket_id_key: str = ""
     # Public base URL printed for humans and used in links; defaults to the bound address.
     public_url: str = ""
     session_idle_seconds: int = 30 * 60
@@ -78,6 +83,8 @@ class Settings:
             rasa_token=env.get("RASA_TOKEN", ""),
             actions_url=env.get("ACTIONS_URL") or f"http://127.0.0.1:{actions_port}",
             api_token=env.get("ROUTER_API_TOKEN", ""),
+            bot_token=env.get("ROUTER_BOT_TOKEN", ""),
+            ticket_id_key=env.get("TICKET_ID_KEY", ""),
             public_url=env.get("PUBLIC_URL", ""),
             session_idle_seconds=_int("SESSION_IDLE_SECONDS", 30 * 60),
             web_session_ttl=_int("WEB_SESSION_TTL", _int("SESSION_IDLE_SECONDS", 30 * 60)),

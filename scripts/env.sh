@@ -4,7 +4,9 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 export VAR_DIR="${VAR_DIR:-$ROOT/var}"
-mkdir -p "$VAR_DIR"
+# var/ holds the secrets, Redis' data and the conversations in it: this user's only (0700).
+(umask 077 && mkdir -p "$VAR_DIR")
+chmod 700 "$VAR_DIR" 2>/dev/null || echo "warning: could not make $VAR_DIR private (chmod 700)" >&2
 export ROUTER_HOST="${ROUTER_HOST:-127.0.0.1}"
 export ROUTER_PORT="${ROUTER_PORT:-8080}"
 export RASA_PORT="${RASA_PORT:-5005}"
@@ -13,13 +15,14 @@ export ROUTER_URL="${ROUTER_URL:-http://127.0.0.1:$ROUTER_PORT}"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export TZ="${TZ:-Asia/Shanghai}"
 
-# A secret made once and kept under var/, unless the environment gives one.
+# A secret made once and kept under var/ (0600), unless the environment gives one.
 _secret() {  # name file
   local file="$VAR_DIR/$2"
   if [ -z "${!1:-}" ]; then
     if [ ! -s "$file" ]; then
       (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$file")
     fi
+    chmod 600 "$file"  # also one written before var/ was kept private
     export "$1=$(cat "$file")"
   fi
 }
@@ -28,12 +31,20 @@ _secret RASA_TOKEN rasa-token
 _secret CONSOLE_SECRET console-secret
 _secret VOICE_WEBHOOK_PASSWORD voice-password
 export VOICE_WEBHOOK_USER="${VOICE_WEBHOOK_USER:-jambonz}"
+# Rasa → action server (endpoints.yml action_endpoint.token), action server → router (a token scoped to
+# what a conversation needs, router/access.py), and the key that makes ticket ids unguessable.
+_secret ACTIONS_TOKEN actions-token
+_secret ROUTER_BOT_TOKEN bot-token
+_secret TICKET_ID_KEY ticket-id-key
 
-# Redis: REDIS_URL given → use it; otherwise our own redis-server with AOF under var/redis.
+# Redis: REDIS_URL given → use it; otherwise our own redis-server with AOF under var/redis, a password
+# made once (var/redis-password) and a memory cap (REDIS_MAXMEMORY; full → writes refused, never evicted).
 if [ -z "${REDIS_URL:-}" ]; then
   export OWN_REDIS=1
   export OWN_REDIS_PORT="${OWN_REDIS_PORT:-6390}"
-  export REDIS_URL="redis://127.0.0.1:$OWN_REDIS_PORT/0"
+  export REDIS_MAXMEMORY="${REDIS_MAXMEMORY:-1gb}"
+  _secret OWN_REDIS_PASSWORD redis-password  # hex: safe in a URL as it is
+  export REDIS_URL="redis://:$OWN_REDIS_PASSWORD@127.0.0.1:$OWN_REDIS_PORT/0"
 else
   export OWN_REDIS="${OWN_REDIS:-0}"
 fi
@@ -52,3 +63,6 @@ export MODEL_CACHE_DIR="${MODEL_CACHE_DIR:-$HOME/.cache/resident-service-assista
 export CLASSIFIER_CACHE_DIR="${CLASSIFIER_CACHE_DIR:-$HOME/.cache/resident-service-assistant/classifier}"
 # Rasa substitutes only whole values in endpoints.yml, so the action server's URL is built here.
 export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}"
+# No anonymous usage reports from Rasa (the variable wins over ~/.config/rasa/global.yml; Rasa 3.6 docs,
+# "Rasa Telemetry → How to opt-out").
+export RASA_TELEMETRY_ENABLED="${RASA_TELEMETRY_ENABLED:-false}"

@@ -7,13 +7,22 @@ source scripts/env.sh
 if [ "${STACK_SKIP_SETUP:-0}" != 1 ]; then
   make --no-print-directory setup
 fi
+# Everything the stack writes from here on (Redis' files, logs under var/) is this user's only.
+umask 077
 procfile="$VAR_DIR/Procfile"
+if [ "$OWN_REDIS" = 1 ]; then
+  mkdir -p "$VAR_DIR/redis"
+  chmod 700 "$VAR_DIR/redis"
+  # The password goes in a config file (0600), not on the command line where `ps` shows it to anyone.
+  redis_conf="$VAR_DIR/redis.conf"
+  printf 'requirepass "%s"\n' "$OWN_REDIS_PASSWORD" > "$redis_conf"
+  chmod 600 "$redis_conf"
+fi
 {
   if [ "$OWN_REDIS" = 1 ]; then
-    mkdir -p "$VAR_DIR/redis"
-    echo "redis: exec redis-server --port $OWN_REDIS_PORT --bind 127.0.0.1 --dir $VAR_DIR/redis --appendonly yes --appendfsync everysec --save '' --protected-mode yes"
+    echo "redis: umask 077 && exec redis-server $redis_conf --port $OWN_REDIS_PORT --bind 127.0.0.1 --dir $VAR_DIR/redis --appendonly yes --appendfsync everysec --save '' --protected-mode yes --maxmemory $REDIS_MAXMEMORY --maxmemory-policy noeviction"
   fi
-  echo "actions: exec .venv-bot/bin/rasa run actions --actions actions -p $ACTIONS_PORT"
+  echo "actions: exec .venv-bot/bin/python -m actions.server --port $ACTIONS_PORT"
   echo "rasa: exec .venv-bot/bin/rasa run --enable-api --auth-token \$RASA_TOKEN -i 127.0.0.1 -p $RASA_PORT -m models/current.tar.gz --endpoints endpoints.yml --credentials credentials.yml"
   echo "router: exec .venv/bin/python -m router"
   echo "watch: exec .venv/bin/python scripts/watch.py"

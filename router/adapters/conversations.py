@@ -29,6 +29,9 @@ __all__ = [
 ]
 
 TRANSCRIPT_MAX = 1000
+# A conversation, its transcript and the resident's pointer to it expire this long after their last
+# activity (CONVERSATION_RETENTION_DAYS; every write refreshes it).
+RETENTION_SECONDS = 90 * 86400
 
 
 def conversation_id_of_sender(sender: str) -> str:
@@ -144,9 +147,11 @@ return {'ok', to}
 
 
 class ConversationStore:
-    def __init__(self, redis: aioredis.Redis, *, idle_seconds: int = 1800) -> None:
+    def __init__(self, redis: aioredis.Redis, *, idle_seconds: int = 1800,
+                 retention_seconds: int = RETENTION_SECONDS) -> None:
         self.redis = redis
         self.idle_seconds = idle_seconds
+        self.retention_seconds = retention_seconds
         self._move = redis.register_script(_MOVE)
 
     async def current(self, channel: str, user_id: str, *, now: float | None = None) -> Conversation:
@@ -162,6 +167,7 @@ class ConversationStore:
             if conv is not None and conv.state is not ConversationState.CLOSED:
                 idle = now - conv.last_seen_at
                 if idle < self.idle_seconds or conv.state in (ConversationState.QUEUED, ConversationState.HUMAN):
+                    await self.redis.expire(keys.conversation_of_user(channel, user_id), self.retention_seconds)
                     return conv
         conv = Conversation(
             id="C" + secrets.token_hex(8), channel=channel, user_id=user_id, created_at=now, last_seen_at=now
@@ -171,7 +177,8 @@ class ConversationStore:
         h["urgent"] = "0"
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.conversation(conv.id), mapping={k: str(v) for k, v in h.items()})
-            pipe.set(keys.conversation_of_user(channel, user_id), conv.id)
+            pipe.expire(keys.conversation(conv.id), self.retention_seconds)
+            pipe.set(keys.conversation_of_user(channel, user_id), conv.id, ex=self.retention_seconds)
             await pipe.execute()
         return conv
 
@@ -194,6 +201,8 @@ class ConversationStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.conversation(conv_id), "last_seen_at", str(now))
             pipe.hincrby(keys.conversation(conv_id), "turns", 1)
+            pipe.expire(keys.conversation(conv_id), self.retention_seconds)
+            pipe.expire(keys.conversation_transcript(conv_id), self.retention_seconds)
             await pipe.execute()
 
     async def append(self, conv_id: str, author: str, text: str, *, buttons: list[dict[str, str]] | None = None,
@@ -207,6 +216,8 @@ class ConversationStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(keys.conversation_transcript(conv_id), raw)
             pipe.ltrim(keys.conversation_transcript(conv_id), -TRANSCRIPT_MAX, -1)
+            pipe.expire(keys.conversation_transcript(conv_id), self.retention_seconds)
+            pipe.expire(keys.conversation(conv_id), self.retention_seconds)
             await pipe.execute()
         await self.redis.publish(keys.conversation_events(conv_id), json.dumps({"type": "message", **entry},
                                                                                ensure_ascii=False))

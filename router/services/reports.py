@@ -24,7 +24,8 @@ from typing import Any
 from router.adapters.ticket_store import RedisTicketStore
 from router.domain.tickets import Action, Rating, Status, Ticket, iso
 
-__all__ = ["ReportRow", "ReportBuilder", "compute_report", "report_to_json", "report_to_csv", "build_report", "GROUPINGS"]
+__all__ = ["ReportRow", "ReportBuilder", "compute_report", "report_to_json", "report_to_csv", "build_report", "GROUPINGS",
+           "csv_safe"]
 
 GROUPINGS = ("department", "district")
 _RESOLVED_OR_LATER = {Status.RESOLVED, Status.FOLLOWED_UP, Status.CLOSED}
@@ -144,14 +145,28 @@ CSV_COLUMNS = ["group_by", "group", "volume", "reporters", "resolved", "on_time"
                "satisfied", "on_time_rate", "resolution_rate", "satisfaction_rate", "avg_handling_hours"]
 
 
+# A cell a spreadsheet would read as a formula (=HYPERLINK(...) in a district typed by a resident) is
+# written with a leading apostrophe, which shows it as text. Full-width forms too: some CJK spreadsheet
+# settings convert them.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_safe(value: Any) -> Any:
+    """``value`` for a CSV cell: text that could start a formula gets a leading ``'``; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def report_to_csv(report: dict[str, list[ReportRow]]) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    # CRLF (RFC 4180): the writer then quotes a CR or LF inside a cell instead of letting it split the row.
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for rows in report.values():
         for row in rows:
             d = row.to_dict()
-            writer.writerow({k: "" if d[k] is None else d[k] for k in CSV_COLUMNS})
+            writer.writerow({k: "" if d[k] is None else csv_safe(d[k]) for k in CSV_COLUMNS})
     return buf.getvalue()
 
 

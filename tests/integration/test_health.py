@@ -1,4 +1,5 @@
-"""/healthz is 200 only when Redis, Rasa and the action server all answer; it says which one does not."""
+"""/healthz is 200 only when Redis, Rasa and the action server all answer; it says which one does not
+(and, to holders of the internal token, why)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from router.settings import Settings
 from router.views import health
 from router.views.clients import HTTP
 from tests.fakes.rasa_server import FakeRasa
+
+API_TOKEN = "health-test-token"
 
 
 async def _ok(request: web.Request) -> web.Response:
@@ -32,7 +35,7 @@ async def actions_server():
 
 async def make_client(redis, rasa_url: str, actions_url: str, token: str) -> TestClient:
     app = web.Application()
-    app[K.SETTINGS] = Settings(rasa_url=rasa_url, rasa_token=token, actions_url=actions_url)
+    app[K.SETTINGS] = Settings(rasa_url=rasa_url, rasa_token=token, actions_url=actions_url, api_token=API_TOKEN)
     app[K.REDIS] = redis
     app[K.OPENAPI_PATHS] = {}
     session = aiohttp.ClientSession()
@@ -67,7 +70,7 @@ async def test_dead_rasa_makes_it_503_and_says_so(redis, actions_server):
     url = rasa.url
     await rasa.stop()  # nothing listens there any more
     client = await make_client(redis, url, actions_server[1], rasa.token)
-    resp = await client.get("/healthz")
+    resp = await client.get("/healthz", headers={"Authorization": f"Bearer {API_TOKEN}"})
     body = await resp.json()
     assert resp.status == 503
     assert body["components"]["rasa"]["ok"] is False and body["components"]["rasa"]["error"]

@@ -14,7 +14,7 @@ from router import appkeys as K
 from router.adapters.conversations import ConversationStore
 from router.adapters.rasa import RasaClient
 from router.channels import web as web_channel
-from router.http import auth_middleware, error_middleware
+from router.http import auth_middleware, error_middleware, event_hub
 from router.services.dialogue import Dialogue
 from router.services.outbound import Outbound
 from router.settings import Settings
@@ -44,6 +44,7 @@ async def client(redis, rasa):
     app[K.CONVERSATIONS] = conversations
     app[K.DIALOGUE] = Dialogue(redis, conversations, RasaClient(http, rasa.url, rasa.token, timeout=2))
     web_channel.setup_routes(app)
+    app.cleanup_ctx.append(event_hub)  # as router.app.create_app: one pub/sub feeds every stream
     async with TestClient(TestServer(app)) as c:
         yield c
     await http.close()
