@@ -2,7 +2,7 @@
 
 The router is the only caller. It sends ``{"sender", "message", "metadata": {"channel", ...}}`` to
 ``/webhooks/router/webhook`` with ``X-Router-Token``; Rasa's stock REST channel would accept messages for
-any conversation from anyone who can reach the port.
+any conversation from anyone who can reach the port. Without a configured token every call is refused.
 """
 
 from __future__ import annotations
@@ -43,9 +43,10 @@ class RouterInput(RestInput):
 
         @bp.middleware("request")
         async def check_token(request: Request) -> Optional[response.HTTPResponse]:
-            if request.path.rstrip("/").endswith("/webhook") and token:
+            # Closed without a token: an unset RASA_TOKEN must not open the conversation webhook.
+            if request.path.rstrip("/").endswith("/webhook"):
                 given = request.headers.get("X-Router-Token", "")
-                if not hmac.compare_digest(given.encode(), token.encode()):
+                if not token or not hmac.compare_digest(given.encode(), token.encode()):
                     return response.json({"error": "unauthorized"}, status=401)
             return None
 
