@@ -434,8 +434,9 @@ class WeChatChannel:
             if msg.event == "subscribe":
                 return self._canned("wechat_welcome")
             if msg.event == "click" and msg.event_key:
-                # Menu keys are configured as bot payloads (e.g. "/ask_progress").
-                return lambda: self._dialogue(msg, msg.event_key)
+                # Menu keys are configured as bot payloads (e.g. "/ask_progress") by the account itself,
+                # and WeChat signs the push: the dialogue may take them as the intent they name.
+                return lambda: self._dialogue(msg, msg.event_key, trusted=True)
             return None  # unsubscribe, VIEW, LOCATION reports, template results: nothing to say
         return self._canned("wechat_unsupported")
 
@@ -446,7 +447,7 @@ class WeChatChannel:
 
         return produce
 
-    async def _dialogue(self, msg: InboundMessage, raw_text: str) -> list[Reply]:
+    async def _dialogue(self, msg: InboundMessage, raw_text: str, *, trusted: bool = False) -> list[Reply]:
         text = raw_text.replace("\x00", "").strip()
         limit = self.settings.max_text_chars
         if not text:
@@ -454,7 +455,8 @@ class WeChatChannel:
         if len(text) > limit:
             return [Reply(t("text_too_long", limit=limit), author="system")]
         text = await self.resolve_choice(msg.from_user, text)
-        turn = await self.app[DIALOGUE].handle("wechat", msg.from_user, text, message_id=msg.dialogue_id())
+        turn = await self.app[DIALOGUE].handle("wechat", msg.from_user, text, message_id=msg.dialogue_id(),
+                                               trusted_payload=trusted)
         return list(turn.replies)
 
 

@@ -54,10 +54,12 @@ class FakeDialogue:
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.calls: list[dict[str, Any]] = []
+        self.trusted: list[bool] = []  # trusted_payload of each call
 
     async def handle(self, channel: str, user_id: str, text: str, *, message_id: str | None = None,
-                     metadata: dict[str, Any] | None = None) -> Turn:
+                     metadata: dict[str, Any] | None = None, trusted_payload: bool = False) -> Turn:
         self.calls.append({"channel": channel, "user_id": user_id, "text": text, "message_id": message_id})
+        self.trusted.append(trusted_payload)
         await asyncio.sleep(self.delay)
         if text == "我要办事":
             buttons = (Button("办事指南", "/ask_service"), Button("反映问题", "/report_problem"))
@@ -405,6 +407,12 @@ async def test_repeated_menu_click_event_reaches_the_bot_once(make_client: Make)
                              create_time=1700000200)
     await deliver(client, push, later, encrypt=True)  # a new click is a new question
     assert len(dialogue.calls) == 2
+    # the account's own menu key is taken as the intent it names; the same text typed is not
+    assert dialogue.trusted == [True, True]
+    typed = push.message_xml(OPENID, "text", {"Content": "/ask_progress", "MsgId": "9900001"},
+                             create_time=1700000300)
+    await deliver(client, push, typed, encrypt=True)
+    assert dialogue.calls[-1]["text"] == "/ask_progress" and dialogue.trusted[-1] is False
 
 
 async def test_an_answer_ready_right_at_the_deadline_is_delivered_exactly_once(

@@ -49,10 +49,12 @@ class FakeDialogue:
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.trusted: list[bool] = []  # trusted_payload of each call
 
     async def handle(self, channel: str, user_id: str, text: str, *, message_id: str | None = None,
-                     metadata: dict[str, Any] | None = None) -> Turn:
+                     metadata: dict[str, Any] | None = None, trusted_payload: bool = False) -> Turn:
         self.calls.append({"channel": channel, "user_id": user_id, "text": text, "message_id": message_id})
+        self.trusted.append(trusted_payload)
         await asyncio.sleep(0.05)
         return Turn(replies=[Reply(f"收到：{text}")], conversation=None)
 
