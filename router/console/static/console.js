@@ -55,6 +55,7 @@
   }
 
   var pending = {};
+  var liveEntries = [];  // the open conversation's entries that came over the live stream (newest 200)
   function refresh(container, ids) {
     if (!container || pending[container.id]) return;
     pending[container.id] = true;
@@ -73,6 +74,8 @@
               return document.importNode(n, true);
             }));
           }
+          // A snapshot taken just before a live entry arrived must not wipe it: put back what came live.
+          liveEntries.forEach(appendEntry);
           afterSwap();
           tick();
         })
@@ -198,7 +201,12 @@
       if (queue) refresh(queue);
       if (mode === "supervisor") refreshSupervisor();
     });
-    source.addEventListener("message", function (ev) { appendEntry(JSON.parse(ev.data)); });
+    source.addEventListener("message", function (ev) {
+      var entry = JSON.parse(ev.data);
+      liveEntries.push(entry);
+      if (liveEntries.length > 200) liveEntries.shift();
+      appendEntry(entry);
+    });
     source.addEventListener("state", function () {
       if (convLive) refresh(convLive, ["conv-head"]);
     });
