@@ -32,10 +32,15 @@ __all__ = ["create_app", "connect_redis"]
 log = logging.getLogger(__name__)
 
 
-def connect_redis(url: str) -> aioredis.Redis:
-    """A client that rides out a Redis restart of a few seconds instead of failing the request."""
-    return aioredis.Redis.from_url(
+def connect_redis(url: str, *, max_connections: int = 64, wait_seconds: float = 5.0) -> aioredis.Redis:
+    """A client that rides out a Redis restart of a few seconds instead of failing the request, with a
+    bounded pool: a burst waits up to ``wait_seconds`` for one of ``max_connections`` connections rather
+    than opening more (Redis' clients and this process' file descriptors stay bounded; Rasa's stores
+    share the same Redis)."""
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=wait_seconds,
         decode_responses=True,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
@@ -43,6 +48,7 @@ def connect_redis(url: str) -> aioredis.Redis:
         socket_timeout=10,
         socket_connect_timeout=2,
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 def _load_domain(app: web.Application) -> None:
@@ -62,7 +68,7 @@ def _load_domain(app: web.Application) -> None:
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[K.SETTINGS]
-    redis = connect_redis(settings.redis_url)
+    redis = connect_redis(settings.redis_url, max_connections=settings.redis_max_connections)
     http = aiohttp.ClientSession()
     app[K.REDIS] = redis
     app[HTTP] = http

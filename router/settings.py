@@ -52,6 +52,8 @@ class Settings:
     # Open event streams (SSE) per web session (across processes) and per router process.
     sse_max_per_session: int = 4
     sse_max_per_process: int = 500
+    # Connections this process may hold to Redis (REDIS_MAX_CONNECTIONS); a burst beyond waits for one.
+    redis_max_connections: int = 64
     # Conversations and their transcripts expire this many days after their last activity.
     conversation_retention_days: int = 90
     wechat_token: str = ""
@@ -98,6 +100,7 @@ class Settings:
             rate_reads_per_session=_int("RATE_LIMIT_READS_PER_SESSION", 120),
             sse_max_per_session=_int("SSE_MAX_PER_SESSION", 4),
             sse_max_per_process=_int("SSE_MAX_PER_PROCESS", 500),
+            redis_max_connections=_int("REDIS_MAX_CONNECTIONS", 64),
             conversation_retention_days=_int("CONVERSATION_RETENTION_DAYS", 90),
             wechat_token=env.get("WECHAT_TOKEN", ""),
             wechat_app_id=env.get("WECHAT_APP_ID", ""),

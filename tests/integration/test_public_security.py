@@ -597,3 +597,19 @@ async def test_conversations_and_transcripts_expire_unless_active(redis):
     default = ConversationStore(redis)
     other = await default.current("wechat", "o-ttl")
     assert 89 * 86400 < await redis.ttl(keys.conversation(other.id)) <= 90 * 86400
+
+
+async def test_a_burst_waits_for_the_bounded_redis_pool_instead_of_opening_more_connections(redis_server):
+    from router.app import connect_redis
+
+    client = connect_redis(redis_server.url, max_connections=3)
+    watcher = redis_sync.Redis.from_url(redis_server.url)
+    try:
+        before = len(watcher.client_list())
+        # twenty requests at once, each holding its connection for a moment: all are answered
+        results = await asyncio.gather(*(client.blpop([f"rsa-test:none:{i}"], timeout=0.2) for i in range(20)))
+        assert results == [None] * 20
+        assert len(watcher.client_list()) - before <= 3
+    finally:
+        await client.aclose()
+        watcher.close()
