@@ -42,6 +42,7 @@ class Stack:
             "VOICE_WEBHOOK_USER": "jambonz",
             "VOICE_WEBHOOK_PASSWORD": "e2e-voice",
             "WECHAT_TOKEN": "e2e-wechat",
+            "OWN_REDIS_PASSWORD": "e2e-redis-password",
             "STARTUP_TIMEOUT": "590",
             "STACK_PARENT_PID": str(os.getpid()),
         }
@@ -55,6 +56,9 @@ class Stack:
         self.token = "e2e-token"
         self.rasa_token = "e2e-rasa-token"
         self.rasa_url = f"http://127.0.0.1:{self.env['RASA_PORT']}"
+        # The stack's own Redis, password and all (scripts/env.sh): for tests that look inside it.
+        self.redis_url = (f"redis://:{self.env['OWN_REDIS_PASSWORD']}@127.0.0.1:"
+                          f"{self.env['OWN_REDIS_PORT']}/0")
         self.log_path = Path(self.var_dir) / "stack.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -75,7 +79,7 @@ class Stack:
     def console_login(self, user: str = "admin", password: str = "e2e-console-password") -> tuple[str, str]:
         """Give a console user a known password through the CLI, as an operator with shell access would
         (a password from stdin is the setter's own choice: no forced change at the first login)."""
-        env = {**self.env, "REDIS_URL": f"redis://127.0.0.1:{self.env['OWN_REDIS_PORT']}/0"}
+        env = {**self.env, "REDIS_URL": self.redis_url}
         subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "router.console", "users", "passwd", user],
                        input=password + "\n", text=True, env=env, cwd=ROOT, check=True, capture_output=True,
                        timeout=60)

@@ -114,7 +114,7 @@ def test_caller_presses_zero_and_is_transferred_to_a_person(stack: Stack) -> Non
     call.start()
     verbs = call.press("0")
     assert [v["verb"] for v in verbs][-1] in ("dial", "enqueue")
-    r = redis_sync.Redis.from_url(f"redis://127.0.0.1:{stack.env['OWN_REDIS_PORT']}/0", decode_responses=True)
+    r = redis_sync.Redis.from_url(stack.redis_url, decode_responses=True)
     queued = [r.hgetall(f"rsa:conv:{{{cid}}}") for cid in r.zrange("rsa:handoff-queue", 0, -1)]
     assert any(c.get("channel") == "voice" and call.sid in c.get("user_id", "") for c in queued)
     r.close()
