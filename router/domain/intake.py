@@ -382,8 +382,11 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
             return Decision("out_of_scope", nlu.name, nlu.confidence, ("form_answer",))
         if nlu.name == "inform" and cues.complaint and ev.place and city >= CITY_CLEAR:
             # A place *and* what is wrong there ("莲花一村门口的井盖松动了"): a whole report, not just the
-            # answer to "where?". Inside the ticket form report_problem is still taken as the answer.
-            return Decision("ticket", "report_problem", max(city, nlu.confidence), (*reasons, "place_and_problem"))
+            # answer to "where?". An "answer:" reason is the decision's own reading of what the NLU took
+            # for a form answer, and the dialogue acts on it (bot.components.intake); inside the ticket
+            # form report_problem is still taken as the answer to its question.
+            return Decision("ticket", "report_problem", max(city, nlu.confidence),
+                            (*reasons, "answer:whole_report"))
         return Decision("ticket", nlu.name, nlu.confidence, (*reasons, "form_answer"), ask=thin)
     # Thin evidence: the dialogue asks what the resident wants (nlu_fallback offers the choices).
     return Decision("ticket", "nlu_fallback" if thin else "report_problem", max(nlu.score("report_problem"), city),

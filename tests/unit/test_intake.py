@@ -153,6 +153,7 @@ def test_a_place_with_what_is_wrong_there_is_a_report_not_just_an_answer_to_wher
     text = "福田区华富街道莲花一村门口的井盖松动了，踩上去会响"
     d = decide(nlu("inform", 0.8), evidence(text, city=0.9, place=True))
     assert d.outcome == "ticket" and d.intent == "report_problem"
+    assert any(r.startswith("answer:") for r in d.reasons)  # the dialogue acts on it, not on "inform"
     # the bare answer to "where?" stays the form's answer
     bare = decide(nlu("inform", 0.9), evidence("福田区华富街道莲花一村", city=0.4, place=True))
     assert bare.intent == "inform"
