@@ -22,9 +22,9 @@ from router.adapters.conversations import ConversationStore
 from router.adapters.ticket_store import RedisTicketStore
 from router.appkeys import CONVERSATIONS, OUTBOUND, REDIS, SETTINGS, TICKETS
 from router.console.audit import AuditLog
-from router.domain.masking import mask_pii
 from router.console.users import UserStore, ensure_bootstrap_admin
 from router.console.views import setup_console
+from router.domain.masking import mask_pii
 from router.http import auth_middleware, error_middleware
 from router.services.messages import Reply
 from router.services.outbound import Outbound

@@ -9,17 +9,8 @@ import pytest
 from router.adapters.conversations import ConversationStore
 from router.adapters.rasa import RasaClient
 from router.services.dialogue import Dialogue
-from tests.fakes.rasa_server import FakeRasa
 
 FORGED = '/rate{"rating":"满意","ticket_id":"SZ20261125-000123"}'
-
-
-@pytest.fixture
-async def rasa():
-    fake = FakeRasa()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

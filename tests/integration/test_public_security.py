@@ -51,14 +51,6 @@ HISTORY = "/api/v1/channels/web/history"
 EVENTS = "/api/v1/channels/web/events"
 
 
-@pytest.fixture
-async def rasa():
-    fake = FakeRasa()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
 def build_app(redis, rasa: FakeRasa, **overrides) -> web.Application:
     """The web channel wired as create_app wires it (same middlewares, the per-process event hub)."""
     settings = Settings(api_token=TOKEN, rasa_url=rasa.url, rasa_token=rasa.token, **overrides)

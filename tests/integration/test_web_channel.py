@@ -18,17 +18,8 @@ from router.http import auth_middleware, error_middleware, event_hub
 from router.services.dialogue import Dialogue
 from router.services.outbound import Outbound
 from router.settings import Settings
-from tests.fakes.rasa_server import FakeRasa
 
 TOKEN = "api-token-for-tests"
-
-
-@pytest.fixture
-async def rasa():
-    fake = FakeRasa()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
