@@ -59,7 +59,7 @@ def test_a_typed_rating_payload_cannot_rate_a_strangers_ticket(stack: Stack) -> 
     tid = _resolved_ticket(stack, "已更换灯泡")
     stranger = _session(stack)
     _chat(stack, stranger, "你好")
-    replies = _chat(stack, stranger, '/rate{"rating":"满意","ticket_id":"%s"}' % tid)
+    replies = _chat(stack, stranger, '/rate{"rating":"满意","ticket_id":"' + tid + '"}')
     assert replies and "失效" in replies[0]["text"]
     status, ticket = stack.request("GET", f"/api/v1/tickets/{tid}")
     assert ticket["status"] == "办结" and ticket["rating"] is None
