@@ -23,7 +23,7 @@ from typing import Literal
 
 from router.domain.normalise import normalise
 
-__all__ = ["Emergency", "EmergencyNumber", "assess", "crisis_number", "detect", "prepare"]
+__all__ = ["Emergency", "EmergencyNumber", "assess", "crisis_number", "danger_number", "detect", "prepare"]
 
 EmergencyNumber = Literal["110", "119", "120"]
 
@@ -321,5 +321,31 @@ def crisis_number(text: str) -> EmergencyNumber:
         return "120"
     found = detect(clean)
     if found is not None and (found.number == "120" or found.kind == "medical"):
+        return "120"
+    return "110"
+
+
+# Weak signs of which service an emergency needs, for danger the rules could not name (the model heard
+# it): words of a fire or a rescue, of a body in trouble, of someone hurting someone.
+_SIGNS_POLICE = re.compile("打人|打我|打她|打他|砍|捅|杀|抢|闯进|砸门|踹门|撬门|拿刀|持刀|刀|威胁|绑|拐|跟踪|非礼|猥亵|强奸|家暴|动手|勒索")
+_SIGNS_FIRE = re.compile("着火|起火|失火|火灾|火苗|大火|火光|火势|冒烟|浓烟|好大的烟|烟雾|呛|烧起来|燃烧|烧着|煤气|燃气|"
+                         "液化气|爆炸|被困|困住|困在|出不去|下不去|卡住|掉进|落水|溺水|电梯")
+_SIGNS_MEDICAL = re.compile("晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|吐血|流血|"
+                            "出血|血|心脏|胸口(?:疼|痛|闷)|胸痛|中风|摔倒|摔伤|跌倒|骨折|过敏|中毒|吃错药|休克|高烧|"
+                            "难产|要生了|羊水|不行了|倒地|倒在地上")
+
+
+def danger_number(text: str) -> EmergencyNumber:
+    """Whom to call for an emergency the rules did not name: 110 when someone is hurting someone (the
+    police bring the ambulance), 119 for a fire or someone trapped, 120 for a body in trouble,
+    otherwise 110 (the police dispatch the others)."""
+    if not isinstance(text, str):
+        raise TypeError(f"danger_number() needs a str, got {type(text).__name__}")
+    clean = prepare(text)
+    if _SIGNS_POLICE.search(clean):
+        return "110"
+    if _SIGNS_FIRE.search(clean):
+        return "119"
+    if _SIGNS_MEDICAL.search(clean):
         return "120"
     return "110"

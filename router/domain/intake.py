@@ -204,6 +204,7 @@ class Evidence:
     service: float = 0.0                                      # best catalogue score
     place: bool = False
     crisis_number: str = "110"                                # whom to call for a crisis the rules did not name
+    danger_number: str = "110"                                # whom to call for an emergency only the model heard
     answer: str = ""              # an everyday short answer (router.domain.answers): decline / same_number / agree
     offered: tuple[str, ...] = ()  # intents of the buttons the bot offered in its last turn ("skip", "affirm")
     set_aside: tuple[str, ...] = ()  # danger words the rules found and judged past / hazard / news / report
@@ -226,6 +227,7 @@ class Evidence:
             service=float(data.get("service") or 0.0),
             place=bool(data.get("place")),
             crisis_number=str(data.get("crisis_number") or "110"),
+            danger_number=str(data.get("danger_number") or "110"),
             answer=str(data.get("answer") or ""),
             offered=tuple(str(o) for o in data.get("offered") or ()),
             set_aside=tuple(str(o) for o in data.get("set_aside") or ()),
@@ -298,8 +300,10 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
     if not letter and not ev.set_aside and (p_emergency >= EMERGENCY_DETECTOR
                        or (p_emergency >= EMERGENCY_WITH_NLU and nlu.score("emergency") >= NLU_SURE)
                        or (not modelled and nlu.score("emergency") >= NLU_SURE)):
-        # The model hears danger the rules could not name: the police (110) dispatch the others.
-        return Decision("emergency", "emergency", p_emergency, (f"detector:emergency:{p_emergency:.2f}",), "110")
+        # The model hears danger the rules could not name: the service its words point to (fire or
+        # rescue 119, a body in trouble 120), else the police (110), who dispatch the others.
+        return Decision("emergency", "emergency", p_emergency, (f"detector:emergency:{p_emergency:.2f}",),
+                        ev.danger_number)
 
     # 2. An everyday answer to the question just asked: "算了" / "不用了" where "跳过" was offered skips
     # that question (not the whole report); "就这个号" / "可以" where "可以" was offered agrees.

@@ -76,6 +76,12 @@ class Understanding:
             city = heads.get("city", {}).get("city", 0.5)
         if self.model is None or danger.get("crisis", 0.0) >= 0.5:
             crisis_number = emergency_rules.crisis_number(spoken)
+        # Whom to call for an emergency only the model hears: from the words, and on the phone also
+        # from the safety words heard as homophones ("着活了" → 着火了).
+        danger_number = emergency_rules.danger_number(spoken)
+        if danger_number == "110" and channel == "voice" and len(clean) <= PHONETIC_MAX_CHARS \
+                and danger.get("emergency", 0.0) >= 0.5:
+            danger_number = emergency_rules.danger_number(phonetic.repair(clean).text)
         place = self.resolver.resolve(clean[:PLACE_CHARS])
         has_place = bool(place.district or place.street or place.community)
         hits = self.catalogue.search(clean[:SERVICE_QUERY_CHARS], k=3, district=place.district)
@@ -94,6 +100,7 @@ class Understanding:
             service=round(float(hits[0].score), 4) if hits else 0.0,
             place=has_place,
             crisis_number=crisis_number,
+            danger_number=danger_number,
             answer=answers.kind_of(clean, titles={intent: title for intent, title in offered}),
             offered=tuple(intent for intent, _ in offered),
             set_aside=set_aside,

@@ -157,3 +157,18 @@ def test_a_place_with_what_is_wrong_there_is_a_report_not_just_an_answer_to_wher
     # the bare answer to "where?" stays the form's answer
     bare = decide(nlu("inform", 0.9), evidence("福田区华富街道莲花一村", city=0.4, place=True))
     assert bare.intent == "inform"
+
+
+def test_danger_only_the_model_heard_names_the_service_its_words_point_to() -> None:
+    from router.domain.emergency import danger_number
+
+    assert danger_number("楼道里全是烟 门口出不去") == "119"
+    assert danger_number("我爸突然倒地叫不醒 嘴唇发紫") == "120"
+    assert danger_number("有人拿刀在楼下追着人跑 地上有血") == "110"  # the police first, they bring 120
+    assert danger_number("快来人啊 出大事了") == "110"
+    text = "我爸突然倒地叫不醒 嘴唇发紫"
+    d = decide(nlu("report_problem", 0.6), evidence(text, danger={"emergency": 0.95}, danger_number="120"))
+    assert d.outcome == "emergency" and d.emergency_number == "120"
+    # the dialogue gets the same number from the metadata the router sends
+    ev = evidence(text, danger={"emergency": 0.95}, danger_number="120")
+    assert Evidence.from_dict(ev.to_dict()).danger_number == "120"
