@@ -113,6 +113,7 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
         "要跳河|要跳楼|站在楼顶|爬上楼顶|"
         # threats and attacks in progress
         "(?:弄|打|砍|斩|捅|搞)死(?:你|我|佢|他|她|我们|我哋|你们)|要(?:你|我)的命|杀了(?:你|我)|"
+        "把[^，。,.!?！？]{0,6}(?:弄|打|砍|捅|搞)死|被绑(?:着|住|起来|走)|绑着|撕票|(?:人|他|她)(?:现在)?(?:就)?在(?:他|他们|对方|我)手上|"
         "(?:砸|踢|踹|撞)(?:我家的?|我的|我们的?)?门|门(?:快|都)?(?:被)?(?:砸|踢|踹|撞)(?:开|烂|坏)|"
         "(?:老公|老婆|丈夫|男人|男朋友|前夫|阿爸|爸爸|他)(?:喝醉了?|饮醉酒)?[^，。]{0,4}(?:打我|打佢|打我阿妈|打我妈|打人)|"
         "(?:有人|有个男的|有个人|陌生人)[^，。]{0,6}(?:在)?(?:翻东西|进了我家|进我家|爬进|闯入)|"
@@ -152,12 +153,14 @@ _PAST = re.compile(
     "上个?(?:周|礼拜|星期)[一二三四五六日天]|几天前|几个月前|[0-9一二三四五六七八九十两]+(?:天|个月|年|周)(?:以)?前")
 _COMPLAINT = re.compile("投诉|太慢|来得慢|来晚|迟到|态度|不满意|差评|说法|反映|赔偿|收费|乱收|理赔|保险|推来推去|推嚟推去|跟进|追责|问责")
 _NOW = re.compile("现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救")
+# An ambulance heard, not called for: "救护车半夜老是鸣笛，吵得睡不着".
+_NOISE = re.compile("吵|鸣笛|噪音|噪声|扰民|声音(?:太|很|好)大")
 # Chronic faults described as a pattern ("电梯老是困人") are tickets, not emergencies.
 _CHRONIC = re.compile("经常|老是|总是|常常|每次|动不动|三天两头|隔三差五|好几次|多次|[0-9一二三四五六七八九十几]+次")
 # What may happen, what someone fears, what they read about: a hazard to report, not danger now.
 _HYPOTHETICAL = re.compile(
     "怕|担心|万一|一旦|如果|假如|要是|会不会|容易|可能会|随时可能|防止|预防|以防|避免|隐患|风险|演练|培训|知识|宣传|"
-    "检查|安全教育|新闻|报道|网上|视频|电视|听说|国内|全国|各地|事故频发|频发|屡屡|曾发生|发生过|引人关注|"
+    "检查|安全教育|新闻|报道|网上|视频|电视|听说|据说|朋友圈|群里说|谣言|辟谣|是不是真的|国内|全国|各地|事故频发|频发|屡屡|曾发生|发生过|引人关注|"
     "会(?:着火|起火|爆炸|塌|倒)|怎么(?:预防|防)")
 # A crisis word that is not the sender's own danger now: a negation, a general remark, someone else's
 # death in the past or the news.
@@ -236,11 +239,15 @@ _PAUSE = re.compile(r"(?<=[\u3400-\u9fff])[ \t\u3000]+(?=[\u3400-\u9fff])")
 MAX_DETECT_CHARS = 3000
 
 
+# Anger said as an explosion ("气得要爆炸了", "肺都气炸了"): no danger word left for the rules.
+_ANGER = re.compile("气(?:得|到)?(?:我)?(?:肺)?(?:都|要|快)?(?:要)?(?:爆炸|炸)(?:了)?|(?:肺|我)都(?:要|快)?(?:被)?气炸(?:了)?")
+
+
 def prepare(text: str) -> str:
-    """The text as the rules read it: normalised, bounded, and a space a speaker's pause or a typist put
-    between phrases kept as a comma (it ends a clause; normalise() alone drops it between Chinese
-    characters). Idempotent."""
-    return normalise(_PAUSE.sub("，", text[:MAX_DETECT_CHARS].strip()))
+    """The text as the rules read it: normalised, bounded, anger said as an explosion taken for anger, and
+    a space a speaker's pause or a typist put between phrases kept as a comma (it ends a clause;
+    normalise() alone drops it between Chinese characters). Idempotent."""
+    return _ANGER.sub("很生气", normalise(_PAUSE.sub("，", text[:MAX_DETECT_CHARS].strip())))
 
 
 def detect(text: str) -> Emergency | None:
@@ -297,7 +304,8 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
         return None, (*aside, *kinds)
     # Only a mention of an ambulance or a number, in a complaint: "救护车收费太贵了，我要投诉".
     weak = all(h[0] == "call" or h[2] == "救护车" for h in hits)
-    if weak and _COMPLAINT.search(clean) and not _NOW.search(clean):
+    if weak and (_COMPLAINT.search(clean) or _CHRONIC.search(clean) or _NOISE.search(clean)) \
+            and not _NOW.search(clean):
         return None, (*aside, *kinds)
     if all(h[0] == "trapped" for h in hits) and _CHRONIC.search(clean) and not _NOW.search(clean):
         return None, (*aside, *kinds)
@@ -327,12 +335,14 @@ def crisis_number(text: str) -> EmergencyNumber:
 
 # Weak signs of which service an emergency needs, for danger the rules could not name (the model heard
 # it): words of a fire or a rescue, of a body in trouble, of someone hurting someone.
-_SIGNS_POLICE = re.compile("打人|打我|打她|打他|砍|捅|杀|抢|闯进|砸门|踹门|撬门|拿刀|持刀|刀|威胁|绑|拐|跟踪|非礼|猥亵|强奸|家暴|动手|勒索")
+_SIGNS_POLICE = re.compile("打人|打我|打她|打他|打起来|打架|斗殴|群殴|棍|棒|砖头|砍|捅|杀|抢|闯进|砸门|踹门|撬门|拿刀|持刀|刀|"
+                           "威胁|绑|撕票|拐|跟踪|非礼|猥亵|强奸|家暴|动手|勒索|弄死")
 _SIGNS_FIRE = re.compile("着火|起火|失火|火灾|火苗|大火|火光|火势|冒烟|浓烟|好大的烟|烟雾|呛|烧起来|燃烧|烧着|煤气|燃气|"
-                         "液化气|爆炸|被困|困住|困在|出不去|下不去|卡住|掉进|落水|溺水|电梯")
-_SIGNS_MEDICAL = re.compile("晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|吐血|流血|"
-                            "出血|血|心脏|胸口(?:疼|痛|闷)|胸痛|中风|摔倒|摔伤|跌倒|骨折|过敏|中毒|吃错药|休克|高烧|"
-                            "难产|要生了|羊水|不行了|倒地|倒在地上")
+                         "液化气|爆炸|被困|困住|困在|出不去|下不去|卡住|卡在|夹住|拔不出|掉进|落水|溺水|电梯")
+_SIGNS_MEDICAL = re.compile("晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|抽出|发抖|"
+                            "翻白眼|往上翻|口吐白沫|吐血|流血|出血|血|心脏|心口|胸口|胸痛|冷汗|中风|半边|半身|不能动|动不了|"
+                            "含糊|说不出话|讲不出话|讲唔到|摔|跌|掉下来|坠|爬不起来|起不来|不动|唔郁|不应|唔应|叫不醒|"
+                            "骨折|过敏|疹子|肿|中毒|吃错药|休克|高烧|难产|要生了|羊水|不行了|倒地|倒在地上|趴|痛得|疼得")
 
 
 def danger_number(text: str) -> EmergencyNumber:

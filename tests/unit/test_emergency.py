@@ -228,3 +228,17 @@ def test_a_long_letter_with_danger_now_is_still_an_emergency() -> None:
     letter = "尊敬的领导，" + "我们小区的问题很多，" * 20 + "现在楼下着火了，快来人！"
     found = detect(letter)
     assert found is not None and found.number == "119"
+
+
+@pytest.mark.parametrize("text", [
+    "我气得要爆炸了😤 办个居住证跑了三趟还没办好",          # anger said as an explosion
+    "救护车半夜老是在我们楼下鸣笛 吵得睡不着 能不能让它们关掉",  # an ambulance heard, not needed
+    "朋友圈里说南山有栋楼着火死了人 是不是谣言啊",            # hearsay
+])
+def test_words_of_danger_that_are_not_danger_now(text: str) -> None:
+    assert detect(text) is None
+
+
+def test_a_hostage_held_for_money_is_a_call_to_the_police() -> None:
+    found = detect("他们说不转钱就撕票 我弟弟现在被绑着 人在他们手上")
+    assert found is not None and found.number == "110"
