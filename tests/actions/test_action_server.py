@@ -64,6 +64,7 @@ def post(port: int, path: str, body: dict, host: str = "127.0.0.1") -> int:
         with urllib.request.urlopen(req, timeout=5) as r:
             return r.status
     except urllib.error.HTTPError as e:
+        e.close()  # its socket, or pytest (warnings as errors) fails the next test on a ResourceWarning
         return e.code
 
 
@@ -83,6 +84,7 @@ def test_a_call_without_the_token_is_refused(server) -> None:
 def test_the_action_list_is_not_public(server) -> None:
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(f"http://127.0.0.1:{server}/actions", timeout=5)
+    err.value.close()
     assert err.value.code == 401
 
 
