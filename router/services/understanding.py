@@ -9,6 +9,7 @@ the first few hundred characters, and the resolver and the catalogue get bounded
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,11 @@ from router.domain.intake import Alarm, Cues, Evidence, cues_of
 from router.domain.normalise import normalise
 
 __all__ = ["Understanding", "Understood", "MAX_EVIDENCE_CHARS"]
+
+_SPACES = re.compile(r"[，,\s]+")  # the pauses emergency.prepare wrote as commas, and spaces
+# A spoken turn is read joined up (without its pauses) up to this length: an elderly caller's long turn
+# can carry the emergency in passing.
+JOINED_MAX_CHARS = 240
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +121,8 @@ class Understanding:
     def _alarm(clean: str, channel: str, alternatives: Sequence[str]) -> Alarm | None:
         """``clean``: the text as router.domain.emergency.prepare leaves it (pauses kept as commas).
 
-        Speech is read three ways: the best transcript, every alternative the recogniser offered, and
-        each with safety words it wrote as homophones put back ("着活" for 着火). The first alarm wins,
+        Speech is read four ways: the best transcript, every alternative the recogniser offered, each
+        with safety words it wrote as homophones put back ("着活" for 着火), and the turn joined up. The first alarm wins,
         except that a crisis heard as harm already done (pills taken, bleeding) names the ambulance
         whichever reading said so."""
         heard = [emergency_rules.prepare(a) for a in list(alternatives)[:MAX_ALTERNATIVES] if isinstance(a, str)]
@@ -128,6 +134,12 @@ class Understanding:
                     repaired = phonetic.repair(candidate)
                     if repaired.fixes:
                         readings.append((repaired.text, "phonetic"))
+            # A recogniser that puts a space between every few words breaks the danger words apart ("叫他
+            # 也 不应"): read the turn joined up too — unless the spaced reading set danger words aside as
+            # past or a hazard, whose clause marks the joined text would lose.
+            joined = _SPACES.sub("", clean)
+            if joined != clean and len(clean) <= JOINED_MAX_CHARS and not emergency_rules.assess(clean)[1]:
+                readings.append((joined, "joined"))
         found_all = [(found, source) for text, source in readings
                      if (found := emergency_rules.detect(text)) is not None]
         if not found_all:

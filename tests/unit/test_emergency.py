@@ -242,3 +242,16 @@ def test_words_of_danger_that_are_not_danger_now(text: str) -> None:
 def test_a_hostage_held_for_money_is_a_call_to_the_police() -> None:
     found = detect("他们说不转钱就撕票 我弟弟现在被绑着 人在他们手上")
     assert found is not None and found.number == "110"
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("我儿子两岁，刚才把一颗纽扣电池吞下去了，现在还没什么症状，是不是等等看就行？", "120"),
+    ("吃了虾之后全身起疹子 嗓子好像肿了 呼吸越来越困难", "120"),    # "之后" is a sequence, not the past
+    ("你好 我奶奶 在家 烧炭 取暖 门窗 都关 着 现在 头晕 呕吐 站 不 起来 了", "120"),  # poisoning, not a crisis
+    ("我哋大厦部电梯头先又坏咗，卡喺12楼同13楼中间，入面有个孕妇，已经困咗二十几分钟", "119"),
+    ("想问下醉酒的人躺在马路中间归哪个部门管？就在布吉那个十字路口，车来车往的", "110"),
+    ("我爸接了个电话说他涉嫌洗钱，要把存款转到安全账户，现在已经去银行了", "110"),
+])
+def test_emergencies_written_like_a_question_or_a_complaint(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None and found.number == number and not found.is_crisis
