@@ -16,7 +16,7 @@ from typing import Any
 
 from router.domain import answers, phonetic
 from router.domain import emergency as emergency_rules
-from router.domain.intake import Alarm, Cues, Evidence, cues_of
+from router.domain.intake import EMERGENCY_WITH_NLU, Alarm, Cues, Evidence, cues_of
 from router.domain.normalise import normalise
 
 __all__ = ["Understanding", "Understood", "MAX_EVIDENCE_CHARS"]
@@ -70,8 +70,9 @@ class Understanding:
             heard_as = phonetic.repair(clean, phrases=phonetic.INTENT_PHRASES).text
         cues: Cues = cues_of(heard_as)
         spoken = emergency_rules.prepare(text)
-        alarm = self._alarm(spoken, channel, alternatives)
-        set_aside = () if alarm is not None else emergency_rules.assess(spoken)[1]
+        assessed = emergency_rules.assess(spoken)
+        alarm = self._alarm(spoken, channel, alternatives, assessed)
+        set_aside = () if alarm is not None else assessed[1]
         # Whom to call for a crisis only the model heard: only asked when the model hears one.
         crisis_number = "110"
         danger: dict[str, float] = {}
@@ -82,12 +83,13 @@ class Understanding:
             city = heads.get("city", {}).get("city", 0.5)
         if self.model is None or danger.get("crisis", 0.0) >= 0.5:
             crisis_number = emergency_rules.crisis_number(spoken)
-        # Whom to call for an emergency only the model hears: from the words, and on the phone also
-        # from the safety words heard as homophones ("着活了" → 着火了).
-        danger_number = emergency_rules.danger_number(spoken)
-        if danger_number == "110" and channel == "voice" and len(clean) <= PHONETIC_MAX_CHARS \
-                and danger.get("emergency", 0.0) >= 0.5:
-            danger_number = emergency_rules.danger_number(phonetic.repair(clean).text)
+        # Whom to call for an emergency only the model hears (only asked when it may): from the words,
+        # and on the phone also from the safety words heard as homophones ("着活了" → 着火了).
+        danger_number = "110"
+        if self.model is None or danger.get("emergency", 0.0) >= EMERGENCY_WITH_NLU:
+            danger_number = emergency_rules.danger_number(spoken)
+            if danger_number == "110" and channel == "voice" and len(clean) <= PHONETIC_MAX_CHARS:
+                danger_number = emergency_rules.danger_number(phonetic.repair(clean).text)
         place = self.resolver.resolve(clean[:PLACE_CHARS])
         has_place = bool(place.district or place.street or place.community)
         hits = self.catalogue.search(clean[:SERVICE_QUERY_CHARS], k=3, district=place.district)
@@ -115,11 +117,14 @@ class Understanding:
 
     def alarm(self, text: str, channel: str = "web", alternatives: Sequence[str] = ()) -> Alarm | None:
         """Only the safety question (the voice channel asks it before confirming what it heard)."""
-        return self._alarm(emergency_rules.prepare(text), channel, alternatives)
+        spoken = emergency_rules.prepare(text)
+        return self._alarm(spoken, channel, alternatives, emergency_rules.assess(spoken))
 
     @staticmethod
-    def _alarm(clean: str, channel: str, alternatives: Sequence[str]) -> Alarm | None:
-        """``clean``: the text as router.domain.emergency.prepare leaves it (pauses kept as commas).
+    def _alarm(clean: str, channel: str, alternatives: Sequence[str],
+               assessed: tuple[emergency_rules.Emergency | None, tuple[str, ...]]) -> Alarm | None:
+        """``clean``: the text as router.domain.emergency.prepare leaves it (pauses kept as commas);
+        ``assessed``: emergency.assess(clean), which the caller needs too.
 
         Speech is read four ways: the best transcript, every alternative the recogniser offered, each
         with safety words it wrote as homophones put back ("着活" for 着火), and the turn joined up. The first alarm wins,
@@ -138,10 +143,10 @@ class Understanding:
             # 也 不应"): read the turn joined up too — unless the spaced reading set danger words aside as
             # past or a hazard, whose clause marks the joined text would lose.
             joined = _SPACES.sub("", clean)
-            if joined != clean and len(clean) <= JOINED_MAX_CHARS and not emergency_rules.assess(clean)[1]:
+            if joined != clean and len(clean) <= JOINED_MAX_CHARS and not assessed[1]:
                 readings.append((joined, "joined"))
         found_all = [(found, source) for text, source in readings
-                     if (found := emergency_rules.detect(text)) is not None]
+                     if (found := assessed[0] if source == "text" else emergency_rules.detect(text)) is not None]
         if not found_all:
             return None
         found, source = found_all[0]
