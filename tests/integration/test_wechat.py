@@ -20,9 +20,10 @@ from router import keys
 from router.adapters.conversations import Conversation
 from router.appkeys import CONVERSATIONS, DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
 from router.channels.wechat import WECHAT, setup_routes
-from router.services.messages import Button, Reply, Turn
+from router.services.messages import Reply
 from router.services.outbound import Outbound
 from router.settings import Settings
+from tests.fakes.dialogue import FakeDialogue
 from tests.fakes.wechat_server import FakeWeChatApi, WeChatPush
 
 TOKEN = "community-token"
@@ -46,25 +47,6 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 ]>
 <xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName><FromUserName><![CDATA[oResident_0123456789abcdefABC]]></FromUserName>
 <CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>&lol9;</Content><MsgId>1</MsgId></xml>"""
-
-
-class FakeDialogue:
-    """Same ``handle`` signature as router.services.dialogue.Dialogue; echoes, offers buttons on request."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-        self.calls: list[dict[str, Any]] = []
-        self.trusted: list[bool] = []  # trusted_payload of each call
-
-    async def handle(self, channel: str, user_id: str, text: str, *, message_id: str | None = None,
-                     metadata: dict[str, Any] | None = None, trusted_payload: bool = False) -> Turn:
-        self.calls.append({"channel": channel, "user_id": user_id, "text": text, "message_id": message_id})
-        self.trusted.append(trusted_payload)
-        await asyncio.sleep(self.delay)
-        if text == "我要办事":
-            buttons = (Button("办事指南", "/ask_service"), Button("反映问题", "/report_problem"))
-            return Turn(replies=[Reply("请选择您要办理的事项：", buttons=buttons)], conversation=None)
-        return Turn(replies=[Reply(f"收到：{text}")], conversation=None)
 
 
 Make = Callable[..., Awaitable[tuple[TestClient, FakeDialogue]]]

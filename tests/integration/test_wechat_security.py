@@ -30,9 +30,9 @@ from router import keys
 from router.appkeys import DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
 from router.channels.wechat import setup_routes
 from router.channels.wechat_crypto import pkcs7_pad, signature
-from router.services.messages import Reply, Turn
 from router.services.outbound import Outbound
 from router.settings import Settings
+from tests.fakes.dialogue import FakeDialogue
 from tests.fakes.wechat_server import FakeWeChatApi, WeChatPush
 
 TOKEN = "community-token"
@@ -42,21 +42,6 @@ AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 OPENID = "oResident_0123456789abcdefABC"
 ACCOUNT = "gh_0123456789ab"  # WeChatPush's default ToUserName
 LONG_AGO = "1000000000"  # 2001-09-09: a push logged once, replayed years later
-
-
-class FakeDialogue:
-    """Same ``handle`` signature as router.services.dialogue.Dialogue; echoes what it was told."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-        self.trusted: list[bool] = []  # trusted_payload of each call
-
-    async def handle(self, channel: str, user_id: str, text: str, *, message_id: str | None = None,
-                     metadata: dict[str, Any] | None = None, trusted_payload: bool = False) -> Turn:
-        self.calls.append({"channel": channel, "user_id": user_id, "text": text, "message_id": message_id})
-        self.trusted.append(trusted_payload)
-        await asyncio.sleep(0.05)
-        return Turn(replies=[Reply(f"收到：{text}")], conversation=None)
 
 
 Make = Callable[..., Awaitable[tuple[TestClient, FakeDialogue]]]
@@ -78,7 +63,7 @@ def make_client(redis: Any, wechat_api: FakeWeChatApi, aiohttp_client: Any,
                             "WECHAT_ENCODING_AES_KEY": AES_KEY if aes else "",
                             "WECHAT_API_BASE": wechat_api.base_url, "WECHAT_ACCOUNT_ID": account}.items():
             monkeypatch.setenv(name, value)
-        dialogue = FakeDialogue()
+        dialogue = FakeDialogue(0.05)
         app = web.Application()
         app[SETTINGS] = Settings.from_env()
 
