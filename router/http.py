@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hmac
 import ipaddress
 import json
 import logging
@@ -131,9 +130,7 @@ def _bearer(request: web.Request) -> str:
 
 def bearer_ok(request: web.Request) -> bool:
     """True for the internal API token (ROUTER_API_TOKEN), the one with the whole internal API."""
-    token = request.app[SETTINGS].api_token
-    given = _bearer(request)
-    return bool(token and given) and hmac.compare_digest(given.encode(), token.encode())
+    return scope_of(_bearer(request), api_token=request.app[SETTINGS].api_token, bot_token="") == "internal"
 
 
 async def read_json(request: web.Request, *, max_bytes: int = 64 * 1024) -> dict[str, Any]:
