@@ -191,6 +191,8 @@ async def test_clear_conversation_ends_the_session_on_the_server(start, redis):
     # ending twice, or a forged id, is harmless
     assert (await client.post(f"{SESSIONS}/end", json={"session_id": sid})).status in (200, 403)
     assert (await client.post(f"{SESSIONS}/end", json={"session_id": "abc.123"})).status == 403
+    broken = await client.post(f"{SESSIONS}/end", data=b"{broken", headers={"Content-Type": "application/json"})
+    assert broken.status == 400 and (await broken.json())["error"]["code"] == "invalid_json"
 
 
 async def test_clearing_while_waiting_for_a_person_takes_it_out_of_the_queue(start, redis):
