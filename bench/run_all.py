@@ -53,6 +53,8 @@ def stack_benchmarks(long_turns: int) -> None:
              "--rasa-token", rasa_token, "--long-turns", str(long_turns)])
         run([PY, "-m", "bench.nlu_latency", "--rasa", rasa, "--rasa-token", rasa_token])
         run([PY, "bench/triage_eval.py", "--url", stack.url, "--token", stack.token])
+        run([PY, "bench/intake_eval.py", "--url", stack.url, "--token", stack.token])
+        run([PY, "bench/emergency_eval.py", "--url", stack.url, "--token", stack.token])
     finally:
         stack.stop()
 
