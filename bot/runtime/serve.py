@@ -1,0 +1,83 @@
+"""Start Rasa's server with this project's serving-time fixes: `python -m bot.runtime.serve run ...` takes
+the same arguments as `rasa run`.
+
+The fix, for Rasa 3.6.21 only (requirements/bot.lock pins it):
+
+- **Action-server answers are validated with a validator compiled once.** Rasa's
+  `RemoteAction._validate_action_result` calls `jsonschema.validate(result, schema)` for every custom
+  action it runs; that function checks the (large) events schema against its meta-schema and builds a
+  new validator on every call. Profiled under load, that was about a third of a Rasa worker's CPU
+  (bench/results/capacity.md). The schema never changes while the server runs, so it is checked once
+  and the validator reused. Answers are judged exactly as before: the same schema, the same
+  `best_match` error, the same message appended to it.
+
+A Rasa other than the pinned version is served unpatched, with a warning: the patched method may have
+changed. RASA_SERVE_PATCHES=0 serves unpatched too (to compare, or if a patch is ever suspected).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+PINNED_RASA = "3.6.21"
+
+
+def compiled_action_result_validator() -> Any:
+    """A replacement for RemoteAction._validate_action_result over a validator built once."""
+    from jsonschema import exceptions, validators
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    schema = RemoteAction.action_response_format_spec()
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)  # once, here, instead of on every answer
+    validator = cls(schema)
+
+    def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+        error = exceptions.best_match(validator.iter_errors(result))
+        if error is not None:
+            error.message += (
+                ". Failed to validate Action server response from API, "
+                "make sure your response from the Action endpoint is valid. "
+                f"For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+            )
+            raise error
+        return True
+
+    _validate_action_result.compiled_once = True  # type: ignore[attr-defined]
+    return _validate_action_result
+
+
+def install() -> bool:
+    """Apply the fixes to the imported Rasa; True when applied."""
+    import rasa
+    from rasa.core.actions.action import RemoteAction
+
+    if os.environ.get("RASA_SERVE_PATCHES", "1") == "0":
+        logger.warning("RASA_SERVE_PATCHES=0: Rasa is served unpatched")
+        return False
+    if rasa.__version__ != PINNED_RASA:
+        logger.warning("Rasa %s is not the pinned %s: served unpatched (check bot/runtime/serve.py against it)",
+                       rasa.__version__, PINNED_RASA)
+        return False
+    RemoteAction._validate_action_result = compiled_action_result_validator()  # type: ignore[method-assign]
+    return True
+
+
+def main(argv: list[str]) -> None:
+    applied = install()
+    print(f"bot.runtime.serve: Rasa {'with' if applied else 'without'} the compiled action-answer validator",
+          flush=True)
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *argv]
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,67 @@
+"""bot/runtime/serve.py: Rasa judges action-server answers exactly as before, with a validator built once."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+import rasa
+from rasa.core.actions.action import RemoteAction
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.runtime import serve
+
+ANSWERS = [
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "ticket_id", "value": "T1"}],
+     "responses": [{"text": "已受理", "buttons": [{"title": "查进度", "payload": "/ticket_status"}]}]},
+    {"events": [{"event": "followup", "name": "ticket_form"}, {"event": "active_loop", "name": None}]},
+    {"events": [{"event": "slot"}]},                       # a slot event without its name
+    {"events": "SlotSet(ticket_id)"},                      # not a list
+    {"responses": "已受理"},                               # not a list
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"name": "ticket_id"}]},                   # no event type
+    {"events": [{"event": "user", "text": 5}]},
+]
+
+
+@pytest.fixture
+def action(monkeypatch: pytest.MonkeyPatch) -> RemoteAction:
+    # Whatever a test installs is undone afterwards.
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    return RemoteAction("action_open_ticket", EndpointConfig("http://127.0.0.1:1/webhook"))
+
+
+def _verdict(act: RemoteAction, answer: dict) -> str:
+    try:
+        act._validate_action_result(answer)
+    except jsonschema.ValidationError as e:
+        return "rejected: " + e.message
+    return "accepted"
+
+
+def test_every_answer_gets_the_same_verdict_and_message_as_unpatched_rasa(action: RemoteAction) -> None:
+    before = [_verdict(action, a) for a in ANSWERS]
+    assert serve.install()
+    assert getattr(RemoteAction._validate_action_result, "compiled_once", False)
+    after = [_verdict(action, a) for a in ANSWERS]
+    assert after == before
+    assert before[:3] == ["accepted"] * 3
+    assert all(v.startswith("rejected: ") and "Failed to validate Action server response" in v
+               for v in before[3:])
+
+
+def test_an_unpinned_rasa_or_the_switch_leaves_rasa_as_it_is(action: RemoteAction,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    original = RemoteAction._validate_action_result
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    assert not serve.install()
+    assert RemoteAction._validate_action_result is original
+    monkeypatch.setattr(rasa, "__version__", serve.PINNED_RASA)
+    monkeypatch.setenv("RASA_SERVE_PATCHES", "0")
+    assert not serve.install()
+    assert RemoteAction._validate_action_result is original
+
+
+def test_the_pinned_version_is_the_locked_one() -> None:
+    # Bumping Rasa in requirements/bot.lock must come with a look at the patched method.
+    assert rasa.__version__ == serve.PINNED_RASA
