@@ -52,6 +52,7 @@ __all__ = ["setup_routes", "WebSender", "sign_session", "verify_session"]
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 HEARTBEAT_SECONDS = 5.0
 # An open stream holds a lease on one of its session's stream slots, renewed while it runs; a process that
 # dies leaves leases that simply run out.
@@ -160,7 +161,15 @@ async def post_message(request: web.Request) -> web.Response:
     user_id = await verify_session(request, data.get("session_id"))
     await _limit(request, "message", user_id)
     text = require_text(data, max_chars=request.app[SETTINGS].max_text_chars)
-    turn = await request.app[DIALOGUE].handle("web", user_id, text)
+    # The page names each message (message_id) and sends it again under the same name when the answer
+    # was lost (a router restarting, a dropped connection): the second delivery gets the first answer and
+    # nothing is taken twice. Scoped to the session: one session cannot read another's answers.
+    message_id = data.get("message_id")
+    if message_id is not None and not (isinstance(message_id, str) and _MESSAGE_ID.fullmatch(message_id)):
+        raise ApiError(422, "invalid_field", "'message_id' must be 8-64 letters, digits, '-' or '_'",
+                       field="message_id")
+    turn = await request.app[DIALOGUE].handle("web", user_id, text,
+                                              message_id=f"{user_id}:{message_id}" if message_id else None)
     return web.json_response(
         {"replies": [r.to_dict() for r in turn.replies], "conversation": turn.conversation.public()},
         dumps=lambda o: json.dumps(o, ensure_ascii=False))
@@ -303,7 +312,10 @@ OPENAPI: dict[str, Any] = {
         "security": [{}, {"bearer": []}],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["session_id", "text"],
-            "properties": {"session_id": {"type": "string"}, "text": {"type": "string", "maxLength": 2000}}}}}},
+            "properties": {"session_id": {"type": "string"}, "text": {"type": "string", "maxLength": 2000},
+                           "message_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$",
+                                          "description": "the page's name for this message: a retry under "
+                                                         "the same name gets the first answer back"}}}}}},
         "responses": {"200": {"description": "{replies: [{text, buttons}], conversation: {id, state}}"},
                       "400": {"description": "broken JSON"}, "403": {"description": "unknown or expired session"},
                       "422": {"description": "invalid text"},

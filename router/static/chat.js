@@ -90,9 +90,26 @@
       body: body ? JSON.stringify(body) : undefined,
       cache: "no-store",
     }).then(function (r) {
-      return r.json().then(function (d) { if (!r.ok) { throw d; } return d; });
+      return r.json().catch(function () { return {}; }).then(function (d) {
+        if (!r.ok) { d = d || {}; d.status = r.status; throw d; }
+        return d;
+      });
     });
   }
+
+  // No answer came back (the network, or a server restarting behind the load balancer): worth sending
+  // the same message again once, under the same message_id, so it is never taken twice.
+  function transient(err) {
+    return !err || !err.error || err.status === 502 || err.status === 503 || err.status === 504;
+  }
+
+  function newMessageId() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function wait(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 
   function code(err) { return err && err.error && err.error.code; }
 
@@ -178,8 +195,15 @@
   }
 
   function post(text, label, mayRetry) {
+    var messageId = newMessageId();
+    var once = function (sid) {
+      return api("POST", "/api/v1/channels/web/messages", { session_id: sid, text: text, message_id: messageId });
+    };
     return ensureSession().then(function (sid) {
-      return api("POST", "/api/v1/channels/web/messages", { session_id: sid, text: text });
+      return once(sid).catch(function (err) {
+        if (!transient(err)) { throw err; }
+        return wait(1500).then(function () { return once(sid); });
+      });
     }).catch(function (err) {
       if (!mayRetry || code(err) !== "bad_session") { throw err; }
       // The session ended (idle too long, or cleared in another way): this message starts a new one,

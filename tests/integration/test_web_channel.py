@@ -208,3 +208,21 @@ async def test_repeated_short_answers_are_not_repetition(client):
         body = await (await client.post("/api/v1/channels/web/messages",
                                         json={"session_id": sid, "text": "跳过"})).json()
     assert body["conversation"]["state"] == "bot"
+
+
+async def test_a_message_sent_again_under_its_name_is_answered_once(client, rasa):
+    """The page re-sends a message whose answer was lost (a router restarting behind nginx) under the
+    same message_id: the bot sees it once and both deliveries get the same answer."""
+    sid = await new_session(client)
+    body = {"session_id": sid, "text": "楼道灯坏了", "message_id": "m-0001-abcdef"}
+    first = await (await client.post("/api/v1/channels/web/messages", json=body)).json()
+    again = await (await client.post("/api/v1/channels/web/messages", json=body)).json()
+    assert again["replies"] == first["replies"] == [{"text": "收到：楼道灯坏了", "buttons": []}]
+    assert [c["message"] for c in rasa.calls] == ["楼道灯坏了"]
+    # Another session naming its message the same way is not answered from the first one's.
+    other = await new_session(client)
+    reply = await (await client.post("/api/v1/channels/web/messages",
+                                     json={**body, "session_id": other, "text": "你好"})).json()
+    assert reply["replies"] == [{"text": "收到：你好", "buttons": []}]
+    resp = await client.post("/api/v1/channels/web/messages", json={**body, "message_id": "../x"})
+    assert resp.status == 422 and (await resp.json())["error"]["field"] == "message_id"
