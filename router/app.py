@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import urllib.parse
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -27,28 +30,65 @@ from router.services.triage import Triage
 from router.settings import Settings
 from router.views.clients import HTTP
 
-__all__ = ["create_app", "connect_redis"]
+__all__ = ["create_app", "connect_redis", "close_redis"]
 
 log = logging.getLogger(__name__)
 
 
-def connect_redis(url: str, *, max_connections: int = 64, wait_seconds: float = 5.0) -> aioredis.Redis:
+class _PrimaryFollowingConnection(SentinelManagedConnection):
+    """Asks the sentinels for the primary before every socket connect. redis-py 8's own sentinel
+    connection does so only in connect(), but a command reconnects through connect_check_health(), which
+    retried the old primary's address until it gave up: a failover was never followed."""
+
+    async def _connect(self) -> None:
+        if self.connection_pool.is_master:
+            self.host, self.port = await self.connection_pool.get_master_address()
+        await super()._connect()
+
+
+def connect_redis(url: str, *, max_connections: int = 64, wait_seconds: float = 5.0,
+                  sentinels: tuple[str, ...] = (), sentinel_service: str = "rsa") -> aioredis.Redis:
     """A client that rides out a Redis restart of a few seconds instead of failing the request, with a
     bounded pool: a burst waits up to ``wait_seconds`` for one of ``max_connections`` connections rather
     than opening more (Redis' clients and this process' file descriptors stay bounded; Rasa's stores
-    share the same Redis)."""
+    share the same Redis).
+
+    With ``sentinels`` (REDIS_SENTINELS, the production topology in deploy/) the client asks them for the
+    current primary of ``sentinel_service`` and follows a failover; REDIS_URL then gives only the password
+    and the database."""
+    common: dict[str, Any] = {
+        "decode_responses": True,
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "health_check_interval": 30,
+        "socket_timeout": 10,
+        "socket_connect_timeout": 2,
+    }
+    if sentinels:
+        u = urllib.parse.urlparse(url)
+        password = urllib.parse.unquote(u.password or "") or None
+        db = int((u.path or "/0").lstrip("/") or 0)
+        nodes = [(h, int(p)) for h, _, p in (s.rpartition(":") for s in sentinels)]
+        manager = Sentinel(nodes, sentinel_kwargs={"password": password, "socket_timeout": 2})
+        # A failover takes seconds (down-after-milliseconds + election): commands wait up to ~15 s for it.
+        return manager.master_for(sentinel_service, db=db, password=password, max_connections=max_connections,
+                                  connection_class=_PrimaryFollowingConnection,
+                                  retry=Retry(ExponentialBackoff(cap=1.0, base=0.1), retries=15), **common)
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
         timeout=wait_seconds,
-        decode_responses=True,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        health_check_interval=30,
-        socket_timeout=10,
-        socket_connect_timeout=2,
+        **common,
     )
     return aioredis.Redis.from_pool(pool)
+
+
+async def close_redis(redis: aioredis.Redis) -> None:
+    """Close the client and, behind Sentinel, the connections to the sentinels too."""
+    await redis.aclose()
+    manager = getattr(redis.connection_pool, "sentinel_manager", None)
+    for node in getattr(manager, "sentinels", ()):
+        await node.aclose()
 
 
 def _load_domain(app: web.Application) -> None:
@@ -68,11 +108,12 @@ def _load_domain(app: web.Application) -> None:
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[K.SETTINGS]
-    redis = connect_redis(settings.redis_url, max_connections=settings.redis_max_connections)
+    redis = connect_redis(settings.redis_url, max_connections=settings.redis_max_connections,
+                          sentinels=settings.redis_sentinels, sentinel_service=settings.redis_sentinel_service)
     http = aiohttp.ClientSession()
     app[K.REDIS] = redis
     app[HTTP] = http
-    rasa = RasaClient(http, settings.rasa_url, settings.rasa_token)
+    rasa = RasaClient(http, settings.rasa_workers, settings.rasa_token)
     conversations = ConversationStore(redis, idle_seconds=settings.session_idle_seconds,
                                       retention_seconds=settings.conversation_retention_days * 86400)
     app[K.CONVERSATIONS] = conversations
@@ -86,7 +127,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[K.TRIAGE] = Triage(parse=rasa.parse, understanding=app[K.UNDERSTANDING])
     yield
     await http.close()
-    await redis.aclose()
+    await close_redis(redis)
 
 
 async def _sla_scheduler(app: web.Application) -> AsyncIterator[None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,12 +17,30 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw.strip() else default
 
 
+def _rasa_urls(env: Mapping[str, str], rasa_port: int) -> tuple[str, ...]:
+    """RASA_URLS="http://a:5005 http://b:5005" names the workers; else RASA_WORKERS (as `make run` starts
+    them, one port each from RASA_PORT on); else RASA_URL alone."""
+    if env.get("RASA_URLS", "").strip():
+        return tuple(env["RASA_URLS"].replace(",", " ").split())
+    if env.get("RASA_URL"):
+        return (env["RASA_URL"],)
+    workers = max(1, _int("RASA_WORKERS", 1))
+    return tuple(f"http://127.0.0.1:{rasa_port + i}" for i in range(workers))
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis Sentinel (deploy/): "host:port host:port ..." of the sentinels and the name they monitor; the
+    # primary is asked of them and followed through a failover. Empty: REDIS_URL's server directly.
+    redis_sentinels: tuple[str, ...] = ()
+    redis_sentinel_service: str = "rsa"
     router_host: str = "127.0.0.1"
     router_port: int = 8080
     rasa_url: str = "http://127.0.0.1:5005"
+    # Every Rasa worker when there are several (RASA_URLS, or RASA_WORKERS ports from RASA_PORT on);
+    # empty: rasa_url alone.
+    rasa_urls: tuple[str, ...] = ()
     rasa_token: str = ""
     actions_url: str = "http://127.0.0.1:5055"
     api_token: str = ""
@@ -72,6 +91,10 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: ROOT / "router" / "data")
     var_dir: Path = field(default_factory=lambda: ROOT / "var")
 
+    @property
+    def rasa_workers(self) -> tuple[str, ...]:
+        return self.rasa_urls or (self.rasa_url,)
+
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
@@ -79,9 +102,12 @@ class Settings:
         actions_port = _int("ACTIONS_PORT", 5055)
         return cls(
             redis_url=env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+            redis_sentinels=tuple(env.get("REDIS_SENTINELS", "").replace(",", " ").split()),
+            redis_sentinel_service=env.get("REDIS_SENTINEL_SERVICE") or "rsa",
             router_host=env.get("ROUTER_HOST", "127.0.0.1"),
             router_port=_int("ROUTER_PORT", 8080),
             rasa_url=env.get("RASA_URL") or f"http://127.0.0.1:{rasa_port}",
+            rasa_urls=_rasa_urls(env, rasa_port),
             rasa_token=env.get("RASA_TOKEN", ""),
             actions_url=env.get("ACTIONS_URL") or f"http://127.0.0.1:{actions_port}",
             api_token=env.get("ROUTER_API_TOKEN", ""),

@@ -39,9 +39,11 @@ def _password_from_stdin() -> tuple[str, bool]:
 
 
 async def _run(args: argparse.Namespace, redis_url: str) -> int:
-    from router.app import connect_redis
+    from router.app import close_redis, connect_redis
 
-    redis = connect_redis(redis_url)
+    sentinels = tuple(os.environ.get("REDIS_SENTINELS", "").replace(",", " ").split())  # deploy/
+    redis = connect_redis(redis_url, sentinels=sentinels,
+                          sentinel_service=os.environ.get("REDIS_SENTINEL_SERVICE") or "rsa")
     store = UserStore(redis)
     try:
         if args.command == "list":
@@ -84,7 +86,7 @@ async def _run(args: argparse.Namespace, redis_url: str) -> int:
         print(f"error: no user {args.name}", file=sys.stderr)
         return 1
     finally:
-        await redis.aclose()
+        await close_redis(redis)
 
 
 def main(argv: list[str] | None = None) -> int:

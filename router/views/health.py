@@ -1,4 +1,4 @@
-"""``GET /healthz``: 200 only when Redis, Rasa and the action server all answer (contract item 5).
+"""``GET /healthz``: 200 only when Redis, Rasa (one worker at least) and the action server answer (contract item 5).
 
 Anyone may ask: the answer is up or down, one ``ok`` per component and nothing else (no addresses,
 paths, versions or error text). With the internal bearer token the same call shows the details:
@@ -61,9 +61,9 @@ async def _redis(app: web.Application) -> dict[str, Any]:
     return detail
 
 
-async def _rasa(app: web.Application) -> dict[str, Any]:
+async def _rasa_worker(app: web.Application, url: str) -> dict[str, Any]:
     s = app[SETTINGS]
-    async with app[HTTP].get(f"{s.rasa_url}/status", params={"token": s.rasa_token}, timeout=_TIMEOUT) as r:
+    async with app[HTTP].get(f"{url}/status", params={"token": s.rasa_token}, timeout=_TIMEOUT) as r:
         if r.status != 200:
             raise RuntimeError(f"status {r.status}")
         data = await r.json(content_type=None)
@@ -71,6 +71,20 @@ async def _rasa(app: web.Application) -> dict[str, Any]:
     if not (data.get("model_id") or data.get("fingerprint")):
         raise RuntimeError("no model loaded")
     return {"model": data.get("model_file", "")}
+
+
+async def _rasa(app: web.Application) -> dict[str, Any]:
+    """Every worker asked; Rasa is up while one answers (the router sends conversations to those that
+    do), and the details say which are down."""
+    urls = app[SETTINGS].rasa_workers
+    results = await asyncio.gather(*(_timed(_rasa_worker(app, u)) for u in urls))
+    up = [r for r in results if r["ok"]]
+    if not up:
+        raise RuntimeError("; ".join(r.get("error", "") for r in results))
+    detail: dict[str, Any] = {"model": up[0].get("model", ""), "workers": len(urls), "workers_up": len(up)}
+    if len(up) < len(urls):
+        detail["workers_down"] = [u for u, r in zip(urls, results, strict=True) if not r["ok"]]
+    return detail
 
 
 async def _actions(app: web.Application) -> dict[str, Any]:

@@ -33,9 +33,11 @@ async def actions_server():
     await runner.cleanup()
 
 
-async def make_client(redis, rasa_url: str, actions_url: str, token: str) -> TestClient:
+async def make_client(redis, rasa_url: str, actions_url: str, token: str, *,
+                      rasa_urls: tuple[str, ...] = ()) -> TestClient:
     app = web.Application()
-    app[K.SETTINGS] = Settings(rasa_url=rasa_url, rasa_token=token, actions_url=actions_url, api_token=API_TOKEN)
+    app[K.SETTINGS] = Settings(rasa_url=rasa_url, rasa_urls=rasa_urls, rasa_token=token, actions_url=actions_url,
+                               api_token=API_TOKEN)
     app[K.REDIS] = redis
     app[K.OPENAPI_PATHS] = {}
     session = aiohttp.ClientSession()

@@ -1,0 +1,150 @@
+"""A real Redis primary + replica watched by Redis Sentinel, on free loopback ports, for failover tests.
+
+Standard library only: used by the router's tests (Python 3.11) and Rasa's (3.10) alike. The settings are
+deploy/redis/'s, with short timeouts so a failover takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["SentinelSet"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _command(port: int, *args: str, password: str = "", timeout: float = 1.0) -> str:
+    """One RESP command (inline form is enough for these) → the reply's first line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        f = s.makefile("rwb")
+        if password:
+            f.write(f"AUTH {password}\r\n".encode())
+            f.flush()
+            f.readline()
+        f.write((" ".join(args) + "\r\n").encode())
+        f.flush()
+        first = f.readline().decode(errors="replace").strip()
+        if first.startswith("$") and first[1:].lstrip("-").isdigit() and int(first[1:]) >= 0:
+            return f.read(int(first[1:]) + 2).decode(errors="replace").strip()
+        if first.startswith("*"):  # an array of bulk strings: join them
+            items = []
+            for _ in range(max(0, int(first[1:]))):
+                head = f.readline().decode().strip()
+                items.append(f.readline().decode().strip() if head.startswith("$") else head)
+            return " ".join(items)
+        return first
+
+
+class SentinelSet:
+    def __init__(self, password: str = "sentinel-test-password", sentinels: int = 1, service: str = "rsa") -> None:
+        self.exe = shutil.which("redis-server")
+        if self.exe is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        self.password, self.service = password, service
+        self.dir = Path(tempfile.mkdtemp(prefix="rsa-sentinel-"))
+        self.ports = {"a": _free_port(), "b": _free_port()}
+        self.sentinel_ports = [_free_port() for _ in range(sentinels)]
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def sentinels(self) -> tuple[str, ...]:
+        return tuple(f"127.0.0.1:{p}" for p in self.sentinel_ports)
+
+    def _spawn(self, name: str, conf: str, *extra: str) -> None:
+        path = self.dir / f"{name}.conf"
+        path.write_text(conf)
+        (self.dir / name).mkdir(exist_ok=True)
+        self.procs[name] = subprocess.Popen([self.exe, str(path), *extra], stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL)
+
+    def _wait(self, port: int, password: str) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if _command(port, "PING", password=password) == "+PONG":
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"nothing answers on port {port}")
+
+    def _server_conf(self, name: str, replica_of: int | None = None) -> str:
+        lines = [f"port {self.ports[name]}", "bind 127.0.0.1", f"dir {self.dir / name}", "appendonly yes",
+                 "appendfsync everysec", 'save ""', f'requirepass "{self.password}"',
+                 f'masterauth "{self.password}"', "replica-announce-ip 127.0.0.1"]
+        if replica_of:
+            lines.append(f"replicaof 127.0.0.1 {replica_of}")
+        return "\n".join(lines) + "\n"
+
+    def start(self) -> SentinelSet:
+        self._spawn("a", self._server_conf("a"))
+        self._wait(self.ports["a"], self.password)
+        self._spawn("b", self._server_conf("b", replica_of=self.ports["a"]))
+        self._wait(self.ports["b"], self.password)
+        quorum = len(self.sentinel_ports) // 2 + 1
+        for i, port in enumerate(self.sentinel_ports):
+            self._spawn(f"s{i}", "\n".join([
+                f"port {port}", "bind 127.0.0.1", f"dir {self.dir / f's{i}'}", "sentinel resolve-hostnames no",
+                f'requirepass "{self.password}"', f'sentinel sentinel-pass "{self.password}"',
+                f"sentinel monitor {self.service} 127.0.0.1 {self.ports['a']} {quorum}",
+                f'sentinel auth-pass {self.service} "{self.password}"',
+                f"sentinel down-after-milliseconds {self.service} 1000",
+                f"sentinel failover-timeout {self.service} 5000",
+                f"sentinel parallel-syncs {self.service} 1"]) + "\n", "--sentinel")
+            self._wait(port, self.password)
+        self.wait_replicated()
+        return self
+
+    def primary_port(self) -> int:
+        reply = _command(self.sentinel_ports[0], "SENTINEL", "get-master-addr-by-name", self.service,
+                         password=self.password)
+        return int(reply.split()[-1])
+
+    def wait_replicated(self, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        primary = self.primary_port()
+        while time.monotonic() < deadline:
+            info = _command(primary, "INFO", "replication", password=self.password)
+            if "state=online" in info:
+                return
+            time.sleep(0.1)
+
+    def kill_primary(self) -> int:
+        """kill -9 of the current primary; returns its port."""
+        port = self.primary_port()
+        name = next(n for n, p in self.ports.items() if p == port)
+        self.procs[name].send_signal(signal.SIGKILL)
+        self.procs[name].wait(timeout=5)
+        return port
+
+    def wait_failover(self, old_port: int, timeout: float = 30) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                port = self.primary_port()
+                if port != old_port and _command(port, "ROLE", password=self.password).startswith("master"):
+                    return port
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("no failover within the timeout")
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
