@@ -33,6 +33,9 @@ def main() -> None:
     if not args.stack_only:
         domain()
     stack_benchmarks(args.long_turns)
+    # Capacity per setting and the production topology start their own stacks, one after another.
+    run([PY, "bench/capacity.py"])
+    run([PY, "bench/scale_out.py"])
 
 
 def domain() -> None:

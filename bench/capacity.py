@@ -1,0 +1,171 @@
+"""Capacity: messages per second through the web channel as `make run` starts the stack, per setting.
+
+Starts the whole stack (tests/e2e/stack.py: scripts/run.sh on free ports, its own Redis) once per setting
+and drives the same load through POST /api/v1/channels/web/messages:
+  - 1 Rasa worker, Rasa as shipped (RASA_SERVE_PATCHES=0)   ← the baseline, the state before issue 11
+  - 1 Rasa worker, action answers checked by a validator compiled once (bot/runtime/serve.py)
+  - N Rasa workers (RASA_WORKERS) with the validator; then with TensorFlow held to one thread per worker
+    (TF_INTRA/INTER_OP_PARALLELISM_THREADS=1, so N workers do not fight over N cores); then also with
+    glibc's malloc arenas capped (MALLOC_ARENA_MAX=2) for memory
+Each setting: a warm-up, then C residents at once, each in 10-turn conversations (bench/web_channel.py's
+script: greeting, service questions, a report with its follow-ups, thanks). Reported: msg/s, p50/p99,
+errors, CPU seconds by process kind during the load and the stack's peak memory (RSS of every process).
+Ratios are against the baseline measured in the same run.
+
+Usage: .venv/bin/python bench/capacity.py [--workers 2] [--concurrency 10 20] [--out bench/results/capacity.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import header  # noqa: E402
+from bench.web_channel import run as run_load  # noqa: E402
+from tests.e2e.stack import Stack  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def stack_processes(root: int) -> dict[int, tuple[str, float, int]]:
+    """pid → (kind, CPU seconds so far, RSS bytes) for the stack's processes: every descendant of ``root``
+    (honcho gives each process its own session, so the tree is followed, not the session)."""
+    procs: dict[int, tuple[int, str, list[str]]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        procs[int(entry)] = (int(fields[1]), cmd, fields)  # fields[1]: the parent's pid
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    out: dict[int, tuple[str, float, int]] = {}
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        if pid not in procs:
+            continue
+        _, cmd, fields = procs[pid]
+        cpu = (int(fields[11]) + int(fields[12])) / TICK
+        rss = int(fields[21]) * PAGE
+        kind = ("rasa" if "bot.runtime.serve" in cmd or "rasa run" in cmd else "actions" if "actions.server" in cmd
+                else "router" if "-m router" in cmd else "redis" if "redis-server" in cmd else "other")
+        out[pid] = (kind, cpu, rss)
+    return out
+
+
+class Sampler:
+    """Peak RSS of the stack, sampled every 0.5 s while the load runs."""
+
+    def __init__(self, root: int) -> None:
+        self.root, self.peak, self._stop = root, 0, threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, sum(r for _, _, r in stack_processes(self.root).values()))
+            self._stop.wait(0.5)
+
+    def __enter__(self) -> Sampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self.thread.join()
+
+
+def cpu_by_kind(before: dict[int, tuple[str, float, int]], after: dict[int, tuple[str, float, int]]
+                ) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for pid, (kind, cpu, _) in after.items():
+        out[kind] = out.get(kind, 0.0) + cpu - before.get(pid, (kind, 0.0, 0))[1]
+    return out
+
+
+def measure(name: str, env: dict[str, str], concurrency: list[int]) -> list[dict]:
+    stack = Stack()
+    stack.env.update(env)
+    t0 = time.monotonic()
+    stack.start()
+    started = time.monotonic() - t0
+    args = SimpleNamespace(router=stack.url, token=stack.token)
+    rows = []
+    try:
+        assert stack.proc is not None
+        root = stack.proc.pid
+        asyncio.run(run_load("router", args, 4, 10, 4))  # warm-up: every worker has answered
+        for conc in concurrency:
+            before = stack_processes(root)
+            with Sampler(root) as sampler:
+                r = asyncio.run(run_load("router", args, conc, 10, conc * 3))
+            cpu = cpu_by_kind(before, stack_processes(root))
+            r.update(setting=name, startup_s=started, peak_rss=sampler.peak, cpu=cpu,
+                     wall=r["messages"] / r["msg_per_s"] if r["msg_per_s"] else 0.0)
+            rows.append(r)
+            print(f"{name} c={conc}: {r['msg_per_s']:.1f} msg/s p50 {r['p50']:.0f} ms p99 {r['p99']:.0f} ms "
+                  f"errors {r['errors']} peak {sampler.peak / 2**30:.2f} GiB cpu {cpu}", flush=True)
+    finally:
+        stack.stop()
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[10, 20])
+    ap.add_argument("--out", default=str(ROOT / "bench/results/capacity.md"))
+    args = ap.parse_args()
+    settings = [
+        ("1 worker, Rasa as shipped (baseline)", {"RASA_WORKERS": "1", "RASA_SERVE_PATCHES": "0"}),
+        ("1 worker, compiled validator", {"RASA_WORKERS": "1", "RASA_SERVE_PATCHES": "1"}),
+        (f"{args.workers} workers, compiled validator", {"RASA_WORKERS": str(args.workers),
+                                                          "RASA_SERVE_PATCHES": "1"}),
+        (f"{args.workers} workers, validator, TensorFlow 1 thread each",
+         {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+          "TF_INTER_OP_PARALLELISM_THREADS": "1"}),
+        (f"{args.workers} workers, validator, TF 1 thread, MALLOC_ARENA_MAX=2",
+         {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+          "TF_INTER_OP_PARALLELISM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}),
+    ]
+    rows = [r for name, env in settings for r in measure(name, env, args.concurrency)]
+    base = {r["concurrency"]: r for r in rows if r["setting"] == settings[0][0]}
+    lines = [header("Capacity through the web channel, per setting, one run"),
+             "Each setting is the whole stack as `make run` starts it (own Redis, free ports), then a warm-up, "
+             "then C residents at once in 10-turn conversations (3·C conversations) through "
+             "POST /api/v1/channels/web/messages. CPU = seconds of CPU used during that load by each kind of "
+             "process; memory = peak RSS of every process of the stack.", "",
+             "| setting | concurrent | msgs | errors | msg/s | × baseline | p50 ms | p99 ms | CPU s rasa / router / "
+             "actions / redis | wall s | peak RSS GiB | startup s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
+    for r in rows:
+        c = r["cpu"]
+        ratio = r["msg_per_s"] / base[r["concurrency"]]["msg_per_s"]
+        lines.append(
+            f"| {r['setting']} | {r['concurrency']} | {r['messages']} | {r['errors']} | {r['msg_per_s']:.1f} | "
+            f"×{ratio:.2f} | {r['p50']:.0f} | {r['p99']:.0f} | {c.get('rasa', 0):.0f} / {c.get('router', 0):.0f} / "
+            f"{c.get('actions', 0):.0f} / {c.get('redis', 0):.0f} | {r['wall']:.0f} | "
+            f"{r['peak_rss'] / 2**30:.2f} | {r['startup_s']:.0f} |")
+    text = "\n".join(lines) + "\n"
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
