@@ -11,6 +11,19 @@ export ROUTER_HOST="${ROUTER_HOST:-127.0.0.1}"
 export ROUTER_PORT="${ROUTER_PORT:-8080}"
 export RASA_PORT="${RASA_PORT:-5005}"
 export ACTIONS_PORT="${ACTIONS_PORT:-5055}"
+# Rasa workers: each its own process on its own port from RASA_PORT on, sharing the Redis tracker and
+# lock store (one Rasa process keeps one core busy). Default: one per core, at most 4, and no more than
+# the memory leaves room for (~1 GB each with the rest of the stack).
+if [ -z "${RASA_WORKERS:-}" ]; then
+  _cores="$(nproc 2>/dev/null || echo 1)"
+  _mem_gb="$(awk '/MemAvailable/ {print int($2 / 1048576)}' /proc/meminfo 2>/dev/null || echo 2)"
+  RASA_WORKERS=$(( _cores < 4 ? _cores : 4 ))
+  _by_mem=$(( _mem_gb > 2 ? _mem_gb - 1 : 1 ))
+  [ "$RASA_WORKERS" -gt "$_by_mem" ] && RASA_WORKERS=$_by_mem
+  export RASA_WORKERS_WHY="$_cores cores, ${_mem_gb} GB free; RASA_WORKERS=n to choose"
+  unset _cores _mem_gb _by_mem
+fi
+export RASA_WORKERS
 export ROUTER_URL="${ROUTER_URL:-http://127.0.0.1:$ROUTER_PORT}"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export TZ="${TZ:-Asia/Shanghai}"

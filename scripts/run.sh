@@ -23,7 +23,11 @@ fi
     echo "redis: umask 077 && exec redis-server $redis_conf --port $OWN_REDIS_PORT --bind 127.0.0.1 --dir $VAR_DIR/redis --appendonly yes --appendfsync everysec --save '' --protected-mode yes --maxmemory $REDIS_MAXMEMORY --maxmemory-policy noeviction"
   fi
   echo "actions: exec .venv-bot/bin/python -m actions.server --port $ACTIONS_PORT"
-  echo "rasa: exec .venv-bot/bin/rasa run --enable-api --auth-token \$RASA_TOKEN -i 127.0.0.1 -p $RASA_PORT -m models/current.tar.gz --endpoints endpoints.yml --credentials credentials.yml"
+  # `rasa run` with a compiled validator for the action server's answers (bot/runtime/serve.py).
+  for i in $(seq 0 $(( RASA_WORKERS - 1 ))); do
+    name="rasa"; [ "$i" -gt 0 ] && name="rasa$(( i + 1 ))"
+    echo "$name: exec .venv-bot/bin/python -m bot.runtime.serve run --enable-api --auth-token \$RASA_TOKEN -i 127.0.0.1 -p $(( RASA_PORT + i )) -m models/current.tar.gz --endpoints endpoints.yml --credentials credentials.yml"
+  done
   echo "router: exec .venv/bin/python -m router"
   echo "watch: exec .venv/bin/python scripts/watch.py"
 } > "$procfile"

@@ -13,8 +13,11 @@ from pathlib import Path
 
 
 def health(url: str) -> tuple[int, dict]:
+    """/healthz with the internal token when there is one (then it tells which Rasa workers answer)."""
+    token = os.environ.get("ROUTER_API_TOKEN", "")
+    req = urllib.request.Request(url + "/healthz", headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(url + "/healthz", timeout=5) as r:
+        with urllib.request.urlopen(req, timeout=5) as r:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         try:
@@ -48,7 +51,8 @@ def main() -> None:
         if parent_gone():
             sys.exit("parent process gone: stopping the stack")
         status, body = health(base)
-        if status == 200:
+        rasa = body.get("components", {}).get("rasa", {})
+        if status == 200 and rasa.get("workers_up", 1) >= rasa.get("workers", 1):  # every worker loaded
             break
         time.sleep(1)
     if status != 200:
@@ -63,12 +67,14 @@ def main() -> None:
         f"  API docs          : {shown}/api/v1/docs  (OpenAPI: {shown}/api/v1/openapi.json)",
         f"  health            : {shown}/healthz",
         f"  API token         : {os.environ.get('VAR_DIR', 'var')}/api-token (Authorization: Bearer ...)",
+        f"  Rasa workers      : {os.environ.get('RASA_WORKERS', '1')} ({os.environ.get('RASA_WORKERS_WHY', 'set')})",
     ]
     if admin.exists():
         lines.append(f"  console login     : {admin.read_text().strip()}")
     lines.append("Press Ctrl-C to stop everything.")
     print("\n".join(lines), flush=True)
     down: set[str] = set()
+    down_workers: set[str] = set()
     while True:
         time.sleep(3)
         if parent_gone():
@@ -82,6 +88,12 @@ def main() -> None:
             elif c.get("ok") and name in down:
                 down.discard(name)
                 print(f"RECOVERED: {name} answers again", flush=True)
+        workers_down = set(comps.get("rasa", {}).get("workers_down", []))
+        for url in sorted(workers_down - down_workers):
+            print(f"ALERT: Rasa worker {url} is not answering (its conversations go to the others)", flush=True)
+        for url in sorted(down_workers - workers_down):
+            print(f"RECOVERED: Rasa worker {url} answers again", flush=True)
+        down_workers = workers_down
 
 
 if __name__ == "__main__":

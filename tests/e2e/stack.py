@@ -26,6 +26,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_port_run(n: int) -> int:
+    """The first of n consecutive free ports (make run puts Rasa worker i on RASA_PORT + i)."""
+    for _ in range(200):
+        first = free_port()
+        try:
+            for port in range(first + 1, first + n):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError(f"no {n} consecutive free ports")
+
+
 class Stack:
     def __init__(self, var_dir: str | None = None) -> None:
         self.var_dir = var_dir or tempfile.mkdtemp(prefix="rsa-e2e-")
@@ -34,7 +48,7 @@ class Stack:
             **os.environ,
             "VAR_DIR": self.var_dir,
             "ROUTER_PORT": str(self.router_port),
-            "RASA_PORT": str(free_port()),
+            "RASA_PORT": str(free_port_run(4)),
             "ACTIONS_PORT": str(free_port()),
             "OWN_REDIS_PORT": str(free_port()),
             "ROUTER_API_TOKEN": "e2e-token",

@@ -60,3 +60,19 @@ def test_contract_check_passes_against_the_running_stack(stack: Stack) -> None:
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "FAIL" not in r.stdout
+
+
+def test_make_run_starts_a_rasa_worker_per_core_and_every_one_answers(stack: Stack) -> None:
+    out = stack.output()
+    m = re.search(r"Rasa workers\s*:\s*(\d+)", out)
+    assert m, out[-2000:]
+    workers = int(m.group(1))
+    assert workers >= 1
+    started = set(re.findall(r"system\s*\|\s*(rasa\d*)\.1 started", out))
+    assert len(started) == workers, started
+    status, health = stack.request("GET", "/healthz")
+    assert status == 200
+    assert health["components"]["rasa"]["workers"] == health["components"]["rasa"]["workers_up"] == workers
+    # Conversations spread over the workers by their id: each resident is answered.
+    for n in range(6):
+        assert chat(stack, f"e2e-w{n}-{uuid.uuid4().hex[:6]}", "你好")["replies"]
