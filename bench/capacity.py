@@ -6,7 +6,8 @@ and drives the same load through POST /api/v1/channels/web/messages:
   - 1 Rasa worker, action answers checked by a validator compiled once (bot/runtime/serve.py)
   - N Rasa workers (RASA_WORKERS) with the validator; then with TensorFlow held to one thread per worker
     (TF_INTRA/INTER_OP_PARALLELISM_THREADS=1, so N workers do not fight over N cores); then also with
-    glibc's malloc arenas capped (MALLOC_ARENA_MAX=2) for memory
+    glibc's malloc arenas capped (MALLOC_ARENA_MAX=2) for memory; then N workers with Redis' append-only
+    file fsynced on every write (REDIS_APPENDFSYNC=always) instead of once a second
 Each setting: a warm-up, then C residents at once, each in 10-turn conversations (bench/web_channel.py's
 script: greeting, service questions, a report with its follow-ups, thanks). Reported: msg/s, p50/p99,
 errors, CPU seconds by process kind during the load and the stack's peak memory (RSS of every process).
@@ -130,6 +131,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[10, 20])
+    ap.add_argument("--only", type=int, nargs="*", default=[],
+                    help="run only these settings (by position, 1 = compiled validator …) beside the baseline")
     ap.add_argument("--out", default=str(ROOT / "bench/results/capacity.md"))
     args = ap.parse_args()
     settings = [
@@ -143,8 +146,11 @@ def main() -> None:
         (f"{args.workers} workers, validator, TF 1 thread, MALLOC_ARENA_MAX=2",
          {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1",
           "TF_INTER_OP_PARALLELISM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}),
+        (f"{args.workers} workers, validator, Redis appendfsync always",
+         {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "REDIS_APPENDFSYNC": "always"}),
     ]
-    rows = [r for name, env in settings for r in measure(name, env, args.concurrency)]
+    chosen = [settings[0]] + [s for i, s in enumerate(settings) if i and (not args.only or i in args.only)]
+    rows = [r for name, env in chosen for r in measure(name, env, args.concurrency)]
     base = {r["concurrency"]: r for r in rows if r["setting"] == settings[0][0]}
     lines = [header("Capacity through the web channel, per setting, one run"),
              "Each setting is the whole stack as `make run` starts it (own Redis, free ports), then a warm-up, "

@@ -225,7 +225,7 @@ class Topology:
             d.mkdir()
             conf = render(DEPLOY / "redis/primary.conf", {
                 "REDIS_BIND": "", "REDIS_PORT": str(port), "REDIS_PASSWORD": self.password, "REDIS_DIR": str(d),
-                "APPENDFSYNC": "everysec", "REDIS_MAXMEMORY": "1gb", "MIN_REPLICAS": "0"})
+                "APPENDFSYNC": "always", "REDIS_MAXMEMORY": "1gb", "MIN_REPLICAS": "0"})
             if i == 1:
                 conf += render(DEPLOY / "redis/replica.conf", {"PRIMARY_HOST": "127.0.0.1",
                                                                "PRIMARY_PORT": str(primary), "ANNOUNCE_IP": "127.0.0.1"})

@@ -43,10 +43,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_redis(port: int, workdir: str) -> subprocess.Popen[bytes]:
+def start_redis(port: int, workdir: str, fsync: str = "everysec") -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir,
-         "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""],
+         "--appendonly", "yes", "--appendfsync", fsync, "--save", ""],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     for _ in range(200):
@@ -151,6 +151,20 @@ def main() -> None:
         proc.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
 
+    # Durability: the same operations with the append-only file fsynced after every write (a confirmed
+    # ticket survives power loss) against once a second (the last second may be lost), one run.
+    fsync_rows: dict[str, list[dict]] = {}
+    for fsync in ("everysec", "always"):
+        wd = tempfile.mkdtemp(prefix=f"rsa-bench-{fsync}-")
+        p = free_port()
+        server = start_redis(p, wd, fsync)
+        try:
+            fsync_rows[fsync] = asyncio.run(bench(f"redis://127.0.0.1:{p}/0", min(args.n, 1000), [1, 8]))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            shutil.rmtree(wd, ignore_errors=True)
+
     set_rps = baseline.get("SET", 0.0)
     uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
     lines = [
@@ -177,6 +191,14 @@ def main() -> None:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         *[f"| {r['op']} | {r['c']} | {r['n']} | {r['ops']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
           f"{r['ops'] / set_rps:.3f} |" for r in rows],
+        "",
+        "## Durability: appendfsync always vs everysec (same run, same disk)",
+        "",
+        "| operation | concurrency | everysec ops/s | always ops/s | always ÷ everysec | p99 ms everysec → always |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+        *[f"| {a['op'].split(' (')[0]} | {a['c']} | {a['ops']:,.0f} | {b['ops']:,.0f} | ×{b['ops'] / a['ops']:.2f} | "
+          f"{a['p99']:.2f} → {b['p99']:.2f} |" for a, b in zip(fsync_rows["everysec"], fsync_rows["always"],
+                                                               strict=True)],
         "",
         "One ticket operation is several Redis round trips plus JSON (de)serialisation in Python, in one",
         "client process; create also loads up to 50 duplicate candidates of the same place and topic and",

@@ -20,7 +20,7 @@ if [ "$OWN_REDIS" = 1 ]; then
 fi
 {
   if [ "$OWN_REDIS" = 1 ]; then
-    echo "redis: umask 077 && exec redis-server $redis_conf --port $OWN_REDIS_PORT --bind 127.0.0.1 --dir $VAR_DIR/redis --appendonly yes --appendfsync everysec --save '' --protected-mode yes --maxmemory $REDIS_MAXMEMORY --maxmemory-policy noeviction"
+    echo "redis: umask 077 && exec redis-server $redis_conf --port $OWN_REDIS_PORT --bind 127.0.0.1 --dir $VAR_DIR/redis --appendonly yes --appendfsync ${REDIS_APPENDFSYNC:-always} --save '' --protected-mode yes --maxmemory $REDIS_MAXMEMORY --maxmemory-policy noeviction"
   fi
   echo "actions: exec .venv-bot/bin/python -m actions.server --port $ACTIONS_PORT"
   # `rasa run` with a compiled validator for the action server's answers (bot/runtime/serve.py).
