@@ -13,12 +13,13 @@ export RASA_PORT="${RASA_PORT:-5005}"
 export ACTIONS_PORT="${ACTIONS_PORT:-5055}"
 # Rasa workers: each its own process on its own port from RASA_PORT on, sharing the Redis tracker and
 # lock store (one Rasa process keeps one core busy). Default: one per core, at most 4, and no more than
-# the memory leaves room for (~1 GB each with the rest of the stack).
+# the memory leaves room for (~1.4 GB each, measured, plus ~0.5 GB for the rest of the stack).
 if [ -z "${RASA_WORKERS:-}" ]; then
   _cores="$(nproc 2>/dev/null || echo 1)"
   _mem_gb="$(awk '/MemAvailable/ {print int($2 / 1048576)}' /proc/meminfo 2>/dev/null || echo 2)"
   RASA_WORKERS=$(( _cores < 4 ? _cores : 4 ))
-  _by_mem=$(( _mem_gb > 2 ? _mem_gb - 1 : 1 ))
+  _by_mem=$(( (_mem_gb * 10 - 5) / 15 ))  # ~1.5 GB a worker, 0.5 GB for the rest (bench/results/capacity.md)
+  [ "$_by_mem" -lt 1 ] && _by_mem=1
   [ "$RASA_WORKERS" -gt "$_by_mem" ] && RASA_WORKERS=$_by_mem
   export RASA_WORKERS_WHY="$_cores cores, ${_mem_gb} GB free; RASA_WORKERS=n to choose"
   unset _cores _mem_gb _by_mem
