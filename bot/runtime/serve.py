@@ -1,7 +1,7 @@
 """Start Rasa's server with this project's serving-time fixes: `python -m bot.runtime.serve run ...` takes
 the same arguments as `rasa run`.
 
-The fix, for Rasa 3.6.21 only (requirements/bot.lock pins it):
+The fixes, for Rasa 3.6.21 only (requirements/bot.lock pins it):
 
 - **Action-server answers are validated with a validator compiled once.** Rasa's
   `RemoteAction._validate_action_result` calls `jsonschema.validate(result, schema)` for every custom
@@ -10,6 +10,12 @@ The fix, for Rasa 3.6.21 only (requirements/bot.lock pins it):
   (bench/results/capacity.md). The schema never changes while the server runs, so it is checked once
   and the validator reused. Answers are judged exactly as before: the same schema, the same
   `best_match` error, the same message appended to it.
+
+- **Event types are looked up in a table.** `Event.resolve_by_type` walked every subclass of `Event` (and
+  asked `inspect.isabstract` of each) for every event it deserialised — every event of a tracker, every
+  turn (bench/results/profile_rasa.md: `all_subclasses` was the fourth busiest frame). The table maps a
+  type name to the class the walk would have found first; a name it does not know rebuilds it once
+  (an event class imported later), then answers as Rasa did.
 
 A Rasa other than the pinned version is served unpatched, with a warning: the patched method may have
 changed. RASA_SERVE_PATCHES=0 serves unpatched too (to compare, or if a patch is ever suspected).
@@ -53,6 +59,38 @@ def compiled_action_result_validator() -> Any:
     return _validate_action_result
 
 
+def event_type_lookup() -> Any:
+    """A replacement for Event.resolve_by_type over a table built from the same walk."""
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    table: dict[str, Any] = {}
+
+    def rebuild() -> None:
+        fresh: dict[str, Any] = {}
+        for cls in all_subclasses(Event):
+            fresh.setdefault(cls.type_name, cls)  # the first in the walk's order, as Rasa's loop returns
+        table.clear()
+        table.update(fresh)
+
+    def resolve_by_type(type_name: str, default: Any = None) -> Any:
+        cls = table.get(type_name)
+        if cls is None:
+            rebuild()
+            cls = table.get(type_name)
+        if cls is not None:
+            return cls
+        if type_name == "topic":
+            return None  # backwards compatibility to support old TopicSet events (as Rasa)
+        if default is not None:
+            return default
+        raise ValueError(f"Unknown event name '{type_name}'.")
+
+    rebuild()
+    resolve_by_type.table = table  # type: ignore[attr-defined]
+    return staticmethod(resolve_by_type)
+
+
 def install() -> bool:
     """Apply the fixes to the imported Rasa; True when applied."""
     import rasa
@@ -65,13 +103,17 @@ def install() -> bool:
         logger.warning("Rasa %s is not the pinned %s: served unpatched (check bot/runtime/serve.py against it)",
                        rasa.__version__, PINNED_RASA)
         return False
+    from rasa.shared.core.events import Event
+
     RemoteAction._validate_action_result = compiled_action_result_validator()  # type: ignore[method-assign]
+    Event.resolve_by_type = event_type_lookup()  # type: ignore[method-assign]
     return True
 
 
 def main(argv: list[str]) -> None:
     applied = install()
-    print(f"bot.runtime.serve: Rasa {'with' if applied else 'without'} the compiled action-answer validator",
+    print(f"bot.runtime.serve: Rasa {'with' if applied else 'without'} the compiled action-answer validator "
+          "and the event type table",
           flush=True)
     from rasa.__main__ import main as rasa_main
 

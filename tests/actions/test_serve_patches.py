@@ -6,6 +6,8 @@ import jsonschema
 import pytest
 import rasa
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.runtime import serve
@@ -28,6 +30,7 @@ ANSWERS = [
 def action(monkeypatch: pytest.MonkeyPatch) -> RemoteAction:
     # Whatever a test installs is undone afterwards.
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
     return RemoteAction("action_open_ticket", EndpointConfig("http://127.0.0.1:1/webhook"))
 
 
@@ -50,12 +53,38 @@ def test_every_answer_gets_the_same_verdict_and_message_as_unpatched_rasa(action
                for v in before[3:])
 
 
+def _resolved(name: str, **kw: object) -> str:
+    try:
+        return repr(Event.resolve_by_type(name, **kw))
+    except ValueError as e:
+        return f"ValueError: {e}"
+
+
+def test_every_event_type_resolves_to_the_same_class_as_unpatched_rasa(action: RemoteAction) -> None:
+    names = sorted({c.type_name for c in all_subclasses(Event)}) + ["topic", "no_such_event"]
+    before = [_resolved(n) for n in names] + [_resolved("no_such_event", default=UserUttered)]
+    assert serve.install()
+    assert getattr(Event.resolve_by_type, "table", None)
+    assert [_resolved(n) for n in names] + [_resolved("no_such_event", default=UserUttered)] == before
+    assert "ValueError: Unknown event name 'no_such_event'." in before
+
+    class LateEvent(UserUttered):  # an event class imported after the table was built is still found
+        type_name = "late_event_for_test"
+
+    assert Event.resolve_by_type("late_event_for_test") is LateEvent
+    # Deserialising a tracker's events goes through it.
+    assert isinstance(Event.from_parameters({"event": "user", "text": "楼道灯坏了",
+                                                "parse_data": {"intent": {"name": "report_problem"}}}), UserUttered)
+
+
 def test_an_unpinned_rasa_or_the_switch_leaves_rasa_as_it_is(action: RemoteAction,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     original = RemoteAction._validate_action_result
+    original_resolve = Event.__dict__["resolve_by_type"]
     monkeypatch.setattr(rasa, "__version__", "3.7.0")
     assert not serve.install()
     assert RemoteAction._validate_action_result is original
+    assert Event.__dict__["resolve_by_type"] is original_resolve
     monkeypatch.setattr(rasa, "__version__", serve.PINNED_RASA)
     monkeypatch.setenv("RASA_SERVE_PATCHES", "0")
     assert not serve.install()
