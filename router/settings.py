@@ -17,14 +17,20 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw.strip() else default
 
 
+def _words(env: Mapping[str, str], name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """A list variable: "a b", "a,b" or "a, b"; unset → ``default`` (set but empty → empty)."""
+    return tuple(env[name].replace(",", " ").split()) if name in env else default
+
+
 def _rasa_urls(env: Mapping[str, str], rasa_port: int) -> tuple[str, ...]:
     """RASA_URLS="http://a:5005 http://b:5005" names the workers; else RASA_WORKERS (as `make run` starts
     them, one port each from RASA_PORT on); else RASA_URL alone."""
-    if env.get("RASA_URLS", "").strip():
-        return tuple(env["RASA_URLS"].replace(",", " ").split())
+    if urls := _words(env, "RASA_URLS"):
+        return urls
     if env.get("RASA_URL"):
         return (env["RASA_URL"],)
-    workers = max(1, _int("RASA_WORKERS", 1))
+    raw = env.get("RASA_WORKERS", "")
+    workers = max(1, int(raw) if raw.strip() else 1)
     return tuple(f"http://127.0.0.1:{rasa_port + i}" for i in range(workers))
 
 
@@ -102,7 +108,7 @@ class Settings:
         actions_port = _int("ACTIONS_PORT", 5055)
         return cls(
             redis_url=env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
-            redis_sentinels=tuple(env.get("REDIS_SENTINELS", "").replace(",", " ").split()),
+            redis_sentinels=_words(env, "REDIS_SENTINELS"),
             redis_sentinel_service=env.get("REDIS_SENTINEL_SERVICE") or "rsa",
             router_host=env.get("ROUTER_HOST", "127.0.0.1"),
             router_port=_int("ROUTER_PORT", 8080),
@@ -116,8 +122,7 @@ class Settings:
             public_url=env.get("PUBLIC_URL", ""),
             session_idle_seconds=_int("SESSION_IDLE_SECONDS", 30 * 60),
             web_session_ttl=_int("WEB_SESSION_TTL", _int("SESSION_IDLE_SECONDS", 30 * 60)),
-            trusted_proxies=tuple(env["TRUSTED_PROXIES"].replace(",", " ").split())
-            if "TRUSTED_PROXIES" in env else ("127.0.0.1/32", "::1/128"),
+            trusted_proxies=_words(env, "TRUSTED_PROXIES", ("127.0.0.1/32", "::1/128")),
             rate_window_seconds=_int("RATE_LIMIT_WINDOW_SECONDS", 60),
             rate_sessions_per_ip=_int("RATE_LIMIT_SESSIONS_PER_IP", 60),
             rate_messages_per_ip=_int("RATE_LIMIT_MESSAGES_PER_IP", 600),
@@ -137,6 +142,5 @@ class Settings:
             voice_user=env.get("VOICE_WEBHOOK_USER", ""),
             voice_password=env.get("VOICE_WEBHOOK_PASSWORD", ""),
             console_secret=env.get("CONSOLE_SECRET", ""),
-            console_trusted_proxies=tuple(env["CONSOLE_TRUSTED_PROXIES"].replace(",", " ").split())
-            if "CONSOLE_TRUSTED_PROXIES" in env else ("127.0.0.1", "::1"),
+            console_trusted_proxies=_words(env, "CONSOLE_TRUSTED_PROXIES", ("127.0.0.1", "::1")),
         )

@@ -313,7 +313,7 @@ OPENAPI: dict[str, Any] = {
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["session_id", "text"],
             "properties": {"session_id": {"type": "string"}, "text": {"type": "string", "maxLength": 2000},
-                           "message_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$",
+                           "message_id": {"type": "string", "pattern": f"^{_MESSAGE_ID.pattern}$",
                                           "description": "the page's name for this message: a retry under "
                                                          "the same name gets the first answer back"}}}}}},
         "responses": {"200": {"description": "{replies: [{text, buttons}], conversation: {id, state}}"},

@@ -40,10 +40,11 @@ def _password_from_stdin() -> tuple[str, bool]:
 
 async def _run(args: argparse.Namespace, redis_url: str) -> int:
     from router.app import close_redis, connect_redis
+    from router.settings import Settings
 
-    sentinels = tuple(os.environ.get("REDIS_SENTINELS", "").replace(",", " ").split())  # deploy/
-    redis = connect_redis(redis_url, sentinels=sentinels,
-                          sentinel_service=os.environ.get("REDIS_SENTINEL_SERVICE") or "rsa")
+    settings = Settings.from_env()  # REDIS_SENTINELS in the production topology (deploy/)
+    redis = connect_redis(redis_url, sentinels=settings.redis_sentinels,
+                          sentinel_service=settings.redis_sentinel_service)
     store = UserStore(redis)
     try:
         if args.command == "list":
