@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import header, percentile  # noqa: E402
 from bench.web_channel import SCRIPT  # noqa: E402
 from tests.e2e.stack import free_port  # noqa: E402
+from tests.sentinel import sentinel_conf, server_conf  # noqa: E402
 
 DEPLOY = ROOT / "deploy"
 
@@ -105,17 +106,27 @@ class Proc:
         assert self.popen is not None
         os.killpg(self.popen.pid, signal.SIGKILL)
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
+        """Held (not restarted) and sent SIGTERM."""
         self.held = True
         if self.alive():
             assert self.popen is not None
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
+
+    def wait_or_kill(self, timeout: float) -> None:
+        if self.popen is None:
+            return
+        try:
+            self.popen.wait(timeout=max(0.1, timeout))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(timeout=5)
+            self.popen.wait(timeout=5)
+
+    def stop(self) -> None:
+        self.terminate()
+        self.wait_or_kill(20)
 
 
 class Supervisor:
@@ -150,20 +161,10 @@ class Supervisor:
             p.held = True
         self.thread.join(timeout=5)
         for p in self.procs.values():
-            if p.alive():
-                assert p.popen is not None
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(p.popen.pid, signal.SIGTERM)
+            p.terminate()
         deadline = time.monotonic() + 10
         for p in self.procs.values():
-            if p.popen is None:
-                continue
-            try:
-                p.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(p.popen.pid, signal.SIGKILL)
-                p.popen.wait(timeout=5)
+            p.wait_or_kill(deadline - time.monotonic())
 
 
 def _get(url: str, token: str = "", timeout: float = 3) -> tuple[int, dict]:
@@ -219,25 +220,17 @@ class Topology:
         exe = shutil.which("redis-server")
         if exe is None:
             raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-        primary, replica = self.redis_ports
+        primary = self.redis_ports[0]
         for i, port in enumerate(self.redis_ports):
             d = self.dir / f"redis{i}"
             d.mkdir()
-            conf = render(DEPLOY / "redis/primary.conf", {
-                "REDIS_BIND": "", "REDIS_PORT": str(port), "REDIS_PASSWORD": self.password, "REDIS_DIR": str(d),
-                "APPENDFSYNC": "always", "REDIS_MAXMEMORY": "1gb", "MIN_REPLICAS": "0"})
-            if i == 1:
-                conf += render(DEPLOY / "redis/replica.conf", {"PRIMARY_HOST": "127.0.0.1",
-                                                               "PRIMARY_PORT": str(primary), "ANNOUNCE_IP": "127.0.0.1"})
-            (d / "redis.conf").write_text(conf)
+            (d / "redis.conf").write_text(server_conf(port, d, self.password, replica_of=primary if i else None))
             self.sup.add(Proc(f"redis{i}", [exe, str(d / "redis.conf")], {}, self.dir / f"redis{i}.log"))
         time.sleep(0.5)
         for i, port in enumerate(self.sentinel_ports):
             d = self.dir / f"sentinel{i}"
             d.mkdir()
-            (d / "sentinel.conf").write_text(render(DEPLOY / "redis/sentinel.conf", {
-                "SENTINEL_BIND": "", "SENTINEL_PORT": str(port), "SENTINEL_DIR": str(d), "REDIS_PASSWORD": self.password,
-                "SERVICE": "rsa", "PRIMARY_HOST": "127.0.0.1", "PRIMARY_PORT": str(primary), "QUORUM": "2"}))
+            (d / "sentinel.conf").write_text(sentinel_conf(port, d, self.password, primary_port=primary, quorum=2))
             self.sup.add(Proc(f"sentinel{i}", [exe, str(d / "sentinel.conf"), "--sentinel"], {},
                               self.dir / f"sentinel{i}.log"))
 

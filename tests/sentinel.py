@@ -1,7 +1,8 @@
 """A real Redis primary + replica watched by Redis Sentinel, on free loopback ports, for failover tests.
 
-Standard library only: used by the router's tests (Python 3.11) and Rasa's (3.10) alike. The settings are
-deploy/redis/'s, with short timeouts so a failover takes a few seconds.
+Standard library only: used by the router's tests (Python 3.11) and Rasa's (3.10) alike, and by
+bench/scale_out.py. The configuration files are deploy/redis/'s, rendered here (``server_conf``,
+``sentinel_conf``); the tests shorten the sentinels' timeouts so a failover takes a few seconds.
 """
 
 from __future__ import annotations
@@ -13,8 +14,34 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from string import Template
 
-__all__ = ["SentinelSet"]
+__all__ = ["SentinelSet", "sentinel_conf", "server_conf"]
+
+DEPLOY_REDIS = Path(__file__).resolve().parents[1] / "deploy" / "redis"
+
+
+def _render(name: str, **values: object) -> str:
+    """deploy/redis/<name> with every ${VAR} filled in (a variable left out is an error)."""
+    return Template((DEPLOY_REDIS / name).read_text(encoding="utf-8")).substitute(
+        {k: str(v) for k, v in values.items()})
+
+
+def server_conf(port: int, workdir: Path, password: str, *, replica_of: int | None = None,
+                appendfsync: str = "always", maxmemory: str = "1gb") -> str:
+    """A loopback primary (primary.conf), or a replica of ``replica_of`` (+ replica.conf)."""
+    conf = _render("primary.conf", REDIS_BIND="", REDIS_PORT=port, REDIS_PASSWORD=password, REDIS_DIR=workdir,
+                   APPENDFSYNC=appendfsync, REDIS_MAXMEMORY=maxmemory, MIN_REPLICAS=0)
+    if replica_of is not None:
+        conf += _render("replica.conf", PRIMARY_HOST="127.0.0.1", PRIMARY_PORT=replica_of, ANNOUNCE_IP="127.0.0.1")
+    return conf
+
+
+def sentinel_conf(port: int, workdir: Path, password: str, *, primary_port: int, quorum: int, service: str = "rsa",
+                  down_after_ms: int = 3000, failover_timeout_ms: int = 30000) -> str:
+    return _render("sentinel.conf", SENTINEL_BIND="", SENTINEL_PORT=port, SENTINEL_DIR=workdir,
+                   REDIS_PASSWORD=password, SERVICE=service, PRIMARY_HOST="127.0.0.1", PRIMARY_PORT=primary_port,
+                   QUORUM=quorum, DOWN_AFTER_MS=down_after_ms, FAILOVER_TIMEOUT_MS=failover_timeout_ms)
 
 
 def _free_port() -> int:
@@ -78,29 +105,17 @@ class SentinelSet:
             time.sleep(0.05)
         raise RuntimeError(f"nothing answers on port {port}")
 
-    def _server_conf(self, name: str, replica_of: int | None = None) -> str:
-        lines = [f"port {self.ports[name]}", "bind 127.0.0.1", f"dir {self.dir / name}", "appendonly yes",
-                 "appendfsync everysec", 'save ""', f'requirepass "{self.password}"',
-                 f'masterauth "{self.password}"', "replica-announce-ip 127.0.0.1"]
-        if replica_of:
-            lines.append(f"replicaof 127.0.0.1 {replica_of}")
-        return "\n".join(lines) + "\n"
-
     def start(self) -> SentinelSet:
-        self._spawn("a", self._server_conf("a"))
-        self._wait(self.ports["a"], self.password)
-        self._spawn("b", self._server_conf("b", replica_of=self.ports["a"]))
-        self._wait(self.ports["b"], self.password)
+        a, b = self.ports["a"], self.ports["b"]
+        self._spawn("a", server_conf(a, self.dir / "a", self.password))
+        self._wait(a, self.password)
+        self._spawn("b", server_conf(b, self.dir / "b", self.password, replica_of=a))
+        self._wait(b, self.password)
         quorum = len(self.sentinel_ports) // 2 + 1
         for i, port in enumerate(self.sentinel_ports):
-            self._spawn(f"s{i}", "\n".join([
-                f"port {port}", "bind 127.0.0.1", f"dir {self.dir / f's{i}'}", "sentinel resolve-hostnames no",
-                f'requirepass "{self.password}"', f'sentinel sentinel-pass "{self.password}"',
-                f"sentinel monitor {self.service} 127.0.0.1 {self.ports['a']} {quorum}",
-                f'sentinel auth-pass {self.service} "{self.password}"',
-                f"sentinel down-after-milliseconds {self.service} 1000",
-                f"sentinel failover-timeout {self.service} 5000",
-                f"sentinel parallel-syncs {self.service} 1"]) + "\n", "--sentinel")
+            self._spawn(f"s{i}", sentinel_conf(port, self.dir / f"s{i}", self.password, primary_port=a, quorum=quorum,
+                                               service=self.service, down_after_ms=1000, failover_timeout_ms=5000),
+                        "--sentinel")
             self._wait(port, self.password)
         self.wait_replicated()
         return self
