@@ -3,9 +3,10 @@ bench/results/emergencies.md.
 
     .venv/bin/python bench/emergency_eval.py --url http://127.0.0.1:8080 --token $ROUTER_API_TOKEN
 
-Sets: tests/data/emergencies_dev.jsonl (happening-now emergencies and near-misses) and
-emergencies_disguised_dev.jsonl (emergencies written like a complaint or a question); see
-tests/data/README.md. Both are dev sets: their errors were read. Measures, per set: told to call (recall),
+Sets: tests/data/emergencies_dev.jsonl (happening-now emergencies and near-misses),
+emergencies_disguised_dev.jsonl (emergencies written like a complaint or a question) and
+emergencies_dev3.jsonl (emergencies and near-misses in residents' voices: elderly, Cantonese, WeChat,
+recogniser typos, buried in a question); see tests/data/README.md. All are dev sets: their errors were read. Measures, per set: told to call (recall),
 with the right number, and alarms raised on near-misses. Misses are listed by line number only.
 """
 
@@ -24,7 +25,7 @@ if str(ROOT) not in sys.path:
 from bench.common import header  # noqa: E402
 from bench.triage_eval import _mask_token, http_triage  # noqa: E402
 
-SETS = ("emergencies_dev.jsonl", "emergencies_disguised_dev.jsonl")
+SETS = ("emergencies_dev.jsonl", "emergencies_disguised_dev.jsonl", "emergencies_dev3.jsonl")
 
 
 def measure(triage, path: Path) -> dict:

@@ -19,7 +19,10 @@ Training data — only what the project may train on (never ../shared/data/real,
 - danger now: the dialogue's emergency / self_harm examples, data/authored/safety.jsonl (emergency,
   crisis, and the hard negatives: past events, outages, hazards, everyday words like 热死了) and
   data/authored/crisis2.jsonl (the writer's own suicidal intent, short and indirect, against talk about
-  death without it: others' suicides, the news, negation, hyperbole, grief, recovery).
+  death without it: others' suicides, the news, negation, hyperbole, grief, recovery) and
+  data/authored/crisis3.jsonl (the same two sides in social-media voices, written by outside authors:
+  method questions, partners sought, plans, attempts, irony; against advice to others, opinions,
+  denial, recovery, sadness, memorials).
 Every example is also seen once more through a simulated speech recogniser (characters swapped for
 homophones), so garbled phone text still reads.
 """
@@ -144,7 +147,7 @@ def build_corpus(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     tipdm = [r["text"] for r in jsonl(ROOT / "data" / "tipdm_train.jsonl")]
     requests = jsonl(ROOT / "data" / "authored" / "requests.jsonl")
     safety = jsonl(ROOT / "data" / "authored" / "safety.jsonl")
-    crisis2 = jsonl(ROOT / "data" / "authored" / "crisis2.jsonl")
+    crisis2 = jsonl(ROOT / "data" / "authored" / "crisis2.jsonl") + jsonl(ROOT / "data" / "authored" / "crisis3.jsonl")
     extra = [r["text"] for r in jsonl(ROOT / "router" / "data" / "classifier_extra.jsonl")]
     smp = smp_training_negatives()
 

@@ -72,8 +72,13 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
         "(?:遗书|遗言|封信|再见了|最后一次|结束这|解脱)[^。!?！？]{0,20}(?:天台|楼顶|顶楼|桥上|桥边|江边)")),
     ("fire", "119", re.compile(
         "(?<!打不)(?<!点不)(?<!打)着火|著火|起火|失火|火灾|大火|烧起来|火势|火燭|火烛|燃起来|火光冲天|着大火|山火|"
-        "火警铃|火警(?:警报|报警)?(?:器)?(?:一直)?(?:在)?响|烟(?:雾)?报警(?:器)?(?:一直)?(?:在)?响|(?:冒|在冒|冒出)火花")),
-    ("smoke", "119", re.compile("冒烟|冒黑烟|(?:有|好多|很多)?烟冒(?:出来|出嚟|进来)|冒出(?:黑|白|黄)?(?:色的)?烟|冒(?:黄|黑|白)色的烟|浓烟|黑烟滚滚|烟雾很大|烟很大|烟好大|好大的烟|好多烟|全是烟|都是烟|都係烟|好大烟|烟冒到")),
+        "火警铃|火警(?:警报|报警)?(?:器)?(?:一直)?(?:在)?响|烟(?:雾)?报警(?:器)?(?:一直)?(?:在)?响|(?:冒|在冒|冒出)火花|"
+        # fire said another way: flames, a car alight, a transformer burning, a hot door handle
+        "(?<!气得)(?<!气得我)(?<!气到)(?<!心里)(?<!眼睛)冒火|火窜|窜火|起伙(?!做饭)|着伙|自燃|(?:变压器|电箱|电表箱|配电箱|电线)[^，。,.!?！？]{0,4}(?:在)?(?:烧|冒火|起火|着了)|"
+        "门把手[^，。,.!?！？]{0,3}烫")),
+    ("smoke", "119", re.compile("冒烟|冒黑烟|(?:有|好多|很多)?烟冒(?:出来|出嚟|进来)|冒出(?:黑|白|黄)?(?:色的)?烟|冒(?:黄|黑|白)色的烟|浓烟|黑烟滚滚|烟雾很大|烟很大|烟好大|好大的烟|好多烟|全是烟|都是烟|都係烟|好大烟|烟冒到|"
+                                "呛得[^，。,.!?！？]{0,3}(?:睁不开|喘不|受不了)|满屋(?:子)?(?:都是)?(?:黑烟|烟|黑的)|(?:黑|浓)烟(?:一股一股|往上|往外|冒出)|"
+                                "烟[^，。,.!?！？]{0,6}(?:攻|冲|涌)(?:上|进)(?:来|嚟)")),
     ("gas", "119", re.compile(
         "(?:煤气|燃气|天然气|液化气|石油气)(?:罐|瓶|钢瓶|管|管道|管子|阀门|阀|灶|表|喉管)?(?:在)?(?:味|泄漏|泄露|漏了|漏气|"
         "在漏|罐爆)|(?:漏|泄)(?:煤气|燃气|天然气|液化气)|(?:气罐|气瓶|钢瓶)(?:在)?(?:漏|泄)|"
@@ -86,9 +91,12 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
         "被关在里面|被困(?!扰|惑)|困在(?:车|水|屋顶|楼顶|房顶|山|河|岛|里面|楼里|房间|屋里)|"
         "困在[^，。,.!?！？]{0,6}(?:出不来|下不来|出不去)|卡在[^，。,.!?！？]{0,8}出不来|"
         "(?:车|车子|车辆|人)(?:被)?(?:水|洪水)?(?:淹|冲)[^。.!?！？]{0,8}(?:出不来|困|打不开)|水(?:已经)?(?:淹到|漫到|没过|到)(?:了)?"
-        "(?:胸口|脖子|腰|车窗|车顶|车门)|(?:车|车子)里出不来|出唔到去|出不去了|下不去了|逃不出")),
+        "(?:胸口|脖子|腰|车窗|车顶|车门)|(?:车|车子)里出不来|出唔到去|出不去了|下不去了|逃不出|"
+        "淹到(?:了)?(?:腰|胸口|胸|脖子)|(?:水|淹)[^。!?！？]{0,30}(?:车门|门)(?:也)?(?:打不开|推不开)|"
+        "(?:车门|门)(?:也)?(?:打不开|推不开)[^。!?！？]{0,30}水(?:还)?在(?:进|涨|往里)")),
     ("collapse", "119", re.compile(
         "被埋|埋(?:了|住了)?(?:人|在(?:下面|里面|底下|土里))|压在(?:下面|底下|里面)|被压住|被压在|压住了[^，。]{0,4}人|"
+        "被[^，。,.!?！？]{0,6}压住|压住(?:了)?(?:只|条)?(?:脚|腿)|"
         "(?:房子|房屋|楼|墙|围墙|棚|脚手架|桥|屋顶)(?:突然|刚刚|刚才)?(?:塌了|倒塌|坍塌|倒了)|坍塌|塌方|山体滑坡|泥石流")),
     ("medical", "120", re.compile(
         "晕倒|暈倒|昏倒|昏迷|不省人事|没有?呼吸|不呼吸|没了呼吸|没有?心跳|心脏病(?:发|犯)|心梗|中风|脑溢血|"
@@ -106,6 +114,13 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
         "喉咙(?:好|很)?(?:紧|肿)|嗓子(?:好像)?(?:肿|紧)|透(?:唔|不)(?:到|过)气|唞唔到气|呼吸(?:好|很)?(?:大声|急促)|"
         "血流(?:唔|不)停|流血流(?:唔|不)停|手指(?:断|切断)|断(?:咗|了)(?:手指|只手)|"
         "(?:人|他|她|老头子|老伴|老公|老婆|爸|妈|爷爷|奶奶)[^，。,.!?！？]{0,8}突然(?:就)?倒(?:下|在)|"
+        # a body in trouble said without the usual words: collapsed in a chair, talking nonsense, eyes
+        # rolled up, limbs gone, a seizure after a fever, bleeding in pregnancy, wild mushrooms
+        "(?:人|他|她|老公|老婆|老伴|爸|妈|爷爷|奶奶)[^，。,.!?！？]{0,6}瘫(?:了|在|倒)|说胡话|眼(?:睛)?(?:还|都)?(?:反白|翻白)|"
+        "(?:手脚|手和脚|右边|左边)[^，。,.!?！？]{0,3}(?:都)?(?:动不了|不能动)|(?:发烧|高烧)[^。!?！？]{0,10}抽筋|"
+        "(?:怀孕|孕)[^。!?！？]{0,24}(?:流血|出血|见红)|野生菌|野蘑菇|采的蘑菇|嘴唇[^，。,.!?！？]{0,2}紫|"
+        "(?:人|他|她|老人|爸|妈|阿爸|阿妈|老伴|老公|老婆|孩子|BB|宝宝|爷爷|奶奶)[^，。,.!?！？]{0,6}没有?反应|"
+        "(?:生|分娩|临盆)[^。!?！？]{0,20}头[^，。,.!?！？]{0,4}出(?:了)?来|"
         # bleeding, falls, head injuries
         "(?:在|一直|不停|还在)流血|血(?:一直)?流(?:个)?不停|流血不止|血止不住|止不住血|出了(?:好多|很多)血|头(?:摔|磕|撞)?破了|"
         "(?:楼梯|梯子|高处|楼上|床上|树上)[^，。,.!?！？]{0,3}(?:摔|跌|掉)下来|迷迷糊糊|意识不清|神志不清|"
@@ -130,14 +145,28 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
         "安全账户|(?:涉嫌|卷入)洗钱[^。]{0,30}(?:转|汇)|"
         "躺在(?:马路|路|公路|车道|高速)(?:中间|中央|上)|"
         "上了[^，。,.!?！？]{0,4}陌生(?:男|女)?人的车|被陌生(?:男|女)?人(?:带走|抱走|拉走)|"
-        "(?:说|威胁|喊)[^。!?！？]{0,12}让(?:我|你)好看|(?:楼下|门口|门外)[^，。]{0,4}堵我|不敢(?:下楼|出门|开门|回家)")),
-    ("drowning", "110", re.compile("溺水|落水|掉(?:进)?(?:河|水|海|湖|塘|水库)里|掉水里|被水冲走|淹死|沉下去|在水里扑腾")),
+        "(?:说|威胁|喊)[^。!?！？]{0,12}让(?:我|你)好看|(?:楼下|门口|门外)[^，。]{0,4}堵我|不敢(?:下楼|出门|开门|回家)|"
+        # robbery, a gang fight, a door forced, someone dragged into a car, a stalker at the car
+        "被抢(?:了|走)|群架|械斗|撬[^，。,.!?！？]{0,5}门(?!票)|(?:拖|拽|扯|抱|拉)(?:上|进)(?:了)?[^，。,.!?！？]{0,3}车|"
+        "把[^，。,.!?！？]{0,6}(?:拖|拽|抢|抱)走|不让(?:我|你|我们)活着|拿石头(?:扔|砸)|(?:扔|砸)(?:我家|我们家)(?:的)?(?:窗|玻璃|门)|"
+        "(?:男的|男人|陌生人|有人)[^，。,.!?！？]{0,10}(?:一直|一路)跟着我|(?:敲|拍|拉)(?:我的?)?(?:车窗|车门)|"
+        # someone else about to jump
+        "(?:桥上|楼顶|天台|栏杆外|护栏外)[^。!?！？]{0,20}(?:鞋(?:子)?(?:都)?脱|一直往下看)|"
+        # a scam in progress: money about to go, the code about to be read out
+        "屏幕共享|共享屏幕|验证码[^。!?！？]{0,12}(?:读|念|报|告诉|发)给(?:他|她|对方|他们)|(?:读|念|报)(?:了)?验证码给(?:他|她|对方|他们)|"
+        "(?:自称|说是|冒充)[^。!?！？]{0,15}(?:公安|警察|反诈|检察|法院|客服)[^。!?！？]{0,40}(?:转|汇|验证码|下载|抓)|"
+        "(?:ATM|柜台|银行)[^。!?！？]{0,20}(?:要先转|让我转|催我转|正在转|马上转)|对方[^。!?！？]{0,10}(?:一直)?(?:在)?催[^。!?！？]{0,10}(?:转|汇|打钱)")),
+    ("drowning", "110", re.compile("溺水|落水|掉(?:进|到|落)?(?:了)?(?:河|水|海|湖|塘|水库|江)(?:里|中)|掉水里|被水冲走|淹死|沉下去|在水里扑腾|"
+                                  "跌(?:了)?(?:落|进)(?:了)?(?:海|河|水|江|塘)")),
     ("missing", "110", re.compile(
         "(?:孩子|小孩|老人|儿子|女儿|孙子|孙女|老伴|父亲|母亲|爸|妈|爷爷|奶奶|外婆|外公|宝宝|个女|个仔|细路)(?:又|已经|突然)?"
         "(?:(?:在|从|喺)[^，。,.!?！？的]{1,8}?)?(?:走丢|走失|找不到了|不见了|唔见咗|失踪|丢了(?=$|[，。,.!?！？\\s]))|"
         "(?:走丢|走失|唔见咗|不见了)[^。.!?！？]{0,10}(?:孩子|小孩|儿子|女儿|宝宝|个女|个仔|男孩|女孩)|"
         "(?:孩子|小孩|儿子|女儿|老人|老伴|爸|妈|爷爷|奶奶)[^。!?！？]{0,20}(?:到现在|至今|还)(?:都|也)?(?:没|没有|未)(?:回家|回来|返屋企)[^。!?！？]{0,30}(?:关机|不接|联系不上|陌生|不回)|"
-        "找了[^，。,.!?！？]{0,6}(?:小时|钟头|整天|一天|一晚|半天|分钟)[^，。,.!?！？]{0,3}(?:都|还|也)?(?:没|没有)找到")),
+        "找了[^，。,.!?！？]{0,6}(?:小时|钟头|整天|一天|一晚|半天|分钟)[^，。,.!?！？]{0,3}(?:都|还|也)?(?:没|没有)找到|"
+        "(?:一转眼|一回头|一扭头|一转身|转个身)[^。!?！？]{0,12}(?:就)?(?:没了|不见了|找不到)|"
+        "(?:孩子|小孩|老人|儿子|女儿|孙子|孙女|老伴|爸|妈|爷爷|奶奶|外婆|外公|宝宝)[^。!?！？]{0,30}(?:走失|走丢)了|"
+        "(?:放学|下班|出门)[^。!?！？]{0,10}(?:还)?没(?:有)?回(?:来|家)[^。!?！？]{0,40}(?:打不通|关机|联系不上|没人接|不接)")),
     ("call", "110", re.compile("救命|快报警|帮我报警|我要报警|快来人|紧急情况|出事了")),
     ("call", "119", re.compile("(?:快|赶紧|马上|帮我)(?:打|叫|拨)?119")),
     ("call", "120", re.compile("(?:快|赶紧|马上|帮我)(?:打|叫|拨)?120")),
@@ -161,13 +190,18 @@ _NOT_SMOKE_BEFORE = re.compile("(?:油|炊|香|抽|吸|烤|烟花|鞭炮)$")
 # A complaint about an earlier call-out: a past marker together with a complaint word, and nothing
 # that says it is happening now.
 _PAST = re.compile(
-    "上周|上个?星期|上个?礼拜|上个月|上次|上回|去年|前年|之前|以前|那次|当时|前几天|前段时间|年前|曾经|发生过|事后|"
+    "上周|上个?星期|上个?礼拜|上个月|上次|上回|去年|前年|之前|以前|那次|当时|前几天|前段时间|年前|曾经|发生过|事后|后来|"
     "[0-9一二三四五六七八九十]+(?:月|号)[0-9一二三四五六七八九十]*(?:日|号)?|[0-9]{4}年|昨天|昨晚|前天|"
     "上个?(?:周|礼拜|星期)[一二三四五六日天]|几天前|几个月前|[0-9一二三四五六七八九十两]+(?:天|个月|年|周)(?:以)?前")
 _COMPLAINT = re.compile("投诉|太慢|来得慢|来晚|迟到|态度|不满意|差评|说法|反映|赔偿|收费|乱收|理赔|保险|推来推去|推嚟推去|跟进|追责|问责")
 _NOW = re.compile("现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救|头先|依家|宜家|紧过嚟")
 # An ambulance heard, not called for: "救护车半夜老是鸣笛，吵得睡不着".
 _NOISE = re.compile("吵|鸣笛|噪音|噪声|扰民|声音(?:太|很|好)大")
+# What happened next, told after the danger word: it is over ("有人晕倒，后来被送去医院了").
+_RESOLVED = re.compile("后来|(?:已经)?(?:被)?送(?:去|到|进)?(?:了)?医院了|送医了|已经没事了|抢救过来了|救出来了|(?:已经|被)?扑灭了")
+# A cry of "救命" or a mention of the ambulance about a form, a fee or a system: "救命 表格提交不了",
+# "救护车费用医保报吗".
+_NOT_A_BODY = re.compile("费用|报销|多少钱|医保|表格|提交|系统|网站|网页|小程序|密码|登录|作业|考试|工资|额度")
 # Chronic faults described as a pattern ("电梯老是困人") are tickets, not emergencies.
 _CHRONIC = re.compile("经常|老是|总是|常常|每次|动不动|三天两头|隔三差五|好几次|多次|[0-9一二三四五六七八九十几]+次")
 # What may happen, what someone fears, what they read about: a hazard to report, not danger now.
@@ -215,6 +249,8 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
     now_at = _nearest(_NOW, text, left, right, start, end)
     if now_at is None and _NOW.search(before[-12:]):
         now_at = 12
+    if now_at is None and _RESOLVED.search(text[end : end + 30]):
+        return "past"
     past_at = _nearest(_PAST, text, max(left - 40, 0) if left > start - _NEAR else left, right, start, end)
     if past_at is not None:
         # Both said ("上个星期被关在里面，现在不敢坐"): the marker nearer the danger word tells its time.
@@ -256,6 +292,24 @@ MAX_DETECT_CHARS = 3000
 _ANGER = re.compile("气(?:得|到)?(?:我)?(?:肺)?(?:都|要|快)?(?:要)?(?:爆炸|炸)(?:了)?|(?:肺|我)都(?:要|快)?(?:被)?气炸(?:了)?")
 
 
+# Cantonese as the rules read it a second time, in Mandarin words: "我阿爸晕低咗 冇反应" → "我阿爸晕倒了 没反应",
+# "跌咗落海" → "跌了落海", "要生喇" → "要生了". The rules keep their Cantonese forms for the first reading.
+_CANTONESE = (("晕低", "晕倒"), ("跌低", "跌倒"), ("𨋢", "电梯"), ("石屎", "水泥"), ("佢哋", "他们"), ("佢", "他"),
+              ("咗", "了"), ("冇", "没"), ("唔", "不"), ("喺", "在"), ("嘅", "的"), ("啲", "些"), ("嚟", "来"),
+              ("畀", "被"), ("落去", "下去"), ("落嚟", "下来"), ("喇", "了"), ("企", "站"), ("嘢", "东西"),
+              ("好似", "好像"), ("点算", "怎么办"), ("成个人", "整个人"))
+_CANTONESE_MARK = re.compile("[咗冇唔喺佢嘅啲嚟畀喇𨋢]|晕低|跌低|石屎")
+
+
+def mandarin(text: str) -> str:
+    """``text`` with the Cantonese words the rules need written in Mandarin (unchanged without any)."""
+    if not _CANTONESE_MARK.search(text):
+        return text
+    for canto, mando in _CANTONESE:
+        text = text.replace(canto, mando)
+    return text
+
+
 def prepare(text: str) -> str:
     """The text as the rules read it: normalised, bounded, anger said as an explosion taken for anger, and
     a space a speaker's pause or a typist put between phrases kept as a comma (it ends a clause;
@@ -285,20 +339,23 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
     long_letter = len(clean) >= _LONG_LETTER
     set_aside: list[str] = []
     hits: list[tuple[str, EmergencyNumber, str]] = []
-    for kind, number, pattern in _RULES:
-        for match in pattern.finditer(clean):
+    # Cantonese is read twice: as written, and in Mandarin words (a hit found in both counts once).
+    spoken = mandarin(clean)
+    readings = (clean,) if spoken == clean else (clean, spoken)
+    for (kind, number, pattern), reading in ((rule, reading) for reading in readings for rule in _RULES):
+        for match in pattern.finditer(reading):
             word = match.group(0)
             if kind == "self_harm":
-                if not _crisis_taken_back(clean, match.start(), match.end()):
+                if not _crisis_taken_back(reading, match.start(), match.end()):
                     hits.append((kind, number, word))
                 continue
-            if kind != "medical" and _is_negated(clean, match.start()):
+            if kind != "medical" and _is_negated(reading, match.start()):
                 continue
-            if kind == "drowning" and _NOT_A_PERSON_BEFORE.search(clean[max(0, match.start() - 6):match.start()]):
+            if kind == "drowning" and _NOT_A_PERSON_BEFORE.search(reading[max(0, match.start() - 6):match.start()]):
                 continue
-            if kind == "smoke" and _NOT_SMOKE_BEFORE.search(clean[max(0, match.start() - 1):match.start()]):
+            if kind == "smoke" and _NOT_SMOKE_BEFORE.search(reading[max(0, match.start() - 1):match.start()]):
                 continue
-            if _not_now(clean, match.start(), match.end(), long_letter=long_letter):
+            if _not_now(reading, match.start(), match.end(), long_letter=long_letter):
                 set_aside.append(kind)
                 continue
             hits.append((kind, number, word))
@@ -317,8 +374,9 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
         return None, (*aside, *kinds)
     # Only a mention of an ambulance or a number, in a complaint: "救护车收费太贵了，我要投诉".
     weak = all(h[0] == "call" or h[2] == "救护车" for h in hits)
-    if weak and (_COMPLAINT.search(clean) or _CHRONIC.search(clean) or _NOISE.search(clean)) \
-            and not _NOW.search(clean):
+    if weak and (_COMPLAINT.search(clean) or _CHRONIC.search(clean) or _NOISE.search(clean)) and not _NOW.search(clean):
+        return None, (*aside, *kinds)
+    if weak and _NOT_A_BODY.search(clean) and not _NOW.search(clean.replace("救命", "")):
         return None, (*aside, *kinds)
     if all(h[0] == "trapped" for h in hits) and _CHRONIC.search(clean) and not _NOW.search(clean):
         return None, (*aside, *kinds)
@@ -348,7 +406,7 @@ def crisis_number(text: str) -> EmergencyNumber:
 
 # Weak signs of which service an emergency needs, for danger the rules could not name (the model heard
 # it): words of a fire or a rescue, of a body in trouble, of someone hurting someone.
-_SIGNS_POLICE = re.compile("打人|打我|打她|打他|打起来|打架|斗殴|群殴|棍|棒|砖头|砍|捅|杀|抢|闯进|砸门|踹门|撬门|拿刀|持刀|刀|"
+_SIGNS_POLICE = re.compile("打人|打我|打她|打他|打起来|打架|斗殴|群殴|棍|棒|砖头|砍|捅|杀|抢|闯进|砸门|踹门|撬门|拿刀|持刀|刀|跟着我|"
                            "威胁|绑|撕票|拐|跟踪|非礼|猥亵|强奸|家暴|动手|勒索|弄死|不放我|不让我出|非法拘禁|扣押|"
                            "安全账户|洗钱|骗|陌生人的车|躺在(?:马路|路)")
 _SIGNS_FIRE = re.compile("着火|起火|失火|火灾|火苗|大火|火光|火势|冒烟|浓烟|好大的烟|烟雾|呛|烧起来|燃烧|烧着|煤气|燃气|"
@@ -368,7 +426,7 @@ def danger_number(text: str) -> EmergencyNumber:
     otherwise 110 (the police dispatch the others)."""
     if not isinstance(text, str):
         raise TypeError(f"danger_number() needs a str, got {type(text).__name__}")
-    clean = prepare(text)
+    clean = mandarin(prepare(text))
     if _SIGNS_POLICE.search(clean):
         return "110"
     if _SIGNS_FIRE.search(clean):

@@ -255,3 +255,42 @@ def test_a_hostage_held_for_money_is_a_call_to_the_police() -> None:
 def test_emergencies_written_like_a_question_or_a_complaint(text: str, number: str) -> None:
     found = detect(text)
     assert found is not None and found.number == number and not found.is_crisis
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    # Cantonese read in Mandarin words too
+    ("我老豆头先晕低咗，而家冇反应", "120"),
+    ("有个阿叔跌咗落河，喺度挣扎", "110"),
+    ("我老婆喺车上要生喇", "120"),
+    # a scam in progress, a robbery, a gang fight, someone dragged into a car
+    ("有个自称公安的让我开屏幕共享，说要把钱转到安全的地方，我现在就在弄", "110"),
+    ("我妈在读验证码给对方，对方说不读就冻结她的卡", "110"),
+    ("手机刚在路口被抢了 那人骑车往北跑了", "110"),
+    ("停车场有人打群架 拿着棍子", "110"),
+    ("一个男的把我朋友拖上面包车开走了", "110"),
+    # a child gone in a moment, an old man with dementia lost
+    ("在商场一转身孩子就不见了 找了一圈没有", "110"),
+    ("我爷爷有老年痴呆，刚才在公园走丢了，穿灰色衣服", "110"),
+    # fire said without 着火; a transformer alight; water up to the waist
+    ("屋里全是黑烟 呛得睁不开眼", "119"),
+    ("小区门口的变压器在冒火 噼啪响", "119"),
+    ("地下室进水了 水淹到腰了 门推不开", "119"),
+    # a body in trouble said without the usual words
+    ("我爸刚才突然说胡话，一身冷汗", "120"),
+    ("孩子高烧抽筋，眼睛翻白", "120"),
+])
+def test_danger_said_in_cantonese_or_without_the_usual_words(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None, text
+    assert found.number == number, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "救命 社保网站登录不上去😭",
+    "救护车的费用医保能报销吗",
+    "上午有个老人在站台晕倒，后来被送去医院了，想问站里有没有急救箱",
+    "气得我冒火，物业又乱收费",
+    "怎么防范屏幕共享类的诈骗？社区有宣传吗",
+])
+def test_a_cry_or_a_danger_word_about_something_else_is_not_an_emergency(text: str) -> None:
+    assert detect(text) is None, text
