@@ -6,7 +6,9 @@ words), cuts it with jieba and scores items with a BM25F-style model over the it
 residents use, and the catalogue (主项) name. The score is normalised to [0, 1]: the share of the question's
 informative words (weighted by IDF) that the item matches, so an unrelated question ("今天天气怎么样")
 scores low even when one word happens to appear somewhere, and a threshold means the same thing for
-every query.
+every query. Words the synonym table marks as ``term`` (社保, 入户, 签注...) count as evidence of a service
+question on their own; words for people (父母, 小孩) count less; numbers, street names and clauses that only
+say what is already done ("合同已经备案了") are the resident's situation, not the need.
 
 Items come from two kinds of source: authored Shenzhen items (router/data/services/authored_*.jsonl) and
 imported catalogues (the 2021 广东政务服务网 scrape in data/, or a CSV/JSON/JSONL a city provides). The
@@ -23,7 +25,7 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -48,6 +50,8 @@ __all__ = [
 _ROUTER_DATA = Path(__file__).resolve().parent.parent / "data"
 _REPO_DATA = Path(__file__).resolve().parent.parent.parent / "data"
 DEFAULT_IMPORTED = (_REPO_DATA / "service_items_gdzwfw.jsonl",)
+# Street (街道) names, so that "我住横岗" or "宝安福永" is read as where the resident lives, not the need.
+DEFAULT_DIVISIONS = _REPO_DATA / "shenzhen_divisions.csv"
 
 HANDLED_AT = ("district_hall", "street_hall", "community", "online_only", "agency_window")
 
@@ -66,10 +70,22 @@ _REF_TF = _FIELD_WEIGHTS["name"]
 # the rarest known word; an unknown word matched only through one of its characters earns this credit.
 _SINGLE_CHAR_WEIGHT = 0.5
 _UNKNOWN_WEIGHT = 0.6
+# A known word inside a longer one the question says (居住 in 居住证, 不动 and 动产 in 不动产) weighs this
+# share in coverage, so a long compound does not outweigh the rest of the question; evidence counts it whole.
+_SUBWORD_WEIGHT = 0.5
 _CHAR_CREDIT = 0.6
 # Coverage alone would give "吃啥呀" full marks for whatever mentions 吃: a match must also carry about one
 # specific word's worth of IDF (its sub-words included, 居住证 = 居住 + 居住证) before it counts fully.
 _EVIDENCE_REF = 9.0
+# A service's own word (the synonym table's ``term`` rows: 社保, 入户, 签注...) is evidence of a service
+# question by itself, however many items share it and so however low its IDF: it counts at least this
+# much towards _EVIDENCE_REF ("入户要什么条件" names no item, but it is a service question). IDF says which
+# item; it cannot say whether a word is about a service at all.
+_TERM_EVIDENCE = 5.5
+# Words for people say whom the question is about, not which service: they tell items apart (老人随迁 from
+# 子女随迁) but count only this share as evidence ("我儿子的妈妈" is not a question about 家庭共济).
+_PEOPLE = frozenset("小孩 父母 配偶 老人 子女 家人 家属 夫妻 亲属".split())
+_PEOPLE_EVIDENCE = 0.5
 # The score is coverage ** _GAMMA × evidence: residents wrap the need in their own words (where they live,
 # who they are, what happened), so words an item does not match lower the score less than in proportion;
 # the evidence term keeps a stray catalogue word in chit-chat below the threshold. Chosen on the service dev
@@ -94,29 +110,36 @@ _STOPWORDS = frozenset(
     地方 地址 窗口 时间 费用 收费 钱 多长时间 几天能 能办 能否 是否 可否 情况 方面 相关 有关 关于 事情 事 东西 一些 这些
     那些 每 各 个人 人 快 慢 好 行 对吗 可以吗 吗？ 呢？ 里面 哪家 谁 哪位 申请 申办 如何办 在哪办 在哪 哪儿办 深圳 深圳市
     我家 家里 今天 明天 昨天 最近 刚才 一直 好像 已经 真的 非常 特别 太 很
-    不能 能否 就是 就是说 弄 搞 整 咋弄 咋整 怎么弄 怎么搞 要怎么 应该怎么 还要 还是 不过 其实 反正 那么 这么 然后呢
+    不能 不能自己 能否 就是 就是说 弄 搞 整 咋弄 咋整 怎么弄 怎么搞 要怎么 应该怎么 还要 还是 不过 其实 反正 那么 这么 然后呢
     想问 想问下 问问 了解 了解一下 打听 打听一下 请教 老师 同志 领导 师傅 大哥 大姐 阿姨 叔叔
     网上 线上 在线 手机上 自助机 自助 机器 现场 上门 跑 跑腿 跑一趟 预约 排队
-    一份 一张 一本 一次 一趟 一声 今年 明年 去年 前年 下周 上周 下个月 上个月 这个月 这两天 之前 以前 以后 之后 听说
+    每个月 每个 每月 一份 一张 一本 一次 一趟 一声 今年 明年 去年 前年 下周 上周 下个月 上个月 这个月 这两天 之前 以前 以后 之后 听说
     要不要 不要 可不可以 行不行 能不能够 带啥 什么时候 啥时候 到底 究竟 办手续 手续 办下来 下来 起来 出来 过来 回来
-    哪个 哪种 哪边 哪一个 去哪 去哪儿 去哪里 到哪 到哪里 找谁 找哪个 打电话 电话 网站 系统 小程序 app 是不是 对不对
+    哪个 哪种 哪边 哪一个 去哪 去哪儿 去哪里 到哪 到哪里 在哪里 在哪儿 找谁 找哪个 打电话 电话 网站 系统 小程序 app 是不是 对不对
     谢谢你 谢谢您 您好呀 你好呀 拜托 急 急急 急急急 着急 麻烦你 麻烦您 想请问 想咨询 请问一下 我想 我要 我们 咱们 人家
-    系 系咪 咩 乜 乜嘢 点样 点 嘅 咗 啲 唔 唔该 冇 係 喺 嗰 呢个 嗰个 佢 我哋 你哋 啦 喎 嘛 咧 吖
+    系 系咪 咩 乜 乜嘢 点样 点 嘅 咗 啲 唔 唔该 冇 係 喺 嗰 呢个 嗰个 佢 我哋 你哋 啦 喎 嘛 咧 吖 喂 哎 唉 嗯
+    来电 来电人 来电人称 来电市民 来信 来信人 市民 询问 反映 诉求 表示 称 其 本人系 现 现准备 准备 打算
     """.split()
 )
 # A lone character is informative only when it names the action or the thing (丢 → 补领, 租 → 租房);
 # 吃, 做, 学, 转 alone match too much of the catalogue by accident.
-_SINGLE_CHARS = frozenset("丢补换锁租卖退迁残房车狗犬电水税卡证")
+_SINGLE_CHARS = frozenset("丢补换锁租卖退迁残房车狗犬电水税卡证扔")
 # Function characters: never informative, in the catalogue or in a question.
 _SKIP_CHARS = frozenset(
     "的了吗呢吧啊呀哦嘛么着过和与及或在是有不也都还就又要想得能会该我你您他她它这那哪啥几个请问给把被让用从对为以等上下里中后前时人钱事"
 )
 
 # A verb on its own stands for the catalogue's word for it ("社保怎么交" is about 缴费, "公积金怎么取" about
-# 提取); inside a longer word (交通, 提交, 取消) jieba keeps the longer word and the alias does not apply.
-_WORD_ALIASES = {"交": "缴费", "缴": "缴费", "取": "提取", "续": "签注", "转": "转移"}
+# 提取, "社保在哪查" about 查询, "医保能报吗" about 报销); inside a longer word (交通, 提交, 取消, 检查, 报名)
+# jieba keeps the longer word and the alias does not apply.
+_WORD_ALIASES = {
+    "交": "缴费", "缴": "缴费", "取": "提取", "续": "签注", "转": "转移", "查": "查询", "报": "报销", "断": "断缴",
+}
 
 _CJK_OR_WORD = re.compile(r"[0-9a-z\u3400-\u9fff]+")
+# A number the catalogue does not use ("八十五", "2023", "三") is the resident's age, a year or a count: it
+# says nothing about the service, and is not held against an item either ("65" and "12" are catalogue words).
+_NUMBER = re.compile("[0-9零一二两三四五六七八九十百千万]+")
 _LIST_SPLIT = re.compile(r"[|；;\n]+")
 
 
@@ -224,6 +247,11 @@ class TextNormaliser:
         if not text.isascii():
             text = to_simplified(text)
         return text.lower()
+
+    @property
+    def variants(self) -> frozenset[str]:
+        """Every word the table rewrites."""
+        return frozenset(k for k, v in self._map.items() if k != v)
 
     @property
     def terms(self) -> frozenset[str]:
@@ -414,6 +442,22 @@ def _read_synonyms(path: Path) -> dict[str, str]:
     }
 
 
+def _read_terms(path: Path) -> frozenset[str]:
+    """The canonical words of the synonym table's ``term`` rows: words that name a service."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        return frozenset(
+            r["canonical"].strip() for r in csv.DictReader(fh)
+            if (r.get("kind") or "").strip() == "term" and (r.get("canonical") or "").strip()
+        )
+
+
+def _read_street_names(path: Path) -> list[str]:
+    """The bare names of the 街道 and 镇 in an NBS divisions file ("横岗街道" → 横岗)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        names = [r["name"].strip() for r in csv.DictReader(fh) if (r.get("level") or "").strip() == "street"]
+    return [re.sub("(街道|镇)$", "", n) for n in names if re.search("(街道|镇)$", n)]
+
+
 def _read_halls(path: Path) -> list[Hall]:
     with path.open(encoding="utf-8", newline="") as fh:
         return [
@@ -452,11 +496,37 @@ _PLACE_NAMES = re.compile(
 _TELLING_FACTOR = 0.88
 _ASKING = re.compile(
     "怎么|怎样|如何|咋|哪|什么|啥|吗|么|呢|[?？]|能不能|能否|可不可以|可以|要不要|有没有|是否|是不是|多少|多久|几|"
-    "想|请问|咨询|申请|办|报名|预约|条件|材料|流程|手续|咩|点样|乜|边度")
+    "(?<![已经])(?:申请|办理?|报名|预约)(?![了好过完妥])|条件|材料|流程|手续|咩|点样|乜|边度|"
+    "(?<!问)想(?!问|咨询|了解)")
+# An opener ("请问，我有居住证，孩子能在深圳读小学吗") asks only when no clause asks in its own words.
+_OPENER = re.compile("请问|想问|问一下|问下|咨询|想了解|了解一下|打听")
+# A clause that says something is already done or had ("合同已经备案了", "结婚证领到了", "我有居住证") is
+# the resident's situation, not the need: it weighs less than other telling clauses, its words weigh
+# _DONE_WEIGHT wherever the question is read whole, and an item's phrase said only there earns no bonus.
+_DONE = re.compile(
+    "已经?(?:办|交|缴|签|登记|备案|申请|拿到|领到|领了|有)|(?:办|拿|领|签|弄|搞|交|缴)(?:好|完|到)?了|办过了|"
+    "我(?:有|持有)(?!没有)|持有")
+_DONE_FACTOR = 0.75
+_DONE_WEIGHT = 0.4
 
 
-def _windows(query: str) -> list[tuple[int, int, float]]:
-    """(start, end, factor): the whole question, each clause, and each pair of neighbouring clauses."""
+def _done_clauses(query: str) -> list[tuple[int, int]]:
+    """The clauses of a multi-clause question that only say what is already done."""
+    clauses = _clauses(query)
+    if len(clauses) < 2:
+        return []
+    asking = _asking_clauses(query, clauses)
+    return [(a, b) for a, b in clauses if (a, b) not in asking and _DONE.search(query, a, b)]
+
+
+def _asking_clauses(query: str, clauses: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    asking = {(a, b) for a, b in clauses if _ASKING.search(query, a, b + 1)}
+    if not asking:
+        asking = {(a, b) for a, b in clauses if _OPENER.search(query, a, b + 1)}
+    return asking
+
+
+def _clauses(query: str) -> list[tuple[int, int]]:
     clauses: list[tuple[int, int]] = []
     pos = 0
     for m in _CLAUSE_SPLIT.finditer(query):
@@ -465,10 +535,20 @@ def _windows(query: str) -> list[tuple[int, int, float]]:
         pos = m.end()
     if pos < len(query):
         clauses.append((pos, len(query)))
+    return clauses
+
+
+def _windows(query: str) -> list[tuple[int, int, float]]:
+    """(start, end, factor): the whole question, each clause, and each pair of neighbouring clauses."""
+    clauses = _clauses(query)
     out = [(0, len(query), 1.0)]
     if len(clauses) > 1:
+        asking = _asking_clauses(query, clauses)
+
         def factor(a: int, b: int) -> float:
-            return _CLAUSE_FACTOR * (1.0 if _ASKING.search(query, a, b + 1) else _TELLING_FACTOR)
+            if any(a <= a2 and b2 <= b for a2, b2 in asking):
+                return _CLAUSE_FACTOR
+            return _CLAUSE_FACTOR * (_DONE_FACTOR if _DONE.search(query, a, b) else _TELLING_FACTOR)
 
         out += [(a, b, factor(a, b)) for a, b in clauses if b - a >= 2]
         out += [(a[0], b[1], factor(a[0], b[1])) for a, b in zip(clauses, clauses[1:], strict=False)]
@@ -505,21 +585,49 @@ def _sound_key(word: str) -> tuple[str, ...]:
     return tuple(lazy_pinyin(word, style=Style.NORMAL))
 
 
-def _sound_index(terms: Iterable[str]) -> dict[tuple[str, ...], str]:
-    """loose reading → catalogue word; a reading two words share is dropped (ambiguous)."""
+_LOOSE_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n"), ("f", "h"), ("r", "y"))
+
+
+@lru_cache(maxsize=65536)
+def _loose_syllable(syllable: str) -> str:
+    """A syllable as a southern speaker or a recogniser may blur it: zh/z, ch/c, sh/s, l/n, f/h, r/y,
+    and -ang/-an, -eng/-en, -ing/-in ("护造" for 护照, "身粉证" for 身份证, "结昏证" for 结婚证)."""
+    for hard, soft in _LOOSE_INITIALS:
+        if syllable.startswith(hard):
+            syllable = soft + syllable[len(hard):]
+            break
+    if syllable.endswith(("ang", "eng", "ing")):
+        syllable = syllable[:-1]
+    return syllable
+
+
+def _loose_key(key: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_loose_syllable(s) for s in key)
+
+
+def _sound_index(
+    terms: Iterable[str], canonical: Callable[[str], str] | None = None
+) -> dict[tuple[str, ...], str]:
+    """reading → catalogue word, under the exact toneless reading ("=", ...) and the loose one ("~", ...);
+    a reading two words share is dropped (ambiguous), unless both words mean the same (``canonical``
+    maps a word to the catalogue's form: 身份正 and 身份证 are one word)."""
     try:
         import pypinyin  # noqa: F401
     except ImportError:  # the phonetic fix is an extra: without pypinyin the catalogue still searches
         return {}
+    same = canonical or (lambda word: word)
     out: dict[tuple[str, ...], str] = {}
     clash: set[tuple[str, ...]] = set()
     for term in terms:
         if not _ALL_CJK.fullmatch(term):
             continue
-        key = _sound_key(term)
-        if key in out and out[key] != term:
-            clash.add(key)
-        out[key] = term
+        exact = _sound_key(term)
+        for key in (("=", *exact), ("~", *_loose_key(exact))):
+            if key in out and same(out[key]) != same(term):
+                clash.add(key)
+            # Prefer the catalogue's own form when a variant reads the same.
+            if key not in out or same(term) == term:
+                out[key] = term
     for key in clash:
         del out[key]
     return out
@@ -550,7 +658,11 @@ class Catalogue:
         halls: Sequence[Hall] = (),
         templates: Mapping[str, str] | None = None,
         min_score: float = DEFAULT_MIN_SCORE,
+        terms: Iterable[str] = (),
+        places: Iterable[str] = (),
     ) -> None:
+        """``terms``: words that name a service (see _TERM_EVIDENCE); ``places``: bare place names (街道)
+        a question may mention, which are not part of the need."""
         self._items: list[ServiceItem] = []
         self._by_id: dict[str, ServiceItem] = {}
         seen_names: set[tuple[str, str]] = set()
@@ -566,20 +678,34 @@ class Catalogue:
             self._by_id[item.id] = item
         self.min_score = min_score
         self._normalise = TextNormaliser(synonyms or {})
+        self._terms = frozenset(self._normalise(t) for t in terms if t.strip())
         self._tokenizer = _private_tokenizer()
-        for term in self._normalise.terms | {
-            self._normalise(i.name) for i in self._items if len(i.name) <= 8
-        } | {self._normalise(p) for i in self._items if i.authored for p in i.phrases if len(p) <= 6}:
-            if len(term) >= 2:
-                self._tokenizer.add_word(term, freq=2000)
+        words = self._normalise.terms | {self._normalise(i.name) for i in self._items if len(i.name) <= 8}
+        for word in words:
+            if len(word) >= 2:
+                self._tokenizer.add_word(word, freq=2000)
+        # Short phrases stay whole too ("扣满12分", "积分入学"), without the scaffolding around their core:
+        # "交罚款" kept whole would hide the 交 (缴费) a question about paying a fine says.
+        phrases = {self._normalise(p) for i in self._items if i.authored for p in i.phrases if len(p) <= 6}
+        self._compounds: set[str] = set()
+        for phrase in sorted(phrases - words):
+            core = self._phrase_core(phrase)
+            if len(core) >= 2:
+                self._tokenizer.add_word(core, freq=2000)
+                if not jieba.dt.FREQ.get(core):  # not a word of the language: a phrase kept whole
+                    self._compounds.add(core)
         self._halls_by_district = {h.district: h for h in halls if h.level == "district"}
         self._halls_by_street = {h.street: h for h in halls if h.level == "street"}
         self._templates = dict(templates or {})
         self._index = self._build_index()
+        # A place name that is also a catalogue word is kept: it may be the need.
+        place_names = sorted(
+            {p for p in (self._normalise(x.strip()) for x in places) if len(p) >= 2 and p not in self._index.postings},
+            key=len, reverse=True)
+        self._places = re.compile("|".join(map(re.escape, place_names))) if place_names else None
         self._actions: dict[int, str] = {}
         self._phrases: dict[int, tuple[str, ...]] = {}
-        self._sounds: dict[tuple[str, ...], str] | None = _sound_index(
-            t for t in self._index.postings if 2 <= len(t) <= 4)
+        self._sounds: dict[tuple[str, ...], str] | None = self._sound_words()
         n = len(self._items)
         self._idf = {
             t: math.log(1.0 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._index.postings.items()
@@ -618,6 +744,8 @@ class Catalogue:
         return cls(
             items,
             synonyms=_read_synonyms(synonyms_path) if synonyms_path.is_file() else {},
+            terms=_read_terms(synonyms_path) if synonyms_path.is_file() else (),
+            places=_read_street_names(DEFAULT_DIVISIONS) if DEFAULT_DIVISIONS.is_file() else (),
             halls=_read_halls(halls_path) if halls_path.is_file() else (),
             templates=json.loads(templates_path.read_text(encoding="utf-8"))
             if templates_path.is_file()
@@ -651,24 +779,65 @@ class Catalogue:
             if not indexing:
                 text = self._sound_fix(text)
         for m in _CJK_OR_WORD.finditer(text):
-            for word, start, end in self._tokenizer.tokenize(m.group(0), mode="search", HMM=False):
+            pieces = list(self._tokenizer.tokenize(m.group(0), mode="search", HMM=False))
+            for word, start, end in pieces + self._inner_chars(pieces, self._compounds):
                 if word in _STOPWORDS or (len(word) == 1 and word in _SKIP_CHARS):
                     continue
-                if indexing and len(word) == 1 and word not in _SINGLE_CHARS and not word.isascii():
+                if (indexing and len(word) == 1 and word not in _SINGLE_CHARS and word not in _WORD_ALIASES
+                        and not word.isascii()):
                     continue
                 spans.append((_WORD_ALIASES.get(word, word), m.start() + start, m.start() + end))
         return spans
 
+    @staticmethod
+    def _inner_chars(
+        pieces: list[tuple[str, int, int]], compounds: Iterable[str]
+    ) -> list[tuple[str, int, int]]:
+        """Informative single characters inside a phrase the tokenizer keeps whole (``compounds``): search
+        mode gives the words inside "旧沙发扔哪里" (沙发, 哪里) but not 扔, and "社保卡锁了" would lose its 锁."""
+        out: list[tuple[str, int, int]] = []
+        for word, start, end in pieces:
+            if end - start < 3 or word not in compounds:
+                continue
+            covered = {
+                i for w, s, e in pieces if e - s >= 2 and start <= s and e <= end and (s, e) != (start, end)
+                for i in range(s, e)
+            }
+            out += [
+                (c, start + i, start + i + 1) for i, c in enumerate(word)
+                if start + i not in covered and (c in _SINGLE_CHARS or c in _WORD_ALIASES)
+            ]
+        return list(dict.fromkeys(out))
+
+    def _phrase_core(self, phrase: str) -> str:
+        """``phrase`` without a bare verb that stands for a catalogue word at its ends, as the tokenizer
+        cuts it before the phrase is a word of its own ("交罚款" → 罚款, "查公积金" → 公积金)."""
+        toks = self._tokenizer.lcut(phrase, HMM=False)
+        while toks and toks[0] in _WORD_ALIASES:
+            toks.pop(0)
+        while toks and toks[-1] in _WORD_ALIASES:
+            toks.pop()
+        return "".join(toks)
+
+    def _sound_words(self) -> dict[tuple[str, ...], str]:
+        # Catalogue words, and the table's longer variants ("残疾正" reads as 残疾证, i.e. 残疾人证).
+        words = [t for t in self._index.postings if 2 <= len(t) <= 4]
+        words += sorted(v for v in self._normalise.variants if 3 <= len(v) <= 4)
+        return _sound_index(words, self._normalise)
+
     def _sound_fix(self, text: str) -> str:
         """Catalogue words typed with the wrong characters for the right pinyin ("居住正" → 居住证,
-        "户口签出" → 迁出, "驾使证" → 驾驶证): a run of 2–4 characters that is neither a catalogue word nor a
-        word of the language, has a catalogue word's pinyin, and shares at least half its characters with
-        it, is read as that word."""
+        "户口签出" → 迁出, "驾使证" → 驾驶证), or for a pinyin a southern accent or a recogniser blurs
+        ("护造" → 护照, "结昏证" → 结婚证): a run of 2–4 characters that is neither a catalogue word nor a
+        word of the language, reads like a catalogue word (or a variant the synonym table knows), and shares
+        at least half its characters with it, is read as that word. A function character that differs is
+        taken as said ("户口不在本地" is not 户口簿)."""
         if self._sounds is None:
-            self._sounds = _sound_index(t for t in self._index.postings if 2 <= len(t) <= 4)
+            self._sounds = self._sound_words()
         if not self._sounds:
             return text
         chars = list(text)
+        fixed = False
         for m in _ALL_CJK.finditer(text):
             run = m.group(0)
             # Only whole words of the run's usual segmentation are candidates: a window that starts or
@@ -683,20 +852,26 @@ class Catalogue:
                         if (len(window) < n or (i + n) not in bounds or window in self._index.postings
                                 or window in self._tokenizer.FREQ):
                             continue  # a catalogue word, or a real word of its own ("回锅", "一半")
-                        term = self._sounds.get(_sound_key(window))
+                        key = _sound_key(window)
+                        term = self._sounds.get(("=", *key)) or self._sounds.get(("~", *_loose_key(key)))
+                        if term and any(a != b and a in _SKIP_CHARS for a, b in zip(window, term, strict=True)):
+                            continue
                         if term and sum(a == b for a, b in zip(window, term, strict=True)) * 2 >= n:
                             chars[m.start() + i:m.start() + i + n] = list(term)
+                            fixed = True
                             step = n
                             break
                 i += step
-        return "".join(chars)
+        # A variant put back is then written the catalogue's way.
+        return self._normalise("".join(chars)) if fixed else text
 
     def tokens(self, text: str) -> list[str]:
         """The informative words of ``text`` after normalisation (exposed for tests and the bench)."""
         return [word for word, _, _ in self._spans(text)]
 
-    def _query_groups(self, query: str, *, prepared: bool = False) -> list[tuple[float, tuple[str, ...], float]]:
-        """(weight, candidate index terms, credit for a match) per informative piece of the question.
+    def _query_groups(self, query: str, *, prepared: bool = False) -> list[tuple[float, tuple[str, ...], float, float]]:
+        """(weight, candidate index terms, credit for a match, weight as evidence) per informative piece
+        of the question.
 
         Words the catalogue knows count with their IDF. A word it does not know counts once, as its longest
         form, and only where no known word covers the same characters ("本科学历" is 本科 + 学历, not also
@@ -706,27 +881,43 @@ class Catalogue:
         """
         return self._groups(self._spans(query, prepared=prepared))
 
-    def _groups(self, spans: list[tuple[str, int, int]]) -> list[tuple[float, tuple[str, ...], float]]:
+    def _groups(
+        self, spans: list[tuple[str, int, int]], context: frozenset[int] = frozenset()
+    ) -> list[tuple[float, tuple[str, ...], float, float]]:
+        """See _query_groups. A word said only at ``context`` positions (clauses that tell what is already
+        done) weighs _DONE_WEIGHT of itself, in coverage and as evidence."""
         postings = self._index.postings
+        asked = {w for w, s, e in spans if not context.issuperset(range(s, e))}
         known = [(w, s, e) for w, s, e in spans if w in postings]
         covered = {i for _, s, e in known for i in range(s, e)}
         unknown = [
             (w, s, e)
             for w, s, e in spans
             if w not in postings
+            and not _NUMBER.fullmatch(w)
             and not covered.intersection(range(s, e))
             and not any(
                 s2 <= s and e <= e2 and (s2, e2) != (s, e) for _, s2, e2 in spans if _ not in postings
             )
         ]
-        groups: list[tuple[float, tuple[str, ...], float]] = []
+        groups: list[tuple[float, tuple[str, ...], float, float]] = []
         seen: set[str] = set()
         for word, s, e in known:
             if word in seen:
                 continue
             seen.add(word)
             # A single character says less than a word, also when it stands for one (交 → 缴费).
-            groups.append((self._idf[word] * (_SINGLE_CHAR_WEIGHT if e - s == 1 else 1.0), (word,), 1.0))
+            weight = self._idf[word] * (_SINGLE_CHAR_WEIGHT if e - s == 1 else 1.0)
+            says = weight
+            if word in self._terms:
+                says = max(weight, _TERM_EVIDENCE)
+            elif word in _PEOPLE:
+                says = weight * _PEOPLE_EVIDENCE
+            if any(s2 <= s and e <= e2 and (s2, e2) != (s, e) for _, s2, e2 in known):
+                weight *= _SUBWORD_WEIGHT
+            if word not in asked:
+                weight, says = weight * _DONE_WEIGHT, says * _DONE_WEIGHT
+            groups.append((weight, (word,), 1.0, says))
         for word, _, _ in unknown:
             if word in seen:
                 continue
@@ -737,7 +928,9 @@ class Catalogue:
                 else ()
             )
             weight = self._unknown_idf * _UNKNOWN_WEIGHT * (_SINGLE_CHAR_WEIGHT if len(word) == 1 else 1.0)
-            groups.append((weight, chars, _CHAR_CREDIT))
+            if word not in asked:
+                weight *= _DONE_WEIGHT
+            groups.append((weight, chars, _CHAR_CREDIT, weight))
         return groups
 
     def _build_index(self) -> _Index:
@@ -785,13 +978,20 @@ class Catalogue:
             raise ValueError("k must be at least 1")
         query = query[:MAX_QUERY_CHARS]
         # Normalise and fix homophones once; every window reads the prepared text.
-        prepared = self._sound_fix(self._normalise(_PLACE_NAMES.sub(" ", query)))
+        prepared = self._normalise(_PLACE_NAMES.sub(" ", query))
+        if self._places is not None:
+            prepared = self._places.sub(" ", prepared)
+        prepared = self._sound_fix(prepared)
         spans = self._spans(prepared, prepared=True)  # segmented once; each window takes its own words
+        done = _done_clauses(prepared)
+        context = frozenset(i for a, b in done for i in range(a, b))
+        if not any(w in self._index.postings and not context.issuperset(range(s, e)) for w, s, e in spans):
+            context = frozenset()  # the need is only said there ("身份证办好了，怎么领")
         scored: dict[int, tuple[float, float]] = {}
         whole: dict[int, float] = {}
         for start, end, factor in _windows(prepared):
             inside = [sp for sp in spans if sp[1] >= start and sp[2] <= end]
-            for doc, (score, depth) in self._score_groups(self._groups(inside)).items():
+            for doc, (score, depth) in self._score_groups(self._groups(inside, context)).items():
                 score *= factor
                 if start == 0 and end == len(prepared):
                     whole[doc] = score
@@ -799,6 +999,9 @@ class Catalogue:
                     scored[doc] = (score, depth)
         if not scored:
             return []
+        asked = prepared
+        for a, b in done:
+            asked = asked[:a] + " " * (b - a) + asked[b:]
         if _WHOLE_SHARE:
             # The best clause says the need; the rest of the question still tells items of that need apart
             # ("辞职回老家了，公积金能一次性取出来吗": the leaving item among the withdrawal items).
@@ -818,7 +1021,7 @@ class Catalogue:
             ):
                 continue
             fit = _ACTION_FIT.get((action, self._item_action(doc)), 1.0)
-            if _PHRASE_BONUS and any(p in prepared for p in self._said(doc)):
+            if _PHRASE_BONUS and any(p in asked for p in self._said(doc)):
                 # The question says the item's own name or one of its phrases word for word.
                 raw_score += (1.0 - raw_score) * _PHRASE_BONUS
             score = raw_score * fit * (1.0 if item.authored else IMPORTED_PRIOR)
@@ -827,17 +1030,18 @@ class Catalogue:
         hits.sort(key=lambda h: (-h[0].score, -h[1], not h[0].item.authored, len(h[0].item.name)))
         return [hit for hit, _, _ in hits[:k]]
 
-    def _score_groups(self, groups: list[tuple[float, tuple[str, ...], float]]) -> dict[int, tuple[float, float]]:
+    def _score_groups(self, groups: list[tuple[float, tuple[str, ...], float, float]]) -> dict[int, tuple[float, float]]:
         """doc → (share of the window's informative weight the item matches, uncapped match depth)."""
         if not groups:
             return {}
-        total = sum(weight for weight, _, _ in groups)
+        total = sum(weight for weight, _, _, _ in groups)
         ref = _REF_TF / (_REF_TF + _K1)
         lengths, avg = self._index.lengths, self._index.avg_length
         scores: dict[int, float] = defaultdict(float)
+        evidence: dict[int, float] = defaultdict(float)
         # Uncapped match strength: breaks ties towards the item that says it most.
         depth: dict[int, float] = defaultdict(float)
-        for weight, candidates, credit in groups:
+        for weight, candidates, credit, says in groups:
             best: dict[int, float] = {}
             for term in candidates:
                 for doc, tf in self._index.postings[term].items():
@@ -847,8 +1051,12 @@ class Catalogue:
                         best[doc] = m
             for doc, m in best.items():
                 scores[doc] += weight * min(1.0, m)
+                evidence[doc] += says * min(1.0, m)
                 depth[doc] += weight * m
-        return {doc: ((raw / total) ** _GAMMA * min(1.0, raw / _EVIDENCE_REF), depth[doc]) for doc, raw in scores.items()}
+        return {
+            doc: ((raw / total) ** _GAMMA * min(1.0, evidence[doc] / _EVIDENCE_REF), depth[doc])
+            for doc, raw in scores.items()
+        }
 
     def _said(self, doc: int) -> tuple[str, ...]:
         """The item's name and authored phrases as the normaliser writes them, those long enough to be
