@@ -156,10 +156,10 @@ def build_corpus(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     city += [(o, "city") for t in tipdm for o in openings(t, rng)]
     city += [(t, "city") for t in extra]
     city += [(r["text"], "city") for r in requests]
-    city += [(t, "city") for i in CITY_INTENTS for t in nlu.get(i, [])]
+    city += [(t, "city") for i in sorted(CITY_INTENTS) for t in nlu.get(i, [])]
     city += [(r["text"], "city") for r in safety if r["label"] == "not_emergency" and r.get("city", True)]
     city += [(t, "other") for t in smp]
-    city += [(t, "other") for i in OTHER_INTENTS for t in nlu.get(i, [])]
+    city += [(t, "other") for i in sorted(OTHER_INTENTS) for t in nlu.get(i, [])]
 
     danger: list[tuple[str, str]] = []
     danger += [(t, "emergency") for t in nlu.get("emergency", [])]
@@ -173,7 +173,7 @@ def build_corpus(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     danger += [(t, "none") for t in tipdm]
     danger += [(r["text"], "none") for r in requests]
     danger += [(t, "none") for t in extra]
-    danger += [(t, "none") for i in (*CITY_INTENTS, *OTHER_INTENTS, "inform", "request_human") for t in nlu.get(i, [])]
+    danger += [(t, "none") for i in (*sorted(CITY_INTENTS), *sorted(OTHER_INTENTS), "inform", "request_human") for t in nlu.get(i, [])]
     danger += [(t, "none") for t in smp]
 
     table = homophone_table([t for t, _ in city + danger])

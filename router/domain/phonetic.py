@@ -45,6 +45,12 @@ PHRASES: tuple[str, ...] = (
     # self-harm
     "自杀", "跳楼", "不想活了", "不想活", "想去死", "活不下去", "割腕", "安眠药", "农药", "上吊", "烧炭", "轻生",
     "敌敌畏", "百草枯", "吃了很多药", "吃了好多药", "一直流血", "止不住",
+    # said other ways (outside authors' callers, 2026-12-04): a gas bottle hissing, a car alight, a heart,
+    # a baby coming, a choke, a kicked door, a child swept away, a scam on the line
+    "煤气罐", "燃气罐", "液化气罐", "自燃了", "烧着了", "心脏病犯了", "心脏病发了", "喘不上来", "透不过气", "血止不住",
+    "羊水破了", "噎住了", "卡住喉咙", "没反应了", "叫不应", "晕过去了", "说不出话", "嘴歪了", "摔倒了",
+    "吃了安眠药", "喝了农药", "踹门", "砸门", "踢门", "拿着菜刀", "拿菜刀", "要打死", "被人打", "掉河里", "掉进水里",
+    "掉海里", "落水了", "被水冲走", "走失了", "被压住", "压住了", "屏幕共享", "安全账户",
 )
 
 # Words that say what a caller wants, heard wrong just as often ("公单" for 工单, "专人工" for 转人工):
