@@ -23,7 +23,7 @@ from typing import Literal
 
 from router.domain.normalise import normalise
 
-__all__ = ["Emergency", "EmergencyNumber", "assess", "crisis_number", "danger_number", "detect", "prepare"]
+__all__ = ["Emergency", "EmergencyNumber", "assess", "calm", "crisis_number", "danger_number", "detect", "prepare"]
 
 EmergencyNumber = Literal["110", "119", "120"]
 
@@ -209,6 +209,9 @@ _HYPOTHETICAL = re.compile(
     "怕|担心|万一|一旦|如果|假如|要是|会不会|容易|可能会|随时可能|防止|预防|以防|避免|隐患|风险|演练|培训|知识|宣传|"
     "检查|安全教育|新闻|报道|网上|视频|电视|听说|据说|朋友圈|群里说|谣言|辟谣|是不是真的|国内|全国|各地|事故频发|频发|屡屡|曾发生|发生过|引人关注|"
     "会(?:着火|起火|爆炸|塌|倒)|怎么(?:预防|防)")
+# What may happen, said of the whole message.
+_WHAT_IF_CHARS = 30
+_WHAT_IF = re.compile("万一|如果|假如|要是|担心|以防|防止|隐患|安全风险|存在风险|迟早")
 # A crisis word that is not the sender's own danger now: a negation, a general remark, someone else's
 # death in the past or the news.
 _CRISIS_NEGATED = re.compile("(?:不会|才不会|不要|别|千万不要|不可能|没想过|从没想过|劝|阻止|不能|不然|要不是|否则|早就|差点)"
@@ -310,6 +313,12 @@ def mandarin(text: str) -> str:
     return text
 
 
+def calm(text: str) -> str:
+    """Anger said as an explosion ("气炸了", "肺都气炸了") written as anger, for a reader that would take the
+    explosion literally (the danger model)."""
+    return _ANGER.sub("很生气", text)
+
+
 def prepare(text: str) -> str:
     """The text as the rules read it: normalised, bounded, anger said as an explosion taken for anger, and
     a space a speaker's pause or a typist put between phrases kept as a comma (it ends a clause;
@@ -359,6 +368,11 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
                 set_aside.append(kind)
                 continue
             hits.append((kind, number, word))
+    if not hits and len(clean) >= _WHAT_IF_CHARS and _WHAT_IF.search(clean) and not _NOW.search(clean):
+        # No danger word, and the resident explains what may happen ("万一倒下来砸到人怎么办"): a hazard to
+        # report. Said so that a detector does not raise the alarm on the same text. Not in a short turn: a
+        # recogniser writes 防止 for 房子 ("房子塌了" → "防止他的…").
+        set_aside.append("what_if")
     aside = tuple(dict.fromkeys(set_aside))
     if not hits:
         return None, aside

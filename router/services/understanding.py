@@ -78,7 +78,7 @@ class Understanding:
         danger: dict[str, float] = {}
         city: float | None = None
         if self.model is not None:
-            heads = self.model.predict(clean)
+            heads = self.model.predict(emergency_rules.calm(clean))
             danger = heads.get("danger", {})
             city = heads.get("city", {}).get("city", 0.5)
         if self.model is None or danger.get("crisis", 0.0) >= 0.5:

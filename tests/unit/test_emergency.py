@@ -2,7 +2,7 @@
 
 import pytest
 
-from router.domain.emergency import crisis_number, detect
+from router.domain.emergency import assess, calm, crisis_number, detect
 
 
 @pytest.mark.parametrize(
@@ -294,3 +294,19 @@ def test_danger_said_in_cantonese_or_without_the_usual_words(text: str, number: 
 ])
 def test_a_cry_or_a_danger_word_about_something_else_is_not_an_emergency(text: str) -> None:
     assert detect(text) is None, text
+
+
+def test_a_long_message_about_what_may_happen_tells_a_detector_to_hold_back() -> None:
+    found, aside = assess("我们楼旁边那棵大榕树台风过后歪得很厉害，根都翘起来了，下面是人行道，万一倒下来砸到人怎么办")
+    assert found is None
+    assert "what_if" in aside
+
+
+def test_a_short_garbled_turn_is_not_read_as_what_may_happen() -> None:
+    # a recogniser's 防止 for 房子: no word of danger, and too short to be a hazard report
+    assert assess("防止他的下面丫个人") == (None, ())
+
+
+def test_anger_said_as_an_explosion_is_anger_for_the_model_too() -> None:
+    assert calm("气炸了 快递又丢了") == "很生气 快递又丢了"
+    assert calm("楼下有东西爆炸了") == "楼下有东西爆炸了"
