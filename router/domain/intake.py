@@ -101,22 +101,34 @@ _QUESTION = re.compile(
     "是否|请问|咨询|想问|问一下|问下|有没有|什么时候|政策|标准|规定|补贴|办理|申领|续签|补办|领取|[?？]|吗$|吗[。!！]?$"
 )
 _SUGGESTION = re.compile("建议|提议|希望(?:能|可以)?(?:增设|增加|开通|设置|安装|修建|建设)|能否(?:增设|增加|开通|设置)")
+# A person asked for so plainly that even a long letter means it ("我不想再跟机器对话了，请安排工作人员联系我").
+_HUMAN_PLAIN_WORDS = ("转人工|人工客服|人工服务|(?:找|要|转|跟|和|同|搵)(?:个)?真人|(?:不想|不要|唔想)(?:再)?(?:跟|和|同)机器|"
+                      "安排(?:一个|个)?(?:工作人员|人)(?:联系|打电话给|回电话给)我")
+_HUMAN_PLAIN = re.compile(_HUMAN_PLAIN_WORDS)
 _HUMAN = re.compile("转人工|人工(?:客服|服务|坐席)|(?:找|要|转|跟|和|同|搵)(?:个)?真人|真人(?:客服|接听|服务)|找(?:个)?人(?:工)?(?:说|聊|讲)|接线员|客服人员|"
                     "(?:是|系)人(?:还是|定系)机器|是不是机器人|是机器人吗|(?:要|叫|让)(?:你们)?(?:的)?(?:领导|负责人|主管|经理)(?:出)?来|"
-                    "叫(?:你们)?(?:的)?(?:领导|负责人|主管|经理|上级)(?:出)?来|(?:我要|让我)?(?:跟|和|找)(?:你们)?(?:的)?(?:领导|负责人)(?:说|讲|谈)")
+                    "叫(?:你们)?(?:的)?(?:领导|负责人|主管|经理|上级)(?:出)?来|(?:我要|让我)?(?:跟|和|找)(?:你们)?(?:的)?(?:领导|负责人)(?:说|讲|谈)|"
+                    # a person asked for in everyday words: "叫个人来听", "换个姑娘来跟我说", "有没有活人", "有个人接"
+                    "(?:叫|找|换|派|搵|嗌)(?:个|一个|個)?(?:人|姑娘|小姑娘|工作人员|真人|活人)(?:来|嚟|過嚟|过来)?(?:跟|和|同|俾)?(?:我)?(?:说|讲|聊|听|聽|接)|"
+                    "活人|有(?:个|一个)人接|转接(?:一下)?(?:工作人员|人工)|(?:跟|和|同)人(?:讲|说|倾)|" + _HUMAN_PLAIN_WORDS)
 _FOLLOW_UP = re.compile(
     "进度|进展|到哪一步|哪一步了|什么阶段|处理到|办到|处理得怎么样|处理了没|处理好了没|派给|派到|谁在跟|哪个部门在|受理了|办结|"
     "撤销|撤回|撤单|催办|催一下|催促|查一下(?:我的)?(?:工单|单子|投诉|反映)|查询工单|工单|单号|好了没|有没有人(?:处理|管|来|跟)")
 # The resident's own ticket, named as such.
-_OWN_TICKET = re.compile("工单|单号|我的单|我(?:那|这)?(?:张|个)单|投诉单|回执")
+_OWN_TICKET = re.compile("工单|单号|我的单|我(?:那|这)?(?:张|个)单|投诉单|回执|我的诉求|(?:那|这|嗰|呢)(?:个|張|张)?单(?![位元车独身据价])|"
+                         "(?:那|嗰)(?:个|單)?(?:事情?|单子)")
 # A reference to the resident's own earlier report, with a question about it: a follow-up even without
 # the ticket id ("我昨天报的噪音那个 有人接了没", "上个礼拜投诉嗰单嘢 点解冇人覆我").
 _EARLIER_REPORT = re.compile(
-    "(?:我|我们|我哋)?(?:昨天|前天|上周|上个?星期|上个?礼拜|之前|上次|前几天|那天|早上|上午|刚才)"
-    "[^。！？!?]{0,6}(?:报|投诉|反映|举报|打(?:过)?电话|说|提交|留言|打过)(?:过)?(?:的|嗰|那|咗)")
+    "(?:我|我们|我哋|他|她|佢)?(?:昨天|前天|上周|上个?星期|上个?礼拜|上個?禮拜|上个?月|上個月|[0-9一二三四五六七八九十]+月份?|之前|以前|上次|前几天|"
+    "前段时间|那天|早上|上午|刚才)[^。！？!?]{0,12}(?:报|報|投诉|投訴|反映|举报|打(?:过|過)?电话|打(?:过|過)?(?:来|嚟)|说|講|讲|提交|留言|打过)"
+    "(?:过|過|了)?(?:的|嘅|嗰|那|咗|[^。！？!?]{0,30}(?:单|單|事|问题|那个))")
 _ASKS_ABOUT_IT = re.compile(
     "(?:有人|有冇人)[^。！？!?]{0,4}(?:接|管|处理|来|跟|覆|回)[^。！？!?]{0,3}(?:了没|没有|吗|未)|到底[^。！？!?]{0,6}(?:来|处理|管)了?没|"
-    "怎么还没|点解[^。！？!?]{0,8}(?:冇|未)|还没(?:有)?(?:人)?(?:来|处理|回复|解决)|什么时候(?:来|处理|解决)|进度|结果呢|回复呢")
+    "怎么还没|点解[^。！？!?]{0,8}(?:冇|未)|还没(?:有)?(?:人)?(?:来|处理|回复|解决)|什么时候(?:来|处理|解决)|进度|结果呢|回复呢|"
+    "(?:修|弄|搞|办|处理)(?:好)?了没|好了没(?:有)?|来了没(?:有)?|(?:处理|办|做)到(?:哪|边)|到(?:哪|边)一步|而家点|點呀|点呀|"
+    "怎么样了|处理结果|结果(?:怎么样|如何)|催催|催一下|帮(?:我)?查|能查到|查(?:一)?下|到(?:现在|而家)[^。！？!?]{0,6}(?:没|冇|未|仲係)|"
+    "一直没(?:有)?(?:人)?(?:联系|来|处理|回复|回音)|有冇人理|有没有人(?:理|管)|取消|撤销|撤回|不用(?:处理|管|搞)了|唔使搞")
 # A ticket id, or its digits read out after the word for it (the recogniser drops or mangles "SZ").
 _TICKET_ID = re.compile(r"SZ\d{8}-\d{6}|(?:工单|单号|编号|单子)[^0-9]{0,6}20\d{2}[01]\d[0-3]\d[-\s]?\d{3,6}")
 # Small talk about the assistant itself ("你是医生吗", "你生日是什么时候", "你会唱歌吗"): not a city matter,
@@ -142,6 +154,7 @@ class Cues:
     question: int = 0       # asks how / where / whether
     suggestion: bool = False
     human: bool = False
+    human_plain: bool = False   # a person asked for plainly enough to count in a long letter
     follow_up: bool = False
     refers_back: bool = False   # asks about the resident's own earlier report, without its id
     own_ticket: bool = False    # speaks of "my ticket" (我的工单, 工单号…) and asks about it
@@ -163,6 +176,7 @@ def cues_of(text: str) -> Cues:
         question=len(set(_QUESTION.findall(text))),
         suggestion=bool(_SUGGESTION.search(text)),
         human=bool(_HUMAN.search(text)),
+        human_plain=bool(_HUMAN_PLAIN.search(text)),
         follow_up=bool(_FOLLOW_UP.search(text)),
         refers_back=bool(_EARLIER_REPORT.search(text)) and bool(_ASKS_ABOUT_IT.search(text)),
         own_ticket=bool(_OWN_TICKET.search(text)) and bool(_ASKS_ABOUT_IT.search(text) or _FOLLOW_UP.search(text)
@@ -297,7 +311,8 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
     if p_crisis >= CRISIS_DETECTOR or (not modelled and nlu_crisis >= NLU_SURE):
         return Decision("emergency", "self_harm", max(p_crisis, nlu_crisis), (f"detector:crisis:{p_crisis:.2f}",),
                         ev.crisis_number, True)
-    if not letter and not ev.set_aside and (p_emergency >= EMERGENCY_DETECTOR
+    # Only the model hears danger while the resident asks for a person ("听不懂，找个人来跟我说"): the person.
+    if not letter and not ev.set_aside and not (cues.human or cues.human_plain) and (p_emergency >= EMERGENCY_DETECTOR
                        or (p_emergency >= EMERGENCY_WITH_NLU and nlu.score("emergency") >= NLU_SURE)
                        or (not modelled and nlu.score("emergency") >= NLU_SURE)):
         # The model hears danger the rules could not name: the service its words point to (fire or
@@ -326,7 +341,8 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
         return Decision("ticket_status", status_intent, nlu.confidence, ("nlu:status",))
 
     # 4. A person.
-    if (nlu.name == "request_human" and nlu.confidence >= NLU_SURE or cues.human) and not letter and not cues.to_bot:
+    if ((nlu.name == "request_human" and nlu.confidence >= NLU_SURE or cues.human) and not letter
+            or cues.human_plain) and not cues.to_bot:
         return Decision("handoff", "request_human", max(nlu.confidence, 0.9 if cues.human else 0.0), ("asks_for_person",))
 
     # 5. Greetings and thanks, with nothing else in them.
@@ -364,7 +380,8 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
     if service_ok and asks_how and not complaint_led:
         conf = max(ev.service, nlu.score("ask_service"))
         return Decision("service_item", "ask_service", conf, (f"service:{ev.service:.2f}",))
-    if nlu.name == "ask_service" and nlu.confidence >= NLU_SURE and not complaint_led and not letter:
+    if nlu.name == "ask_service" and nlu.confidence >= NLU_SURE and not complaint_led and not letter and (
+            ev.city is None or city >= CITY_UNLIKELY):
         # The NLU is sure it is a service question the catalogue does not know: answer as one (the
         # action says what it found, or offers a person).
         return Decision("service_item", "ask_service", nlu.confidence, ("nlu:ask_service",))

@@ -172,3 +172,39 @@ def test_danger_only_the_model_heard_names_the_service_its_words_point_to() -> N
     # the dialogue gets the same number from the metadata the router sends
     ev = evidence(text, danger={"emergency": 0.95}, danger_number="120")
     assert Evidence.from_dict(ev.to_dict()).danger_number == "120"
+
+
+@pytest.mark.parametrize("text", [
+    "能不能叫个人来听一下 我说不清楚",
+    "换个小姑娘来跟我讲吧 机器我听不懂",
+    "有没有活人啊",
+    "麻烦帮我转接一下人工",
+    "搵个人嚟听啦",
+])
+def test_a_person_asked_for_in_everyday_words_is_a_handoff(text: str) -> None:
+    assert decide(nlu("report_problem", 0.85), evidence(text)).outcome == "handoff"
+
+
+def test_a_letter_that_plainly_asks_for_a_person_is_a_handoff() -> None:
+    text = LETTER + "我不想再跟机器对话了，请安排工作人员联系我。"
+    assert decide(nlu("report_problem", 0.95), evidence(text, city=0.99)).outcome == "handoff"
+
+
+def test_a_person_asked_for_is_not_an_emergency_only_the_model_heard() -> None:
+    ev = evidence("你讲的我都听不懂，快找个人来跟我说", danger={"emergency": 0.85, "none": 0.15})
+    assert decide(nlu("emergency", 0.99), ev).outcome == "handoff"
+
+
+@pytest.mark.parametrize("text", [
+    "我前几天反映的楼道漏水，修好了没有",
+    "上个月打电话投诉的那个夜间施工，到现在都没人管",
+    "我爸上礼拜打电话报了电梯的问题，帮我查一下",
+    "之前报嘅嗰单，而家点呀",
+    "那单不用处理了，帮我撤销",
+])
+def test_asking_about_an_earlier_report_is_a_status_question(text: str) -> None:
+    assert decide(nlu("report_problem", 0.9), evidence(text)).outcome == "ticket_status"
+
+
+def test_chit_chat_the_nlu_calls_a_service_question_stays_chit_chat_when_the_city_model_disagrees() -> None:
+    assert decide(nlu("ask_service", 0.99), evidence("明天会下雨吗", city=0.05)).outcome == "out_of_scope"
