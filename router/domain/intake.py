@@ -49,6 +49,7 @@ SERVICE_STRONG = 0.75
 CRISIS_DETECTOR = 0.80    # P(crisis) that is a crisis without any rule
 EMERGENCY_DETECTOR = 0.80  # P(emergency) that is an emergency without any rule (short messages only)
 EMERGENCY_WITH_NLU = 0.50
+ALTERNATIVE_PHONETIC_FLOOR = 0.30  # P(emergency) + P(crisis) that confirms a safety word put back into an ASR alternative
 NLU_SURE = 0.80
 NLU_LIKELY = 0.60
 SHORT_CHARS = 40          # a chat message, not a letter
@@ -300,8 +301,12 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
     modelled = bool(ev.danger)  # without the danger model, the NLU's word on danger stands alone
     city = ev.city if ev.city is not None else 0.0
 
-    # 1. Danger now.
-    if ev.alarm is not None:
+    # 1. Danger now. A safety word heard only by putting it back into one of the recogniser's other
+    # guesses ("出身就明丢了" → 救命) counts when the danger model or the NLU hears danger too.
+    weak_alarm = (ev.alarm is not None and ev.alarm.source == "alternative_phonetic" and modelled
+                  and p_crisis + p_emergency < ALTERNATIVE_PHONETIC_FLOOR
+                  and max(nlu.score("emergency"), nlu.score("self_harm")) < NLU_SURE)
+    if ev.alarm is not None and not weak_alarm:
         intent = "self_harm" if ev.alarm.crisis else "emergency"
         return Decision("emergency", intent, 1.0, (f"rules:{ev.alarm.kind}:{ev.alarm.source}",),
                         ev.alarm.number, ev.alarm.crisis)

@@ -134,11 +134,13 @@ class Understanding:
         readings: list[tuple[str, str]] = [(clean, "text"), *((a, "alternative") for a in heard)]
         if channel == "voice" or heard:
             # Only what was spoken in one turn: an operator's long summary of a call is written, not heard.
-            for candidate in (clean, *heard):
+            for n, candidate in enumerate((clean, *heard)):
                 if len(candidate) <= PHONETIC_MAX_CHARS:
                     repaired = phonetic.repair(candidate)
                     if repaired.fixes:
-                        readings.append((repaired.text, "phonetic"))
+                        # A safety word put back into one of the recogniser's other guesses is the
+                        # weakest reading: the decision asks the danger model to agree with it.
+                        readings.append((repaired.text, "phonetic" if n == 0 else "alternative_phonetic"))
             # A recogniser that puts a space between every few words breaks the danger words apart ("叫他
             # 也 不应"): read the turn joined up too — unless the spaced reading set danger words aside as
             # past or a hazard, whose clause marks the joined text would lose.

@@ -208,3 +208,15 @@ def test_asking_about_an_earlier_report_is_a_status_question(text: str) -> None:
 
 def test_chit_chat_the_nlu_calls_a_service_question_stays_chit_chat_when_the_city_model_disagrees() -> None:
     assert decide(nlu("ask_service", 0.99), evidence("明天会下雨吗", city=0.05)).outcome == "out_of_scope"
+
+
+def test_a_safety_word_put_back_into_an_asr_alternative_needs_the_model_or_the_nlu_to_agree() -> None:
+    alarm = Alarm("110", "call", False, "alternative_phonetic", ("救命",))
+    quiet = evidence("出生证明丢了能补吗", alarm=alarm, danger={"none": 0.96, "emergency": 0.04})
+    assert decide(nlu("ask_service", 0.95), quiet).outcome != "emergency"
+    heard = evidence("出生证明丢了能补吗", alarm=alarm, danger={"none": 0.5, "emergency": 0.5})
+    assert decide(nlu("ask_service", 0.95), heard).outcome == "emergency"
+    assert decide(nlu("emergency", 0.95), quiet).outcome == "emergency"
+    # the best transcript's own reading is never second-guessed
+    text_alarm = evidence("救命", alarm=Alarm("110", "call", False, "phonetic", ("救命",)), danger={"none": 0.99})
+    assert decide(nlu("greet", 0.9), text_alarm).outcome == "emergency"
