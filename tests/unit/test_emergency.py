@@ -318,3 +318,19 @@ def test_anger_said_as_an_explosion_is_anger_for_the_model_too() -> None:
 ])
 def test_a_misheard_word_or_a_fire_two_days_ago_is_not_an_emergency(text: str) -> None:
     assert detect(text) is None, text
+
+
+@pytest.mark.parametrize("text", ["我女儿被一个男的拉上车带走了", "孩子被陌生人带走了 往北门跑了"])
+def test_someone_taken_away_is_not_an_event_that_has_ended(text: str) -> None:
+    found = detect(text)
+    assert found is not None and found.number == "110", text
+
+
+def test_the_police_having_taken_the_fighters_away_is_the_end_of_it() -> None:
+    assert detect("昨晚烧烤店有人喝多了打起来，派出所来了把人带走了，现在是没事了，这店天天营业到凌晨") is None
+
+
+def test_what_happened_next_is_only_an_end_when_it_says_so() -> None:
+    assert detect("上午有个老人在站台晕倒，后来被送去医院了，想问站里有没有急救箱") is None
+    found = detect("厨房着火了，后来火越烧越大，我们下不去了")
+    assert found is not None and found.number == "119"
