@@ -106,7 +106,8 @@ _SUGGESTION = re.compile("建议|提议|希望(?:能|可以)?(?:增设|增加|�
 _HUMAN_PLAIN_WORDS = ("转人工|人工客服|人工服务|(?:找|要|转|跟|和|同|搵)(?:个)?真人|(?:不想|不要|唔想)(?:再)?(?:跟|和|同)机器|"
                       "安排(?:一个|个)?(?:工作人员|人)(?:联系|打电话给|回电话给)我")
 _HUMAN_PLAIN = re.compile(_HUMAN_PLAIN_WORDS)
-_HUMAN = re.compile("转人工|人工(?:客服|服务|坐席)|(?:找|要|转|跟|和|同|搵)(?:个)?真人|真人(?:客服|接听|服务)|找(?:个)?人(?:工)?(?:说|聊|讲)|接线员|客服人员|"
+# Every plain request is also a request (_HUMAN ends with _HUMAN_PLAIN_WORDS): human_plain implies human.
+_HUMAN = re.compile("人工坐席|真人(?:客服|接听|服务)|找(?:个)?人(?:工)?(?:说|聊|讲)|接线员|客服人员|"
                     "(?:是|系)人(?:还是|定系)机器|是不是机器人|是机器人吗|(?:要|叫|让)(?:你们)?(?:的)?(?:领导|负责人|主管|经理)(?:出)?来|"
                     "叫(?:你们)?(?:的)?(?:领导|负责人|主管|经理|上级)(?:出)?来|(?:我要|让我)?(?:跟|和|找)(?:你们)?(?:的)?(?:领导|负责人)(?:说|讲|谈)|"
                     # a person asked for in everyday words: "叫个人来听", "换个姑娘来跟我说", "有没有活人", "有个人接"
@@ -317,7 +318,7 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
         return Decision("emergency", "self_harm", max(p_crisis, nlu_crisis), (f"detector:crisis:{p_crisis:.2f}",),
                         ev.crisis_number, True)
     # Only the model hears danger while the resident asks for a person ("听不懂，找个人来跟我说"): the person.
-    if not letter and not ev.set_aside and not (cues.human or cues.human_plain) and (p_emergency >= EMERGENCY_DETECTOR
+    if not letter and not ev.set_aside and not cues.human and (p_emergency >= EMERGENCY_DETECTOR
                        or (p_emergency >= EMERGENCY_WITH_NLU and nlu.score("emergency") >= NLU_SURE)
                        or (not modelled and nlu.score("emergency") >= NLU_SURE)):
         # The model hears danger the rules could not name: the service its words point to (fire or
