@@ -510,12 +510,11 @@ _DONE_FACTOR = 0.75
 _DONE_WEIGHT = 0.4
 
 
-def _done_clauses(query: str) -> list[tuple[int, int]]:
-    """The clauses of a multi-clause question that only say what is already done."""
-    clauses = _clauses(query)
+def _done_clauses(query: str, clauses: list[tuple[int, int]], asking: set[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The clauses of a multi-clause question that only say what is already done (``clauses`` and
+    ``asking`` as _clauses and _asking_clauses give them)."""
     if len(clauses) < 2:
         return []
-    asking = _asking_clauses(query, clauses)
     return [(a, b) for a, b in clauses if (a, b) not in asking and _DONE.search(query, a, b)]
 
 
@@ -538,12 +537,10 @@ def _clauses(query: str) -> list[tuple[int, int]]:
     return clauses
 
 
-def _windows(query: str) -> list[tuple[int, int, float]]:
+def _windows(query: str, clauses: list[tuple[int, int]], asking: set[tuple[int, int]]) -> list[tuple[int, int, float]]:
     """(start, end, factor): the whole question, each clause, and each pair of neighbouring clauses."""
-    clauses = _clauses(query)
     out = [(0, len(query), 1.0)]
     if len(clauses) > 1:
-        asking = _asking_clauses(query, clauses)
 
         def factor(a: int, b: int) -> float:
             if any(a <= a2 and b2 <= b for a2, b2 in asking):
@@ -983,13 +980,16 @@ class Catalogue:
             prepared = self._places.sub(" ", prepared)
         prepared = self._sound_fix(prepared)
         spans = self._spans(prepared, prepared=True)  # segmented once; each window takes its own words
-        done = _done_clauses(prepared)
+        # The clauses, and which of them ask, are read once for both uses below.
+        clauses = _clauses(prepared)
+        asking = _asking_clauses(prepared, clauses) if len(clauses) > 1 else set()
+        done = _done_clauses(prepared, clauses, asking)
         context = frozenset(i for a, b in done for i in range(a, b))
         if not any(w in self._index.postings and not context.issuperset(range(s, e)) for w, s, e in spans):
             context = frozenset()  # the need is only said there ("身份证办好了，怎么领")
         scored: dict[int, tuple[float, float]] = {}
         whole: dict[int, float] = {}
-        for start, end, factor in _windows(prepared):
+        for start, end, factor in _windows(prepared, clauses, asking):
             inside = [sp for sp in spans if sp[1] >= start and sp[2] <= end]
             for doc, (score, depth) in self._score_groups(self._groups(inside, context)).items():
                 score *= factor
