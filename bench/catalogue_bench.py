@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from router.domain.catalogue import Catalogue  # noqa: E402
+from router.adapters.reference_data import load_catalogue  # noqa: E402
 
 
 def _questions():
@@ -38,7 +38,7 @@ def _cold_load_seconds() -> tuple[float, float]:
     """(wall, CPU) seconds for import + jieba dictionary + Catalogue.load() in a fresh process."""
     code = (
         f"import time,sys; sys.path.insert(0, {str(ROOT)!r}); t=time.perf_counter(); c=time.process_time();"
-        "from router.domain.catalogue import Catalogue; Catalogue.load();"
+        "from router.adapters.reference_data import load_catalogue; load_catalogue();"
         "print(time.perf_counter()-t, time.process_time()-c)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -49,9 +49,9 @@ def _cold_load_seconds() -> tuple[float, float]:
 def main() -> None:
     questions, irrelevant = _questions()
     cold = [_cold_load_seconds() for _ in range(3)]
-    Catalogue.load()
+    load_catalogue()
     t, c = time.perf_counter(), time.process_time()
-    catalogue = Catalogue.load()
+    catalogue = load_catalogue()
     warm_load, warm_load_cpu = time.perf_counter() - t, time.process_time() - c
 
     top1 = top3 = 0
@@ -131,7 +131,7 @@ def main() -> None:
         "",
         "- cold (new process: import, jieba dictionary, read + index), 3 runs: "
         + ", ".join(f"{w:.2f} s wall / {c:.2f} s CPU" for w, c in cold),
-        f"- warm (`Catalogue.load()` again in a process where jieba is loaded): {warm_load:.2f} s wall, "
+        f"- warm (`load_catalogue()` again in a process where jieba is loaded): {warm_load:.2f} s wall, "
         f"{warm_load_cpu:.2f} s CPU",
         "",
         "## Items",

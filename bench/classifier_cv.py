@@ -4,7 +4,7 @@
 
 5-fold stratified CV on data/tipdm_train.jsonl with exactly the pipeline of scripts/train_classifier.py,
 once with the augmentation (authored short messages + taxonomy vocabulary) and once without. Latency is
-measured on the shipped artefact (TopicClassifier.load()), one message at a time.
+measured on the shipped artefact (load_topic_classifier()), one message at a time.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import train_classifier as training  # noqa: E402
 
-from router.domain.classifier import TopicClassifier  # noqa: E402
+from router.adapters.artefacts import load_topic_classifier  # noqa: E402
 
 OUT = REPO / "bench" / "results" / "classifier.md"
 
@@ -78,7 +78,7 @@ def main() -> int:
         "",
     ]
     corpus = training.load_corpus()
-    clf = TopicClassifier.load()  # the shipped artefact: for the rule check and latency
+    clf = load_topic_classifier()  # the shipped artefact: for the rule check and latency
     results = {}
     for mode in (True, False):
         results[mode] = training.cross_validate(corpus, with_extra=mode)

@@ -449,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
-    from router.domain.jurisdiction import JurisdictionResolver
+    from router.adapters.reference_data import load_resolver
 
     divisions = Divisions(args.divisions)
     cases = load_cases(args.cases)
@@ -457,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 2
-    resolver = JurisdictionResolver.load()
+    resolver = load_resolver()
     report = score(cases, resolver.resolve, divisions)
     command = " ".join(shlex.quote(a) for a in [".venv/bin/python", "bench/jurisdiction_blind.py", *sys.argv[1:]])
     args.out.parent.mkdir(parents=True, exist_ok=True)

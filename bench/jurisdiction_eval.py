@@ -25,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from router.adapters.reference_data import load_resolver  # noqa: E402
 from router.domain.jurisdiction import Jurisdiction, JurisdictionResolver  # noqa: E402
 
 LEVELS = ("district", "street", "community")
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
-    resolver = JurisdictionResolver.load()
+    resolver = load_resolver()
     load_s = time.perf_counter() - t0
     cases = load_cases(args.cases)
     result = evaluate(resolver, cases)

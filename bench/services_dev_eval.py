@@ -6,7 +6,7 @@ Each row of the dev set is a resident's question with every correct item id (``o
 empty are services the catalogue lacks and are skipped. The question goes through the same steps as in
 router/services/understanding.py: ``normalise`` (bounded like MAX_EVIDENCE_CHARS), the jurisdiction resolver
 for the district, then ``catalogue.search(clean[:SERVICE_QUERY_CHARS], k=3, district=...)`` on the
-catalogue ``Catalogue.load()`` builds (as router/app.py does). A row is a top-3 hit when any ``ok`` id is
+catalogue ``load_catalogue()`` builds (as router/app.py does). A row is a top-3 hit when any ``ok`` id is
 among the 3 returned ids, a top-1 hit when the first one is.
 
 Only the dev set is meant to be read here: the locked set is measured elsewhere, never studied.
@@ -24,8 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from router.domain.catalogue import Catalogue  # noqa: E402
-from router.domain.jurisdiction import JurisdictionResolver  # noqa: E402
+from router.adapters.reference_data import load_catalogue, load_resolver  # noqa: E402
 from router.domain.normalise import normalise  # noqa: E402
 from router.services.understanding import (  # noqa: E402
     MAX_EVIDENCE_CHARS,
@@ -47,8 +46,8 @@ def main() -> None:
 
     rows = [json.loads(line) for line in args.file.open(encoding="utf-8") if line.strip()]
     rows = [r for r in rows if r.get("ok")]
-    catalogue = Catalogue.load()
-    resolver = JurisdictionResolver.load()
+    catalogue = load_catalogue()
+    resolver = load_resolver()
 
     prepared = []
     for row in rows:

@@ -93,17 +93,17 @@ async def close_redis(redis: aioredis.Redis) -> None:
 
 def _load_domain(app: web.Application) -> None:
     # Imported here: each loads data files once; create_app stays cheap to import.
-    from router.adapters.artefacts import load_intake_model
-    from router.domain.catalogue import Catalogue
-    from router.domain.classifier import TopicClassifier
-    from router.domain.jurisdiction import JurisdictionResolver
+    from router.adapters.artefacts import load_intake_model, load_topic_classifier
+    from router.adapters.reference_data import load_catalogue, load_resolver
     from router.services.understanding import Understanding
 
-    app[K.CLASSIFIER] = TopicClassifier.load()
-    app[K.RESOLVER] = JurisdictionResolver.load()
-    app[K.CATALOGUE] = Catalogue.load()
+    settings = app[K.SETTINGS]
+    app[K.CLASSIFIER] = load_topic_classifier(cache_dir=settings.model_dir, data_dir=settings.data_dir)
+    app[K.RESOLVER] = load_resolver(settings.data_dir)
+    app[K.CATALOGUE] = load_catalogue(settings.data_dir)
     app[K.UNDERSTANDING] = Understanding(classifier=app[K.CLASSIFIER], resolver=app[K.RESOLVER],
-                                         catalogue=app[K.CATALOGUE], model=load_intake_model())
+                                         catalogue=app[K.CATALOGUE],
+                                         model=load_intake_model(cache_dir=settings.model_dir))
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:

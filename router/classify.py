@@ -13,8 +13,10 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO, Any
 
+from router.adapters.artefacts import load_topic_classifier
 from router.domain.classifier import TopicClassifier
 
 __all__ = ["classify_stream", "main"]
@@ -59,10 +61,10 @@ def classify_stream(classifier: TopicClassifier, lines: IO[str], out: IO[str]) -
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m router.classify", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="artefact path (default: the one for the current code and data)")
+    parser.add_argument("--model", help="artefact path without .json/.npz (default: the one for the current code and data)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    classifier = TopicClassifier.load(args.model)
+    classifier = load_topic_classifier(Path(args.model) if args.model else None)
     loaded = time.perf_counter()
     stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
     stdout = open(sys.stdout.fileno(), "w", encoding="utf-8", closefd=False)

@@ -96,6 +96,8 @@ class Settings:
     console_trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     data_dir: Path = field(default_factory=lambda: ROOT / "router" / "data")
     var_dir: Path = field(default_factory=lambda: ROOT / "var")
+    # Where `make classifier` writes the trained artefacts the router serves with (CLASSIFIER_CACHE_DIR).
+    model_dir: Path = field(default_factory=lambda: ROOT / "var" / "models")
 
     @property
     def rasa_workers(self) -> tuple[str, ...]:
@@ -143,4 +145,6 @@ class Settings:
             voice_password=env.get("VOICE_WEBHOOK_PASSWORD", ""),
             console_secret=env.get("CONSOLE_SECRET", ""),
             console_trusted_proxies=_words(env, "CONSOLE_TRUSTED_PROXIES", ("127.0.0.1", "::1")),
+            var_dir=Path(env["VAR_DIR"]) if env.get("VAR_DIR") else ROOT / "var",
+            model_dir=Path(env["CLASSIFIER_CACHE_DIR"]) if env.get("CLASSIFIER_CACHE_DIR") else ROOT / "var" / "models",
         )

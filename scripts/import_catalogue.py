@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/import_catalogue.py city_items.csv [--query 社保卡丢了 ...] [--out items.jsonl]
 
-Reads the file the way ``Catalogue.load(extra_sources=[...])`` will, reports clear errors (missing fields,
+Reads the file the way ``load_catalogue(extra_sources=[...])`` will, reports clear errors (missing fields,
 unknown handled_at, duplicate ids), prints counts, optionally runs a few searches against the full catalogue
 and writes the normalised items as JSONL (the format of router/data/services/).
 """
@@ -17,7 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from router.domain.catalogue import Catalogue, CatalogueError, read_items  # noqa: E402
+from router.adapters.reference_data import load_catalogue, read_items  # noqa: E402
+from router.domain.catalogue import CatalogueError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         items = read_items(args.source, relevant_only=not args.all)
-        catalogue = Catalogue.load(extra_sources=[args.source]) if args.query else None
+        catalogue = load_catalogue(extra_sources=[args.source]) if args.query else None
     except CatalogueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

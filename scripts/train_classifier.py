@@ -1,4 +1,4 @@
-"""Train the topic classifier and write var/models/classifier-<hash>.pkl (router runtime).
+"""Train the topic classifier and write var/models/classifier-<hash>.json/.npz (router runtime).
 
     .venv/bin/python scripts/train_classifier.py             # train if the artefact is missing
     .venv/bin/python scripts/train_classifier.py --force     # retrain anyway
@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import pickle
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,19 +34,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from router.adapters.artefacts import save_artefact, topic_classifier_stem  # noqa: E402
+from router.adapters.reference_data import load_keyword_rules, load_routing  # noqa: E402
 from router.domain.classifier import (  # noqa: E402
     ANALYSERS,
     KeywordRule,
     TopicClassifier,
     analyse,
-    array_spec,
-    artefact_path,
     keyword_features,
     keyword_vocabulary,
-    load_keyword_rules,
     prepare,
 )
-from router.domain.routing import RoutingTable  # noqa: E402
 
 __all__ = ["Corpus", "load_corpus", "cross_validate", "fit_state", "train_and_save", "CVResult"]
 
@@ -249,8 +244,8 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float 
     return float(confidence[order][ok[-1]])
 
 
-def fit_state(corpus: Corpus, cv: CVResult) -> dict[str, Any]:
-    """The artefact: base models on everything, stacker on the CV's out-of-fold scores."""
+def fit_state(corpus: Corpus, cv: CVResult) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The artefact (JSON and arrays): base models on everything, stacker on the CV's out-of-fold scores."""
     all_idx = np.arange(len(corpus.texts))
     vecs, transform = _vectorise(corpus, all_idx)
     X = transform(all_idx)
@@ -260,46 +255,44 @@ def fit_state(corpus: Corpus, cv: CVResult) -> dict[str, Any]:
     if classes != [str(c) for c in stacker.classes_] or classes != cv.classes:
         raise RuntimeError("class order differs between base models and stacker")
     blocks = []
+    arrays: dict[str, np.ndarray] = {}
     for (name, cfg), v in zip(BLOCKS.items(), vecs, strict=True):
         vocab = {str(t): int(i) for t, i in v.vocabulary_.items()}
-        blocks.append({"name": name, "vocab": vocab, "idf": array_spec(v.idf_.astype(np.float64)),
-                       "weight": cfg["weight"]})
-    base = [(array_spec(np.ascontiguousarray(m.coef_.T, dtype=np.float32)),
-             array_spec(np.asarray(m.intercept_, dtype=np.float64))) for m in models]
+        blocks.append({"name": name, "terms": sorted(vocab, key=vocab.__getitem__), "weight": cfg["weight"]})
+        arrays[f"idf.{name}"] = v.idf_.astype(np.float64)
+    for i, m in enumerate(models):
+        arrays[f"base.{i}.w"] = np.ascontiguousarray(m.coef_.T, dtype=np.float32)
+        arrays[f"base.{i}.b"] = np.asarray(m.intercept_, dtype=np.float64)
+    arrays["stack.w"] = stacker.coef_.astype(np.float64)
+    arrays["stack.b"] = stacker.intercept_.astype(np.float64)
     confidence = cv.oof_proba.max(axis=1)
     predicted = np.array(cv.classes)[cv.oof_proba.argmax(axis=1)]
     threshold = choose_threshold(confidence, predicted == cv.labels)
-    return {
-        "model": {"classes": classes, "blocks": blocks, "base": base,
+    meta = {
+        "model": {"classes": classes, "blocks": blocks, "n_base": len(models),
                   "keywords": {"words": corpus.keyword_vocab if KEYWORD_WEIGHT else [],
-                               "weight": KEYWORD_WEIGHT},
-                  "stack_w": array_spec(stacker.coef_.astype(np.float64)),
-                  "stack_b": array_spec(stacker.intercept_.astype(np.float64))},
+                               "weight": KEYWORD_WEIGHT}},
         "threshold": threshold,
         "rule_max_chars": RULE_MAX_CHARS,
         "rule_confidence": RULE_CONFIDENCE,
         "metadata": {"trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "n_docs": len(corpus.texts),
                      "cv_seconds": round(cv.seconds, 1)},
     }
+    return meta, arrays
 
 
-def train_and_save(path: Path | None = None, log: Any = sys.stderr) -> Path:
-    path = Path(path) if path is not None else artefact_path()
+def train_and_save(stem: Path | None = None, log: Any = sys.stderr) -> Path:
+    stem = Path(stem) if stem is not None else topic_classifier_stem()
     t0 = time.perf_counter()
     corpus = load_corpus()
     cv = cross_validate(corpus, with_extra=True)
-    state = fit_state(corpus, cv)
-    TopicClassifier.from_state(state, RoutingTable.load())  # refuse to write something that won't load
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename: two processes training at once must never leave a half-written artefact.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".classifier-", suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
-        pickle.dump(state, fh, protocol=4)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    print(f"trained classifier in {time.perf_counter() - t0:.1f}s → {path} "
-          f"(threshold {state['threshold']:.3f})", file=log)
-    return path
+    meta, arrays = fit_state(corpus, cv)
+    # refuse to write something that won't load
+    TopicClassifier.from_state(meta, arrays, load_keyword_rules(), load_routing())
+    save_artefact(stem, meta, arrays)
+    print(f"trained classifier in {time.perf_counter() - t0:.1f}s → {stem}.json/.npz "
+          f"(threshold {meta['threshold']:.3f})", file=log)
+    return stem
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -307,14 +300,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--print-path", action="store_true", help="print the artefact path and exit")
     parser.add_argument("--force", action="store_true", help="retrain even if the artefact exists")
     args = parser.parse_args(argv)
-    path = artefact_path()
+    stem = topic_classifier_stem()
     if args.print_path:
-        print(path)
+        print(stem)
         return 0
-    if path.exists() and not args.force:
-        print(f"up to date: {path}", file=sys.stderr)
+    if stem.with_suffix(".json").exists() and stem.with_suffix(".npz").exists() and not args.force:
+        print(f"up to date: {stem}", file=sys.stderr)
         return 0
-    train_and_save(path)
+    train_and_save(stem)
     return 0
 
 

@@ -32,11 +32,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -49,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from router.adapters.artefacts import intake_model_stem  # noqa: E402
+from router.adapters.artefacts import intake_model_stem, save_artefact  # noqa: E402
 from router.domain.textmodel import LinearTextModel, char_ngrams, prepare_text  # noqa: E402
 
 NLU = ROOT / "nlu_data"
@@ -238,25 +236,12 @@ def cross_validate(corpus: dict[str, list[tuple[str, str]]], folds: int = 5) -> 
         print(classification_report(y, pred, digits=3))
 
 
-def save(stem: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, arrays first: a reader that finds the JSON finds its arrays.
-    fd, tmp = tempfile.mkstemp(dir=stem.parent, prefix=".intake-", suffix=".npz")
-    with os.fdopen(fd, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
-    os.replace(tmp, stem.with_suffix(".npz"))
-    fd, tmp = tempfile.mkstemp(dir=stem.parent, prefix=".intake-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(meta, fh, ensure_ascii=False)
-    os.replace(tmp, stem.with_suffix(".json"))
-
-
 def train_and_save(stem: Path) -> Path:
     t0 = time.perf_counter()
     corpus = build_corpus(random.Random(SEED))
     meta, arrays = fit(corpus)
     LinearTextModel.from_state(meta, arrays)  # refuse to write something that will not load
-    save(stem, meta, arrays)
+    save_artefact(stem, meta, arrays)
     print(f"trained intake model in {time.perf_counter() - t0:.1f}s → {stem}.json "
           f"({len(meta['vocab'])} features; docs {meta['metadata']['docs']})", file=sys.stderr)
     return stem

@@ -14,13 +14,12 @@ Items come from two kinds of source: authored Shenzhen items (router/data/servic
 imported catalogues (the 2021 广东政务服务网 scrape in data/, or a CSV/JSON/JSONL a city provides). The
 imported provincial scrape is filtered to items residents ask about and deduplicated on name+department.
 
-``Catalogue(...)`` itself is pure; only ``Catalogue.load`` and ``read_items`` touch the file system.
+Pure: ``Catalogue(...)`` is built from items and rows already read; router/adapters/reference_data.py
+(``load_catalogue``, ``read_items``) reads the files.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import re
 import unicodedata
@@ -28,7 +27,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import jieba
@@ -44,14 +42,12 @@ __all__ = [
     "ServiceItem",
     "TextNormaliser",
     "is_resident_relevant",
-    "read_items",
+    "items_from_records",
+    "synonyms_from_rows",
+    "terms_from_rows",
+    "street_names_from_rows",
+    "halls_from_rows",
 ]
-
-_ROUTER_DATA = Path(__file__).resolve().parent.parent / "data"
-_REPO_DATA = Path(__file__).resolve().parent.parent.parent / "data"
-DEFAULT_IMPORTED = (_REPO_DATA / "service_items_gdzwfw.jsonl",)
-# Street (街道) names, so that "我住横岗" or "宝安福永" is read as where the resident lives, not the need.
-DEFAULT_DIVISIONS = _REPO_DATA / "shenzhen_divisions.csv"
 
 HANDLED_AT = ("district_hall", "street_hall", "community", "online_only", "agency_window")
 
@@ -387,39 +383,18 @@ def _item_from_record(record: Mapping[str, Any], default_source: str) -> Service
     )
 
 
-def _records(path: Path) -> list[dict[str, Any]]:
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".jsonl":
-            with path.open(encoding="utf-8") as fh:
-                return [json.loads(line) for line in fh if line.strip()]
-        if suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
-            data = data.get("items", data) if isinstance(data, dict) else data
-            if not isinstance(data, list):
-                raise CatalogueError(f"{path}: expected a list of items or {{'items': [...]}}")
-            return data
-        if suffix == ".csv":
-            with path.open(encoding="utf-8-sig", newline="") as fh:
-                return list(csv.DictReader(fh))
-    except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as exc:
-        raise CatalogueError(f"{path}: cannot read catalogue: {exc}") from exc
-    raise CatalogueError(f"{path}: unsupported catalogue format {suffix!r} (use .jsonl, .json or .csv)")
-
-
-def read_items(
-    path: Path | str, *, source: str | None = None, relevant_only: bool = True
+def items_from_records(
+    records: Iterable[Mapping[str, Any]], *, source: str, scrape_source: str | None = None,
+    relevant_only: bool = True,
 ) -> list[ServiceItem]:
-    """Read one catalogue file. Records shaped like the 广东政务服务网 scrape (with ``service_object``)
-    are mapped, filtered to resident items (``relevant_only``) and deduplicated on name+department; other
-    records must use ServiceItem's field names (lists as JSON lists or '|'-separated strings)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CatalogueError(f"catalogue source not found: {path}")
-    records = _records(path)
+    """The items of one catalogue file's records. Records shaped like the 广东政务服务网 scrape (with
+    ``service_object``) are mapped, filtered to resident items (``relevant_only``) and deduplicated on
+    name+department; other records must use ServiceItem's field names (lists as JSON lists or
+    '|'-separated strings). ``source`` names the file's own items, ``scrape_source`` its scraped ones."""
+    records = list(records)
     scraped = [r for r in records if "service_object" in r]
     own = [r for r in records if "service_object" not in r]
-    items = [_item_from_record(r, source or path.stem) for r in own]
+    items = [_item_from_record(r, source) for r in own]
     best: dict[tuple[str, str], Mapping[str, Any]] = {}
     for record in scraped:
         if relevant_only and not is_resident_relevant(record):
@@ -427,51 +402,45 @@ def read_items(
         key = (_text(record.get("name")), _text(record.get("department")))
         if key not in best or _richness(record) > _richness(best[key]):
             best[key] = record
-    scrape_source = source or ("gdzwfw-2021" if "gdzwfw" in path.name else path.stem)
-    items.extend(_item_from_scrape(r, scrape_source) for r in best.values())
+    items.extend(_item_from_scrape(r, scrape_source or source) for r in best.values())
     return items
 
 
-def _read_synonyms(path: Path) -> dict[str, str]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+def synonyms_from_rows(rows: Sequence[Mapping[str, str]], source: str = "service_synonyms.csv") -> dict[str, str]:
     if rows and not {"variant", "canonical"} <= set(rows[0]):
-        raise CatalogueError(f"{path}: needs columns variant,canonical")
+        raise CatalogueError(f"{source}: needs columns variant,canonical")
     return {
         r["variant"].strip(): r["canonical"].strip() for r in rows if r.get("variant") and r.get("canonical")
     }
 
 
-def _read_terms(path: Path) -> frozenset[str]:
+def terms_from_rows(rows: Iterable[Mapping[str, str]]) -> frozenset[str]:
     """The canonical words of the synonym table's ``term`` rows: words that name a service."""
-    with path.open(encoding="utf-8", newline="") as fh:
-        return frozenset(
-            r["canonical"].strip() for r in csv.DictReader(fh)
-            if (r.get("kind") or "").strip() == "term" and (r.get("canonical") or "").strip()
-        )
+    return frozenset(
+        r["canonical"].strip() for r in rows
+        if (r.get("kind") or "").strip() == "term" and (r.get("canonical") or "").strip()
+    )
 
 
-def _read_street_names(path: Path) -> list[str]:
-    """The bare names of the 街道 and 镇 in an NBS divisions file ("横岗街道" → 横岗)."""
-    with path.open(encoding="utf-8", newline="") as fh:
-        names = [r["name"].strip() for r in csv.DictReader(fh) if (r.get("level") or "").strip() == "street"]
+def street_names_from_rows(rows: Iterable[Mapping[str, str]]) -> list[str]:
+    """The bare names of the 街道 and 镇 in an NBS divisions file's rows ("横岗街道" → 横岗)."""
+    names = [r["name"].strip() for r in rows if (r.get("level") or "").strip() == "street"]
     return [re.sub("(街道|镇)$", "", n) for n in names if re.search("(街道|镇)$", n)]
 
 
-def _read_halls(path: Path) -> list[Hall]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return [
-            Hall(
-                level=r["level"].strip(),
-                district=_text(r.get("district")),
-                street=_text(r.get("street")),
-                name=r["name"].strip(),
-                address=_text(r.get("address")),
-                hours=_text(r.get("hours")),
-                verify=_text(r.get("verify")).lower() in ("yes", "true", "1"),
-            )
-            for r in csv.DictReader(fh)
-        ]
+def halls_from_rows(rows: Iterable[Mapping[str, str]]) -> list[Hall]:
+    return [
+        Hall(
+            level=r["level"].strip(),
+            district=_text(r.get("district")),
+            street=_text(r.get("street")),
+            name=r["name"].strip(),
+            address=_text(r.get("address")),
+            hours=_text(r.get("hours")),
+            verify=_text(r.get("verify")).lower() in ("yes", "true", "1"),
+        )
+        for r in rows
+    ]
 
 
 # ---- search ------------------------------------------------------------------------------------------
@@ -708,47 +677,6 @@ class Catalogue:
             t: math.log(1.0 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._index.postings.items()
         }
         self._unknown_idf = math.log(1.0 + (n + 0.5) / 0.5)
-
-    # -- loading
-
-    @classmethod
-    def load(
-        cls,
-        data_dir: Path | str = _ROUTER_DATA,
-        extra_sources: Iterable[Path | str] = (),
-        *,
-        imported_sources: Iterable[Path | str] | None = None,
-        min_score: float = DEFAULT_MIN_SCORE,
-    ) -> Catalogue:
-        """Authored items from ``data_dir/services/*.jsonl``, the imported provincial catalogue
-        (``imported_sources``, default the 广东政务服务网 scrape in data/) and any ``extra_sources`` a city
-        provides (CSV, JSON or JSONL), with the synonym table and halls from ``data_dir``."""
-        data_dir = Path(data_dir)
-        services = data_dir / "services"
-        if not services.is_dir():
-            raise CatalogueError(f"no service items directory at {services}")
-        items: list[ServiceItem] = []
-        for path in sorted(services.glob("*.jsonl")):
-            items.extend(read_items(path, source=None))
-        sources = list(DEFAULT_IMPORTED if imported_sources is None else imported_sources) + list(
-            extra_sources
-        )
-        for path in dict.fromkeys(Path(p).resolve() for p in sources):  # the same file once
-            items.extend(read_items(path))
-        synonyms_path = data_dir / "service_synonyms.csv"
-        halls_path = data_dir / "service_halls.csv"
-        templates_path = services / "where_to_apply.json"
-        return cls(
-            items,
-            synonyms=_read_synonyms(synonyms_path) if synonyms_path.is_file() else {},
-            terms=_read_terms(synonyms_path) if synonyms_path.is_file() else (),
-            places=_read_street_names(DEFAULT_DIVISIONS) if DEFAULT_DIVISIONS.is_file() else (),
-            halls=_read_halls(halls_path) if halls_path.is_file() else (),
-            templates=json.loads(templates_path.read_text(encoding="utf-8"))
-            if templates_path.is_file()
-            else {},
-            min_score=min_score,
-        )
 
     # -- lookups
 

@@ -10,25 +10,18 @@ l2/l3 are chosen within the predicted l1 by matching taxonomy terms and an autho
 (router/data/taxonomy_keywords.csv); the 8 l1 classes without training data (民政, 政法, …) are
 reached only through clear keyword rules from the same file.
 
-Inference is plain numpy over exported weights (no scikit-learn at run time), so this module
-imports only the standard library, jieba, opencc (via normalise) and numpy, and the artefact loads
-in both runtimes. Training lives in scripts/train_classifier.py and runs when the artefact for the
-current data and code is missing.
+Inference is plain numpy over exported weights (no scikit-learn at run time). This module is pure: it
+builds the classifier from the artefact's JSON and arrays and from already-read rule and routing rows;
+router/adapters/artefacts.py reads the files, and only `make classifier` (scripts/train_classifier.py)
+trains.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import importlib.util
-import os
-import pickle
 import re
-import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,46 +32,15 @@ from router.domain.topics import Topic
 
 __all__ = [
     "TopicClassifier",
+    "LinearTopicModel",
     "KeywordRule",
-    "load_keyword_rules",
+    "keyword_rules_from_rows",
     "prepare",
     "analyse",
     "ANALYSERS",
     "keyword_vocabulary",
     "keyword_features",
-    "artefact_path",
-    "training_inputs",
-    "REPO_ROOT",
 ]
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-_DATA = REPO_ROOT / "router" / "data"
-KEYWORDS_PATH = _DATA / "taxonomy_keywords.csv"
-ROUTING_PATH = _DATA / "routing.csv"
-TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train_classifier.py"
-
-# Everything the artefact depends on; its hash names the artefact so a change to any retrains.
-def training_inputs() -> list[Path]:
-    return [
-        REPO_ROOT / "data" / "tipdm_train.jsonl",
-        REPO_ROOT / "data" / "taxonomy.csv",
-        _DATA / "classifier_extra.jsonl",
-        KEYWORDS_PATH,
-        ROUTING_PATH,
-        TRAIN_SCRIPT,
-        Path(__file__).resolve(),
-    ]
-
-
-def artefact_path(cache_dir: str | Path | None = None) -> Path:
-    """var/models/classifier-<sha256 of training inputs>.pkl (dir: CLASSIFIER_CACHE_DIR)."""
-    digest = hashlib.sha256()
-    for path in training_inputs():
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    if cache_dir is None:
-        cache_dir = os.environ.get("CLASSIFIER_CACHE_DIR") or REPO_ROOT / "var" / "models"
-    return Path(cache_dir) / f"classifier-{digest.hexdigest()[:16]}.pkl"
 
 
 # --- text → terms -------------------------------------------------------------------------------
@@ -140,22 +102,22 @@ class KeywordRule:
     assigns_l1: bool
 
 
-def load_keyword_rules(
-    keywords_path: str | Path = KEYWORDS_PATH, taxonomy_path: str | Path | None = None
+def keyword_rules_from_rows(
+    keyword_rows: Iterable[Mapping[str, str]], taxonomy_rows: Iterable[Mapping[str, str]],
+    source: str = "taxonomy_keywords.csv",
 ) -> list[KeywordRule]:
-    """Authored keywords plus every taxonomy l3 name (other than 其他) as a keyword of its own node."""
+    """Authored keywords (rows of router/data/taxonomy_keywords.csv) plus every taxonomy l3 name (rows of
+    data/taxonomy.csv; other than 其他) as a keyword of its own node."""
     rules: list[KeywordRule] = []
-    with Path(keywords_path).open(encoding="utf-8", newline="") as fh:
-        for lineno, rec in enumerate(csv.DictReader(fh), start=2):
-            words = tuple(w.strip() for w in rec["keywords"].split("|") if w.strip())
-            if not (rec["l1"] and rec["l2"] and words):
-                raise ValueError(f"{keywords_path}:{lineno}: l1, l2 and keywords are required")
-            rules.append(KeywordRule(rec["l1"], rec["l2"], rec["l3"] or None, words, rec["rule"] == "rule"))
-    taxonomy_path = Path(taxonomy_path) if taxonomy_path else REPO_ROOT / "data" / "taxonomy.csv"
-    with taxonomy_path.open(encoding="utf-8", newline="") as fh:
-        for rec in csv.DictReader(fh):
-            if rec["l3"] and rec["l3"] != "其他" and len(rec["l3"]) >= 2:
-                rules.append(KeywordRule(rec["l1"], rec["l2"], rec["l3"], (rec["l3"],), False))
+    for lineno, rec in enumerate(keyword_rows, start=2):
+        words = tuple(w.strip() for w in (rec.get("keywords") or "").split("|") if w.strip())
+        if not (rec.get("l1") and rec.get("l2") and words):
+            raise ValueError(f"{source}:{lineno}: l1, l2 and keywords are required")
+        rules.append(KeywordRule(rec["l1"], rec["l2"], rec.get("l3") or None, words, rec.get("rule") == "rule"))
+    for rec in taxonomy_rows:
+        l3 = rec.get("l3") or ""
+        if l3 and l3 != "其他" and len(l3) >= 2:
+            rules.append(KeywordRule(rec["l1"], rec["l2"], l3, (l3,), False))
     return rules
 
 
@@ -183,17 +145,6 @@ def keyword_features(prepared_text: str, vocabulary: Sequence[Sequence[str]]) ->
 
 
 # --- the model ----------------------------------------------------------------------------------
-
-
-def _array(spec: tuple[str, tuple[int, ...], bytes]) -> np.ndarray:
-    dtype, shape, raw = spec
-    return np.frombuffer(raw, dtype=np.dtype(dtype)).reshape(shape).copy()
-
-
-def array_spec(arr: np.ndarray) -> tuple[str, tuple[int, ...], bytes]:
-    """How arrays travel in the artefact: numpy 2 pickles do not load under numpy 1 (bot runtime)."""
-    arr = np.ascontiguousarray(arr)
-    return (arr.dtype.str, tuple(arr.shape), arr.tobytes())
 
 
 @dataclass
@@ -229,12 +180,33 @@ class LinearTopicModel:
         self.keyword_offset = start
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> LinearTopicModel:
-        blocks = [_Block(b["name"], b["vocab"], _array(b["idf"]), b["weight"]) for b in state["blocks"]]
-        base = [(_array(w), _array(b)) for w, b in state["base"]]
-        keywords = state.get("keywords") or {"words": [], "weight": 0.0}
-        return cls(list(state["classes"]), blocks, base, _array(state["stack_w"]), _array(state["stack_b"]),
+    def from_state(cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> LinearTopicModel:
+        """``meta``: the artefact's JSON (classes; per block its name, terms in column order and weight;
+        the keyword columns); ``arrays``: ``idf.<block>``, ``base.<i>.w`` / ``base.<i>.b`` and
+        ``stack.w`` / ``stack.b``."""
+        def arr(name: str) -> np.ndarray:
+            return np.asarray(arrays[name])
+
+        blocks = [_Block(b["name"], {t: i for i, t in enumerate(b["terms"])}, arr(f"idf.{b['name']}"),
+                         float(b["weight"])) for b in meta["blocks"]]
+        base = [(arr(f"base.{i}.w"), arr(f"base.{i}.b")) for i in range(int(meta["n_base"]))]
+        keywords = meta.get("keywords") or {"words": [], "weight": 0.0}
+        return cls(list(meta["classes"]), blocks, base, arr("stack.w"), arr("stack.b"),
                    [list(ws) for ws in keywords["words"]], float(keywords["weight"]))
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The inverse of :meth:`from_state`: what the artefact stores."""
+        meta = {
+            "classes": list(self.classes), "n_base": len(self.base),
+            "blocks": [{"name": b.name, "terms": sorted(b.vocab, key=b.vocab.__getitem__), "weight": b.weight}
+                       for b in self.blocks],
+            "keywords": {"words": self.keyword_words, "weight": self.keyword_weight},
+        }
+        arrays = {f"idf.{b.name}": b.idf for b in self.blocks}
+        for i, (w, b) in enumerate(self.base):
+            arrays[f"base.{i}.w"], arrays[f"base.{i}.b"] = w, b
+        arrays["stack.w"], arrays["stack.b"] = self.stack_w, self.stack_b
+        return meta, arrays
 
     def features(self, prepared_text: str) -> tuple[np.ndarray, np.ndarray]:
         """Sparse feature row as (indices, values): each TF-IDF block L2-normalised then weighted, the
@@ -324,39 +296,25 @@ class TopicClassifier:
             self._rules_by_l1.setdefault(rule.l1, []).append(rule)
         self._l1_rules = [r for r in self.rules if r.assigns_l1 and r.l1 not in self._trained]
 
-    # The artefact holds only the model state; rules and routing are read from their reviewed files.
+    # The artefact holds only the model state; rules and routing come from their reviewed files.
     @classmethod
-    def from_state(cls, state: dict[str, Any], routing: RoutingTable | None = None) -> TopicClassifier:
+    def from_state(cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
+                   rules: Sequence[KeywordRule], routing: RoutingTable) -> TopicClassifier:
         return cls(
-            LinearTopicModel.from_state(state["model"]),
-            load_keyword_rules(),
-            routing or RoutingTable.load(ROUTING_PATH),
-            threshold=float(state["threshold"]),
-            rule_max_chars=int(state["rule_max_chars"]),
-            rule_confidence=float(state["rule_confidence"]),
-            metadata=state.get("metadata", {}),
+            LinearTopicModel.from_state(meta["model"], arrays),
+            rules,
+            routing,
+            threshold=float(meta["threshold"]),
+            rule_max_chars=int(meta["rule_max_chars"]),
+            rule_confidence=float(meta["rule_confidence"]),
+            metadata=meta.get("metadata", {}),
         )
 
-    @classmethod
-    def load(cls, path: str | Path | None = None) -> TopicClassifier:
-        """Load the artefact for the current training inputs, training and caching it if missing.
-
-        An explicit ``path`` must exist (no training into arbitrary places)."""
-        if path is not None:
-            path = Path(path)
-            if not path.exists():
-                raise FileNotFoundError(f"classifier artefact {path} does not exist")
-        else:
-            path = artefact_path()
-            if not path.exists():
-                _train_module().train_and_save(path)
-        with path.open("rb") as fh:
-            state = pickle.load(fh)
-        import jieba
-
-        jieba.setLogLevel(60)
-        jieba.initialize()  # load the dictionary now, not inside the first resident's request
-        return cls.from_state(state)
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The artefact's JSON and arrays (rules and routing are not part of it)."""
+        model_meta, arrays = self.model.state()
+        return {"model": model_meta, "threshold": self.threshold, "rule_max_chars": self.rule_max_chars,
+                "rule_confidence": self.rule_confidence, "metadata": self.metadata}, arrays
 
     # -- prediction ----------------------------------------------------------------------------
 
@@ -423,12 +381,3 @@ class TopicClassifier:
         needs_human = d.by_rule or d.confidence < self.threshold
         return Topic(d.l1, d.l2, d.l3, route.department, d.confidence, needs_human)
 
-
-def _train_module() -> Any:
-    spec = importlib.util.spec_from_file_location("_train_classifier", TRAIN_SCRIPT)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load the training script {TRAIN_SCRIPT}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module

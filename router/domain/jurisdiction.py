@@ -13,32 +13,25 @@ scanned leftmost-longest; each mention votes for its candidate paths, and a path
 own mention plus the mentions consistent with it (its parents) give it the highest score. Bare names
 that are also everyday words (中心, 劳动, 新村 …) only count when another mention supports them.
 
-Loading reads CSV files (``JurisdictionResolver.load``); resolving is pure and allocation-light.
+Pure: built from rows (``JurisdictionResolver.from_rows``; router/adapters/reference_data.py reads the
+CSV files); resolving is allocation-light.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from router.domain.normalise import to_simplified
+
 __all__ = [
-    "DEFAULT_DATA_DIR",
-    "DEFAULT_DIVISIONS",
     "Jurisdiction",
     "JurisdictionDataError",
     "JurisdictionResolver",
 ]
-
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA_DIR = ROOT / "router" / "data"
-DEFAULT_DIVISIONS = ROOT / "data" / "shenzhen_divisions.csv"
 
 SHENSHAN = "深汕特别合作区"
 
@@ -227,42 +220,8 @@ class _Grid:
 
 def _clean(text: str, lower: bool = True) -> str:
     """Canonical form for matching: NFKC (full-width → half-width), simplified, lower-case, no spaces."""
-    text = _SPACES.sub("", unicodedata.normalize("NFKC", text).translate(_t2s_table()))
+    text = _SPACES.sub("", to_simplified(unicodedata.normalize("NFKC", text)))
     return text.lower() if lower else text
-
-
-@lru_cache(maxsize=1)
-def _t2s_table() -> dict[int, str]:
-    """Traditional → simplified, character by character, from OpenCC's t2s character table.
-
-    Character-level conversion is enough for place names (鹽田 → 盐田, 鮜門 → 鲘门) and, unlike
-    OpenCC's phrase matcher (pure Python, ~10 µs per character), costs next to nothing per call.
-    """
-    import opencc
-
-    table: dict[int, str] = {}
-    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) == 2 and len(parts[0]) == 1:
-                target = parts[1].split(" ")[0]
-                if target and target != parts[0]:
-                    table[ord(parts[0])] = target
-    return table
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    """CSV with optional leading ``#`` comment lines (file headers that say where data came from)."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise JurisdictionDataError(f"data file not found: {path}") from exc
-    lines = [ln for ln in raw.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    return [
-        {k: (v or "").strip() for k, v in row.items() if k}
-        for row in csv.DictReader(io.StringIO("\n".join(lines)))
-    ]
 
 
 def _is_prefix(short: _Path, long: _Path) -> bool:
@@ -270,7 +229,7 @@ def _is_prefix(short: _Path, long: _Path) -> bool:
 
 
 class JurisdictionResolver:
-    """Resolve free text to 属地 units. Build once with :meth:`load`; :meth:`resolve` is thread-safe."""
+    """Resolve free text to 属地 units. Build once with :meth:`from_rows`; :meth:`resolve` is thread-safe."""
 
     def __init__(
         self,
@@ -294,26 +253,7 @@ class JurisdictionResolver:
                 for form in (unit.name, bare, bare + "镇", bare + "街道"):
                     self._street_by_name.setdefault(form, unit)
 
-    # ------------------------------------------------------------------ loading
-    @classmethod
-    def load(
-        cls,
-        data_dir: Path | str = DEFAULT_DATA_DIR,
-        divisions: Path | str = DEFAULT_DIVISIONS,
-        grids: Path | str | None = None,
-    ) -> JurisdictionResolver:
-        """Read divisions, landmarks, aliases and grids. ``grids`` defaults to data_dir/grids_sample.csv;
-        a city replaces it with its own grid layer (same columns)."""
-        data_dir = Path(data_dir)
-        grid_path = Path(grids) if grids is not None else data_dir / "grids_sample.csv"
-        alias_path = data_dir / "place_aliases.csv"
-        return cls.from_rows(
-            divisions=_read_csv(Path(divisions)),
-            landmarks=_read_csv(data_dir / "landmarks.csv"),
-            aliases=_read_csv(alias_path) if alias_path.exists() else [],
-            grids=_read_csv(grid_path),
-        )
-
+    # ------------------------------------------------------------------ building
     @classmethod
     def from_rows(
         cls,

@@ -19,11 +19,9 @@ includes the street offices and community centres under the district).
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 
 __all__ = [
     "Handling",
@@ -31,12 +29,11 @@ __all__ = [
     "Route",
     "RoutingError",
     "RoutingTable",
-    "DEFAULT_ROUTING_PATH",
+    "COLUMNS",
     "escalation_chain",
 ]
 
-DEFAULT_ROUTING_PATH = Path(__file__).resolve().parent.parent / "data" / "routing.csv"
-_COLUMNS = ("l1", "l2", "l3", "department", "level", "handling")
+COLUMNS = ("l1", "l2", "l3", "department", "level", "handling")
 
 
 class Handling(str, Enum):
@@ -105,21 +102,21 @@ class RoutingTable:
                 raise RoutingError(f"l3 override {l1}/{l2}/{_l3} has no default row for {l1}/{l2}")
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> RoutingTable:
-        path = Path(path) if path is not None else DEFAULT_ROUTING_PATH
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            if tuple(reader.fieldnames or ()) != _COLUMNS:
-                raise RoutingError(f"{path}: expected columns {','.join(_COLUMNS)}, got {reader.fieldnames}")
-            rows = []
-            for lineno, rec in enumerate(reader, start=2):
-                try:
-                    route = Route(rec["department"].strip(), Level(rec["level"]), Handling(rec["handling"]))
-                except ValueError as exc:
-                    raise RoutingError(f"{path}:{lineno}: {exc}") from None
-                if not (rec["l1"] and rec["l2"] and route.department):
-                    raise RoutingError(f"{path}:{lineno}: l1, l2 and department are required")
-                rows.append((rec["l1"].strip(), rec["l2"].strip(), rec["l3"].strip() or None, route))
+    def from_records(cls, columns: Sequence[str], records: Iterable[Mapping[str, str]],
+                     source: str = "routing.csv") -> RoutingTable:
+        """The table from the rows of routing.csv (``columns``: its header); errors name ``source`` and
+        the line."""
+        if tuple(columns) != COLUMNS:
+            raise RoutingError(f"{source}: expected columns {','.join(COLUMNS)}, got {list(columns)}")
+        rows = []
+        for lineno, rec in enumerate(records, start=2):
+            try:
+                route = Route((rec["department"] or "").strip(), Level(rec["level"]), Handling(rec["handling"]))
+            except ValueError as exc:
+                raise RoutingError(f"{source}:{lineno}: {exc}") from None
+            if not (rec["l1"] and rec["l2"] and route.department):
+                raise RoutingError(f"{source}:{lineno}: l1, l2 and department are required")
+            rows.append((rec["l1"].strip(), rec["l2"].strip(), (rec["l3"] or "").strip() or None, route))
         return cls(rows)
 
     def pairs(self) -> frozenset[tuple[str, str]]:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from router.adapters.reference_data import load_catalogue, read_items
 from router.domain.catalogue import (
     Catalogue,
     CatalogueError,
     Hall,
     ServiceItem,
     is_resident_relevant,
-    read_items,
 )
 
 # Hand-written resident questions (not copied from any item's phrases; a test below checks that) and the
@@ -93,7 +93,7 @@ IRRELEVANT = [
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
-    return Catalogue.load()
+    return load_catalogue()
 
 
 def top3_accuracy(catalogue: Catalogue) -> tuple[float, list[str]]:
@@ -239,7 +239,7 @@ def test_district_filter_for_city_items(tmp_path: Path) -> None:
         "ns-1,南山区人才安居补贴申领,南山区人力资源局,district_hall,,i深圳 App,身份证|学历证书,人才补贴南山,南山区,免费,20个工作日\n",
         encoding="utf-8",
     )
-    cat = Catalogue.load(imported_sources=[], extra_sources=[csv_path])
+    cat = load_catalogue(imported_sources=[], extra_sources=[csv_path])
     assert cat.get("ns-1") is not None and cat.get("ns-1").materials == ("身份证", "学历证书")  # type: ignore[union-attr]
     assert cat.get("ns-1").source == "city"  # type: ignore[union-attr]
     assert "ns-1" in [h.item.id for h in cat.search("南山区人才安居补贴", district="南山")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from router.adapters.reference_data import load_catalogue
 from router.domain.catalogue import Catalogue, ServiceItem
 
 GJJ_WITHDRAWAL = ("sz-gjj-rent", "sz-gjj-buy", "sz-gjj-repay", "sz-gjj-leave", "sz-gjj-retire")
@@ -16,7 +17,7 @@ RUHU = ("sz-rh-points", "sz-rh-talent", "sz-rh-graduate", "sz-rh-returnee", "sz-
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
-    return Catalogue.load()
+    return load_catalogue()
 
 
 def _ids(catalogue: Catalogue, query: str, k: int = 3) -> list[str]:

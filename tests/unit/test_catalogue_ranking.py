@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 
+from router.adapters.reference_data import load_catalogue
 from router.domain.catalogue import Catalogue
 
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
-    return Catalogue.load()
+    return load_catalogue()
 
 
 def _ids(catalogue: Catalogue, query: str, k: int = 3, district: str | None = None) -> list[str]:

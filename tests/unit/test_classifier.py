@@ -1,7 +1,7 @@
 """The topic classifier as a dispatcher sees it: short resident messages land in the right l1 and
 department, confidence means something, and the offline CLI keeps order and survives bad lines.
 
-The first run trains the artefact (about a minute and a half on a busy machine) and caches it."""
+The artefact is the one `make classifier` built for this checkout."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from router.adapters.artefacts import ArtefactMissing, load_topic_classifier, topic_classifier_stem
 from router.domain.classifier import (
     KeywordRule,
     TopicClassifier,
-    artefact_path,
     keyword_features,
     keyword_vocabulary,
     prepare,
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def clf() -> TopicClassifier:
-    return TopicClassifier.load()
+    return load_topic_classifier()
 
 
 # Hand-written for this test: in neither data/tipdm_train.jsonl nor router/data/classifier_extra.jsonl.
@@ -137,17 +137,27 @@ def test_masked_place_codes_are_ignored() -> None:
 
 def test_artefact_path_follows_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLASSIFIER_CACHE_DIR", str(tmp_path))
-    path = artefact_path()
-    assert path.parent == tmp_path and path.name.startswith("classifier-") and path.suffix == ".pkl"
+    path = topic_classifier_stem()
+    assert path.parent == tmp_path and path.name.startswith("classifier-")
     out = subprocess.run([sys.executable, "scripts/train_classifier.py", "--print-path"], cwd=REPO,
                          capture_output=True, text=True, check=True,
                          env={"CLASSIFIER_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert out.stdout.strip() == str(path)
 
 
-def test_load_refuses_a_missing_explicit_artefact(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
-        TopicClassifier.load(tmp_path / "nope.pkl")
+def test_a_missing_artefact_is_a_clear_error_never_a_training_run(tmp_path: Path) -> None:
+    with pytest.raises(ArtefactMissing, match="make classifier"):
+        load_topic_classifier(tmp_path / "nope")
+    with pytest.raises(ArtefactMissing, match="make classifier"):
+        load_topic_classifier(cache_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing was trained into the empty cache
+
+
+def test_the_artefact_round_trips_through_json_and_arrays(clf: TopicClassifier) -> None:
+    meta, arrays = clf.state()
+    again = TopicClassifier.from_state(json.loads(json.dumps(meta)), arrays, clf.rules, clf.routing)
+    for text in ("楼上邻居半夜还在装修，电钻声吵得睡不着", "社保卡丢了去哪里补办", "出租車司機拒載"):
+        assert again.predict(text) == clf.predict(text)
 
 
 def test_cli_keeps_order_and_survives_bad_lines(clf: TopicClassifier) -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from router.adapters.reference_data import DIVISIONS as DEFAULT_DIVISIONS
+from router.adapters.reference_data import ROUTER_DATA as DEFAULT_DATA_DIR
+from router.adapters.reference_data import load_resolver
 from router.domain.jurisdiction import (
-    DEFAULT_DATA_DIR,
-    DEFAULT_DIVISIONS,
     Jurisdiction,
     JurisdictionDataError,
     JurisdictionResolver,
@@ -22,7 +23,7 @@ CASES = ROOT / "tests" / "data" / "messy_addresses.jsonl"
 
 @pytest.fixture(scope="module")
 def resolver() -> JurisdictionResolver:
-    return JurisdictionResolver.load()
+    return load_resolver()
 
 
 @pytest.fixture(scope="module")
@@ -263,13 +264,13 @@ def _data_dir(tmp_path: Path, landmarks: str = "", grids: str = "", aliases: str
 def test_landmark_with_street_outside_its_district_is_rejected(tmp_path: Path) -> None:
     d = _data_dir(tmp_path, landmarks="测试公园,,park,福田区,粤海街道,,\n")
     with pytest.raises(JurisdictionDataError, match="not a street of 福田区"):
-        JurisdictionResolver.load(data_dir=d)
+        load_resolver(data_dir=d)
 
 
 def test_grid_with_unknown_community_is_rejected(tmp_path: Path) -> None:
     d = _data_dir(tmp_path, grids="X-01,测试网格,440399999999,某某花园,网格员,\n")
     with pytest.raises(JurisdictionDataError, match="known community_code"):
-        JurisdictionResolver.load(data_dir=d)
+        load_resolver(data_dir=d)
 
 
 def test_grid_keyword_naming_another_place_is_rejected(tmp_path: Path) -> None:
@@ -279,7 +280,7 @@ def test_grid_keyword_naming_another_place_is_rejected(tmp_path: Path) -> None:
         landmarks="深大站,,metro,南山区,粤海街道,,\n",
     )
     with pytest.raises(JurisdictionDataError, match="already names another place"):
-        JurisdictionResolver.load(data_dir=d)
+        load_resolver(data_dir=d)
 
 
 def test_grid_file_is_replaceable(tmp_path: Path) -> None:
@@ -289,14 +290,14 @@ def test_grid_file_is_replaceable(tmp_path: Path) -> None:
         "grid_code,grid_name,community_code,keywords,officer_role\n"
         "440305007003-07,科技园社区第七网格,440305007003,测试大厦A座,网格长\n",
     )
-    r = JurisdictionResolver.load(data_dir=d, grids=grids)
+    r = load_resolver(data_dir=d, grids=grids)
     j = r.resolve("测试大厦A座门口")
     assert (j.community, j.grid, j.grid_officer) == ("科技园社区", "440305007003-07", "网格长")
 
 
 def test_missing_divisions_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(JurisdictionDataError, match="not found"):
-        JurisdictionResolver.load(data_dir=DEFAULT_DATA_DIR, divisions=tmp_path / "nope.csv")
+        load_resolver(data_dir=DEFAULT_DATA_DIR, divisions=tmp_path / "nope.csv")
 
 
 def test_repeated_everyday_word_does_not_support_itself(resolver: JurisdictionResolver) -> None:

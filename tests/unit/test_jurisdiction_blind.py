@@ -20,7 +20,7 @@ from bench.jurisdiction_blind import (
     score,
     validate_cases,
 )
-from router.domain.jurisdiction import JurisdictionResolver
+from router.adapters.reference_data import load_resolver
 
 # Measured 2026-11-25: overall 230/240 = 95.8%, district 97.3%, street 95.9%, community 93.0%.
 # Floors sit ~5 points below so that a real regression fails, not noise from adding aliases.
@@ -42,7 +42,7 @@ def cases() -> list[BlindCase]:
 
 @pytest.fixture(scope="module")
 def report(cases: list[BlindCase], divisions: Divisions) -> BlindReport:
-    resolver = JurisdictionResolver.load()
+    resolver = load_resolver()
     rep = score(cases, resolver.resolve, divisions)
     print()
     for key, value in rep.summary().items():

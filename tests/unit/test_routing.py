@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from router.adapters.reference_data import load_routing
 from router.domain.routing import Handling, Level, RoutingError, RoutingTable, escalation_chain
 
 REPO = Path(__file__).resolve().parents[2]
@@ -14,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def table() -> RoutingTable:
-    return RoutingTable.load()
+    return load_routing()
 
 
 def taxonomy_pairs() -> set[tuple[str, str]]:
@@ -64,14 +65,14 @@ def test_bad_table_is_rejected_with_its_line(tmp_path: Path) -> None:
     path.write_text("l1,l2,l3,department,level,handling\n教育文体,其他,,教育局,district,agency\n"
                     "教育文体,体育,,文体局,province,agency\n", encoding="utf-8")
     with pytest.raises(RoutingError, match=":3:"):
-        RoutingTable.load(path)
+        load_routing(path)
     path.write_text("l1,l2,l3,department,level,handling\n教育文体,其他,,教育局,district,agency\n"
                     "教育文体,其他,,教育局,city,agency\n", encoding="utf-8")
     with pytest.raises(RoutingError, match="duplicate"):
-        RoutingTable.load(path)
+        load_routing(path)
     path.write_text("l1,l2,department\n教育文体,其他,教育局\n", encoding="utf-8")
     with pytest.raises(RoutingError, match="columns"):
-        RoutingTable.load(path)
+        load_routing(path)
 
 
 def test_escalation_chain() -> None:
