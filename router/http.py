@@ -521,6 +521,7 @@ class EventHub:
                     break
         # After this, a reconnect inside redis-py's retries (which re-subscribes by itself) tells us that
         # messages may have been missed in between.
+        assert pubsub.connection is not None  # subscribe() connected it
         pubsub.connection.register_connect_callback(self._reconnected)
         self._ready.set()
 

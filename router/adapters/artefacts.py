@@ -93,7 +93,7 @@ def save_artefact(stem: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray
     stem.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=stem.parent, prefix=f".{stem.name}-", suffix=".npz")
     with os.fdopen(fd, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
+        np.savez_compressed(fh, allow_pickle=False, **arrays)
     os.chmod(tmp, 0o644)
     os.replace(tmp, stem.with_suffix(".npz"))
     fd, tmp = tempfile.mkstemp(dir=stem.parent, prefix=f".{stem.name}-", suffix=".json")

@@ -15,9 +15,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from router import keys
+from router.adapters import StrRedis
 
 __all__ = [
     "conversation_id_of_sender",
@@ -147,7 +146,7 @@ return {'ok', to}
 
 
 class ConversationStore:
-    def __init__(self, redis: aioredis.Redis, *, idle_seconds: int = 1800,
+    def __init__(self, redis: StrRedis, *, idle_seconds: int = 1800,
                  retention_seconds: int = RETENTION_SECONDS) -> None:
         self.redis = redis
         self.idle_seconds = idle_seconds

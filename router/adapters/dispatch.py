@@ -18,9 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from router import keys
+from router.adapters import StrRedis
 from router.adapters.streams import claim_entries, ensure_group
 from router.adapters.ticket_store import PreconditionFailed, RedisTicketStore
 from router.domain.tickets import Action, Status, Ticket
@@ -55,7 +54,7 @@ def is_live(ticket: Ticket, department: str, history_index: int) -> bool:
 
 
 class Dispatcher:
-    def __init__(self, redis: aioredis.Redis, store: RedisTicketStore, *, min_idle_ms: int = 60_000) -> None:
+    def __init__(self, redis: StrRedis, store: RedisTicketStore, *, min_idle_ms: int = 60_000) -> None:
         self.redis = redis
         self.store = store
         self.min_idle_ms = min_idle_ms

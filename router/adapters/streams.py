@@ -3,15 +3,16 @@ WeChat outbox (wechat_outbox.py)."""
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
+
+from router.adapters import StrRedis
 
 __all__ = ["ensure_group", "claim_entries"]
 
 Entry = tuple[str, dict[str, str]]
 
 
-async def ensure_group(redis: aioredis.Redis, stream: str, group: str) -> None:
+async def ensure_group(redis: StrRedis, stream: str, group: str) -> None:
     """Create ``group`` on ``stream`` (and the stream) unless it exists. From id 0: entries written
     before the first consumer ever connected are delivered too."""
     try:
@@ -21,7 +22,7 @@ async def ensure_group(redis: aioredis.Redis, stream: str, group: str) -> None:
             raise
 
 
-async def claim_entries(redis: aioredis.Redis, stream: str, group: str, consumer: str, min_idle_ms: int,
+async def claim_entries(redis: StrRedis, stream: str, group: str, consumer: str, min_idle_ms: int,
                         count: int) -> tuple[list[Entry], set[str]]:
     """Up to ``count`` entries for ``consumer``: first those left pending by another consumer (or an
     earlier attempt) for ``min_idle_ms`` (XAUTOCLAIM), then new ones (XREADGROUP). Returns the entries

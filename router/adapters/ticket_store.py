@@ -43,10 +43,10 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from router import keys
+from router.adapters import StrRedis
 from router.domain.tickets import (
     CST,
     SLA,
@@ -214,7 +214,7 @@ class RedisTicketStore:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: StrRedis,
         *,
         clock: Callable[[], datetime] = _now,
         duplicate_window: timedelta = timedelta(days=7),

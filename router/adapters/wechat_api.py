@@ -16,9 +16,9 @@ import secrets
 from typing import Any
 
 import aiohttp
-import redis.asyncio as aioredis
 
 from router import keys
+from router.adapters import StrRedis
 
 __all__ = ["WeChatApi", "WeChatApiError", "TOKEN_ERRCODES"]
 
@@ -44,7 +44,7 @@ class WeChatApiError(Exception):
 
 
 class WeChatApi:
-    def __init__(self, session: aiohttp.ClientSession, redis: aioredis.Redis, *, base_url: str, app_id: str,
+    def __init__(self, session: aiohttp.ClientSession, redis: StrRedis, *, base_url: str, app_id: str,
                  app_secret: str, timeout: float = 5.0) -> None:
         self.session = session
         self.redis = redis

@@ -22,10 +22,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from router import keys
+from router.adapters import StrRedis
 from router.adapters.streams import claim_entries, ensure_group
 from router.adapters.wechat_api import WeChatApi, WeChatApiError
 
@@ -59,7 +59,7 @@ class Undelivered:
 class WeChatOutbox:
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: StrRedis,
         api: Callable[[], WeChatApi],
         *,
         consumer: str,

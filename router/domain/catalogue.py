@@ -209,6 +209,10 @@ class Hall:
     verify: bool = True
 
 
+def _replacer(mapping: Mapping[str, str]) -> Callable[[re.Match[str]], str]:
+    return lambda m: mapping[m.group(0)]
+
+
 class TextNormaliser:
     """Full-width → half-width, traditional → simplified, lower case, then the synonym table, longest first.
 
@@ -224,10 +228,7 @@ class TextNormaliser:
             # 港澳通行证) is left alone: longest match wins.
             full = {**{v: v for v in mapping.values()}, **mapping}
             pattern = self._pattern(full)
-            mapping = {
-                k: pattern.sub(lambda m, mp=full: mp[m.group(0)], v) if k != v else v
-                for k, v in mapping.items()
-            }
+            mapping = {k: pattern.sub(_replacer(full), v) if k != v else v for k, v in mapping.items()}
         for canonical in set(mapping.values()):
             mapping.setdefault(canonical, canonical)
         self._map = mapping

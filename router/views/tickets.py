@@ -96,7 +96,8 @@ def _service(request: web.Request) -> TicketService:
 async def create_ticket(request: web.Request) -> web.Response:
     body = await read_json(request)
     key = request.headers.get("Idempotency-Key")
-    actor = body.get("actor") if isinstance(body.get("actor"), str) and body.get("actor") else "api"
+    given = body.get("actor")
+    actor = given if isinstance(given, str) and given else "api"
     ticket = await _service(request).open(body, idempotency_key=key, actor=actor)
     return _json(ticket.to_dict(mask_contact=False), status=201)
 

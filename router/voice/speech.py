@@ -86,9 +86,9 @@ def _best(alternatives: Any) -> Heard | None:
         return None
     best = heard[0]  # jambonz orders alternatives best first
     conf = best.get("confidence")
-    ok = isinstance(conf, (int, float)) and not isinstance(conf, bool)
+    number = float(conf) if isinstance(conf, (int, float)) and not isinstance(conf, bool) else None
     others = tuple(a["transcript"].strip()[:MAX_TRANSCRIPT_CHARS] for a in heard[1:])
-    return Heard(best["transcript"].strip()[:MAX_TRANSCRIPT_CHARS], float(conf) if ok else None, others)
+    return Heard(best["transcript"].strip()[:MAX_TRANSCRIPT_CHARS], number, others)
 
 
 def parse_speech(speech: Any) -> Heard | None:

@@ -181,7 +181,7 @@ def _check_verb(i: int, v: Any, errors: list[str]) -> None:
             errors.append(f"{where}.target: a non-empty list")
         else:
             for j, t in enumerate(targets):
-                field = _TARGET_FIELD.get(t.get("type")) if isinstance(t, dict) else None
+                field = _TARGET_FIELD.get(str(t.get("type"))) if isinstance(t, dict) else None
                 if field is None:
                     errors.append(f"{where}.target[{j}].type: one of phone, sip, user, teams")
                 elif not isinstance(t.get(field), str) or not t[field].strip():
