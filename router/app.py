@@ -155,7 +155,7 @@ def create_app(settings: Settings | None = None, *, with_scheduler: bool = True)
 
     from router.channels import voice, wechat
     from router.channels import web as web_channel
-    from router.console.views import setup_console
+    from router.console.app import setup_console
     from router.views import api, health, openapi, tickets
 
     api.setup_routes(app)

@@ -45,6 +45,7 @@ from router.http import (
     set_security_headers,
     too_many_requests,
 )
+from router.http_sse import event_stream
 from router.services.messages import Reply
 
 __all__ = ["setup_routes", "WebSender", "sign_session", "verify_session"]
@@ -209,10 +210,10 @@ async def events(request: web.Request) -> web.StreamResponse:
         raise ApiError(422, "invalid_field", "'since' must be a number (epoch seconds)", field="since") from None
     conv_id = await request.app[CONVERSATIONS].current_id("web", user_id)
     if not conv_id:
-        resp = _stream_response(request)
-        await resp.prepare(request)
-        await resp.write(b"retry: 3000\nevent: idle\ndata: {}\n\n")
-        return resp
+        async with event_stream(request, retry_ms=3000, heartbeat=HEARTBEAT_SECONDS,
+                                set_headers=set_security_headers) as stream:
+            await stream.send({}, event="idle")
+        return stream.response
     redis = request.app[REDIS]
     settings = request.app[SETTINGS]
     lease_key, stream_id = keys.web_streams(user_id), secrets.token_hex(8)
@@ -229,20 +230,17 @@ async def events(request: web.Request) -> web.StreamResponse:
         except StreamClosed:
             raise ApiError(503, "events_unavailable", "实时消息暂不可用，请稍后再试 (live events unavailable)",
                            headers={"Retry-After": "3"}) from None
-        resp = _stream_response(request)
-        await resp.prepare(request)
-
-        async def send(event: dict[str, Any]) -> None:
-            await resp.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
-
+        # A client that went away ends the stream quietly (router.http_sse).
+        stream = await stack.enter_async_context(event_stream(
+            request, retry_ms=2000, heartbeat=HEARTBEAT_SECONDS, set_headers=set_security_headers))
         loop = asyncio.get_running_loop()
         refresh_at = loop.time() + STREAM_REFRESH_SECONDS
         try:
-            await resp.write(b"retry: 2000\n: connected\n\n")
+            await stream.comment("connected")
             if since:
                 for entry in await request.app[CONVERSATIONS].transcript(conv_id, limit=200):
                     if entry["at"] > since and entry["author"] in ("operator", "system"):
-                        await send({"type": "message", **entry})
+                        await stream.send({"type": "message", **entry})
             while True:
                 item = await sub.get(HEARTBEAT_SECONDS)
                 if loop.time() >= refresh_at:
@@ -250,23 +248,15 @@ async def events(request: web.Request) -> web.StreamResponse:
                     if not await _still_open(request, user_id, lease_key, stream_id):
                         break  # the session ended (清空对话) or expired: the page reconnects and is refused
                 if item is None:
-                    await resp.write(b": ping\n\n")
+                    await stream.keepalive()
                     continue
                 event = json.loads(item[1])
                 if event.get("type") == "message" and event.get("author") not in ("operator", "system"):
                     continue  # the page already shows its own messages and the bot's answers
-                await send(event)
-        except (ConnectionResetError, StreamClosed, RedisError) as exc:
-            if not isinstance(exc, ConnectionResetError):
-                log.info("web events for %s ended: %s", conv_id, exc)  # the page reconnects and replays
-    return resp
-
-
-def _stream_response(request: web.Request) -> web.StreamResponse:
-    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
-                                       "X-Accel-Buffering": "no"})
-    set_security_headers(request, resp)
-    return resp
+                await stream.send(event)
+        except (StreamClosed, RedisError) as exc:
+            log.info("web events for %s ended: %s", conv_id, exc)  # the page reconnects and replays
+    return stream.response
 
 
 async def _take_lease(redis: Any, key: str, stream_id: str, cap: int) -> bool:

@@ -1,4 +1,4 @@
-"""Console user administration from the shell (needs REDIS_URL).
+"""Console user administration from the shell, on the router's Redis (REDIS_URL, read by Settings).
 
     python -m router.console users add NAME --role operator      # password from stdin, else generated
     python -m router.console users list
@@ -10,21 +10,22 @@ A password piped on stdin (``echo 'long-secret' | ...``) is used as is: whoever 
 the console does not ask for a change (``--temporary`` makes it ask at the first login, for a password
 handed to someone else). From a terminal, or with empty stdin, a random one is generated and printed
 once; it must be changed at the first login. ``passwd``, ``role``, ``disable`` and ``remove`` end every
-console session of the user, open live views included. With VAR_DIR set (scripts/env.sh sets it),
-``passwd`` also takes a first-start admin password that no longer works off the disk.
+console session of the user, open live views included. ``passwd`` also takes a first-start admin
+password that no longer works off the disk under VAR_DIR (Settings.var_dir: var/ unless set; scripts/env.sh
+sets it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 
 from redis.exceptions import RedisError
 
 from router.console.auth import Role, generate_password
 from router.console.users import InvalidUser, UserExists, UserNotFound, UserStore, refresh_bootstrap_notice
+from router.settings import Settings
 
 __all__ = ["main"]
 
@@ -38,12 +39,11 @@ def _password_from_stdin() -> tuple[str, bool]:
     return generate_password(), True
 
 
-async def _run(args: argparse.Namespace, redis_url: str) -> int:
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from router.app import close_redis, connect_redis
-    from router.settings import Settings
 
-    settings = Settings.from_env()  # REDIS_SENTINELS in the production topology (deploy/)
-    redis = connect_redis(redis_url, sentinels=settings.redis_sentinels,
+    # REDIS_SENTINELS in the production topology (deploy/)
+    redis = connect_redis(settings.redis_url, sentinels=settings.redis_sentinels,
                           sentinel_service=settings.redis_sentinel_service)
     store = UserStore(redis)
     try:
@@ -61,8 +61,8 @@ async def _run(args: argparse.Namespace, redis_url: str) -> int:
             else:
                 await store.set_password(args.name, password, must_change=must_change)
                 print(f"password of {args.name} changed{then}; their console sessions are ended")
-                if os.environ.get("VAR_DIR"):  # the first admin's password file, if it was theirs, is stale
-                    await refresh_bootstrap_notice(redis, os.environ["VAR_DIR"])
+                # The first admin's password file, if it was theirs, is stale (nothing happens without one).
+                await refresh_bootstrap_notice(redis, settings.var_dir)
             if generated:
                 print(f"{args.name} / {password}")
             return 0
@@ -110,14 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     role.add_argument("name")
     role.add_argument("role", choices=roles)
     args = parser.parse_args(argv)
-    redis_url = os.environ.get("REDIS_URL", "")
-    if not redis_url:
-        print("error: set REDIS_URL to the router's Redis (e.g. redis://127.0.0.1:6379/0)", file=sys.stderr)
-        return 2
+    settings = Settings.from_env()  # REDIS_URL, VAR_DIR: the router's own, as scripts/env.sh sets them
     try:
-        return asyncio.run(_run(args, redis_url))
+        return asyncio.run(_run(args, settings))
     except (OSError, RedisError) as exc:
-        print(f"error: cannot reach Redis at {redis_url}: {exc}", file=sys.stderr)
+        print(f"error: cannot reach Redis at {settings.redis_url} (REDIS_URL): {exc}", file=sys.stderr)
         return 1
 
 

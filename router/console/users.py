@@ -3,7 +3,7 @@
 Every change that takes away what a user may do — disabling them, changing their role, setting their
 password (a reset by an admin, or their own change) or removing them — bumps the user's session epoch in
 the same step and announces it on their pub/sub channel: every session from before is refused at its next
-request (router.console.views), and their open live streams end at once. The shell (``python -m
+request (router.console.access), and their open live streams end at once. The shell (``python -m
 router.console users ...``) and the console go through these same methods.
 
 A password that someone other than its owner has seen (the first admin's, one an admin generated in the

@@ -50,7 +50,7 @@ def console_server(redis_server: RedisServer, tmp_path: Path, monkeypatch: pytes
     from router.adapters.conversations import ConversationStore
     from router.adapters.ticket_store import RedisTicketStore
     from router.appkeys import CONVERSATIONS, OUTBOUND, REDIS, SETTINGS, TICKETS
-    from router.console.views import setup_console
+    from router.console.app import setup_console
     from router.http import auth_middleware, error_middleware
     from router.services.outbound import Outbound
     from router.settings import Settings

@@ -21,9 +21,9 @@ from router import keys
 from router.adapters.conversations import ConversationStore
 from router.adapters.ticket_store import RedisTicketStore
 from router.appkeys import CONVERSATIONS, OUTBOUND, REDIS, SETTINGS, TICKETS
+from router.console.app import setup_console
 from router.console.audit import AuditLog
 from router.console.users import UserStore, ensure_bootstrap_admin
-from router.console.views import setup_console
 from router.domain.masking import mask_pii
 from router.http import auth_middleware, error_middleware
 from router.services.messages import Reply
@@ -491,7 +491,8 @@ def test_cli_adds_a_user_with_a_password_from_stdin(redis_url, tmp_path):
     import redis as sync_redis
 
     sync_redis.Redis.from_url(redis_url).flushdb()
-    env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
+    # VAR_DIR: the CLI refreshes the first admin's password notice there; never the checkout's own var/
+    env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT), "VAR_DIR": str(tmp_path)}
     run = subprocess.run([sys.executable, "-m", "router.console", "users", "add", "clerk", "--role", "supervisor"],
                          input="a-long-enough-secret\n", capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert run.returncode == 0, run.stderr

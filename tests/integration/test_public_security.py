@@ -130,7 +130,7 @@ async def test_public_pages_api_and_stream_carry_security_headers(start):
 
 
 async def test_console_keeps_its_own_headers(redis, rasa, tmp_path, monkeypatch):
-    from router.console.views import setup_console
+    from router.console.app import setup_console
 
     monkeypatch.delenv("VAR_DIR", raising=False)
     app = build_app(redis, rasa, var_dir=tmp_path)

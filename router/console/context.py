@@ -1,0 +1,74 @@
+"""What every console module reads from a request: the console's state (one per router process, filled
+in at startup), the logged-in session and the flash message guarded() put on the request, the operator's
+address behind a trusted proxy, and the shared objects of the router the console works with (the ticket
+store, the operator desk)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from router.appkeys import CONVERSATIONS, OUTBOUND, REDIS, TICKETS
+from router.console import proxies
+from router.console.audit import AuditLog
+from router.console.auth import LoginLimiter, Session, SessionStore
+from router.console.users import UserStore
+from router.services.desk import Desk
+
+__all__ = ["HERE", "ConsoleState", "CONSOLE", "SESSION_KEY", "FLASH_KEY", "state_of", "session_of",
+           "client_ip", "ticket_store", "desk_of"]
+
+HERE = Path(__file__).resolve().parent  # templates/, static/, ui_zh.json, canned_zh.json
+
+
+@dataclass
+class ConsoleState:
+    """Filled in at startup (Redis exists only then); one per router process, no per-user state."""
+
+    texts: dict[str, Any]
+    canned: list[dict[str, str]]
+    env: jinja2.Environment
+    sessions: SessionStore | None = None
+    users: UserStore | None = None
+    audit: AuditLog | None = None
+    limiter: LoginLimiter | None = None
+    trusted_proxies: proxies.Networks = ()  # Settings.console_trusted_proxies, parsed
+    public_https: bool = False  # PUBLIC_URL is https: browsers reach the console over TLS
+    var_dir: Path | None = None
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+CONSOLE: web.AppKey[ConsoleState] = web.AppKey("console_state", ConsoleState)
+SESSION_KEY: web.RequestKey[Session] = web.RequestKey("console_session", Session)
+FLASH_KEY: web.RequestKey[Any] = web.RequestKey("console_flash")
+
+
+def state_of(request: web.Request) -> ConsoleState:
+    return request.config_dict[CONSOLE]
+
+
+def session_of(request: web.Request) -> Session:
+    """The logged-in session of a guarded() route."""
+    return request[SESSION_KEY]
+
+
+def client_ip(request: web.Request) -> str:
+    """The operator's address: X-Forwarded-For only from a trusted proxy (router.console.proxies)."""
+    return proxies.client_ip(request, state_of(request).trusted_proxies)
+
+
+def ticket_store(request: web.Request) -> Any:
+    """The router's ticket store, or None where the router runs without one."""
+    return request.config_dict.get(TICKETS)
+
+
+def desk_of(request: web.Request) -> Desk:
+    """The operator desk on the router's conversations, Redis and outbound delivery; the notices it shows
+    residents are the console's (ui_zh.json, system_entries)."""
+    return Desk(request.config_dict[CONVERSATIONS], request.config_dict[REDIS], request.config_dict.get(OUTBOUND),
+                notices=state_of(request).texts["system_entries"])

@@ -1,0 +1,120 @@
+"""The ticket board (filters, overdue first), one ticket with the moves its status allows, and a move —
+made through the ticket service like every other caller's, then announced to open consoles."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from urllib.parse import quote
+
+from aiohttp import web
+
+from router import keys
+from router.appkeys import CONVERSATIONS, OUTBOUND, REDIS, TICKET_SERVICE
+from router.console.access import guarded
+from router.console.auth import Permission
+from router.console.context import session_of, ticket_store
+from router.console.presenters import label, msg, ticket_view
+from router.console.render import answer, audit, render
+from router.domain.tickets import (
+    CST,
+    Action,
+    IllegalTransition,
+    Rating,
+    Status,
+    TransitionDataError,
+    allowed_actions,
+)
+from router.services.tickets import TicketService
+
+__all__ = ["ticket_board", "ticket_detail", "ticket_transition"]
+
+# The form fields each move takes besides the reason (the rest of the form is ignored).
+_ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "dispatch": ("department", "unit"),
+    "follow_up": ("rating",),
+    "merge": ("merged_into",),
+    "reopen": ("to", "department"),
+}
+
+
+@guarded(Permission.HANDLE_TICKETS)
+async def ticket_board(request: web.Request) -> web.Response:
+    store = ticket_store(request)
+    q = request.query
+    filters = {"status": q.get("status", ""), "department": q.get("department", "").strip(),
+               "district": q.get("district", "").strip(), "overdue": q.get("overdue", "")}
+    if store is None:
+        return render(request, "tickets.html", tickets=[], filters=filters, statuses=[s.value for s in Status],
+                      departments=[], districts=[], unavailable=msg(request, "tickets_unavailable"))
+    status = filters["status"] if filters["status"] in {s.value for s in Status} else ""
+    filters["status"] = status
+    tickets = await store.list(status=status or None, department=filters["department"] or None,
+                               district=filters["district"] or None, limit=200)
+    now = datetime.now(CST)
+    see = session_of(request).can(Permission.SEE_PHONES)
+    views = [ticket_view(request, t, see, now) for t in tickets]
+    if filters["overdue"]:
+        views = [v for v in views if v["overdue"]]
+    views.sort(key=lambda v: (not v["overdue"], 0 if v["open"] else 1, -v["created_at"].timestamp()))
+    return render(request, "tickets.html", tickets=views, filters=filters, statuses=[s.value for s in Status],
+                  departments=sorted({v["department"] for v in views if v["department"]}),
+                  districts=sorted({v["district"] for v in views if v["district"]}), unavailable="")
+
+
+@guarded(Permission.HANDLE_TICKETS)
+async def ticket_detail(request: web.Request) -> web.Response:
+    store = ticket_store(request)
+    if store is None:
+        return render(request, "error.html", status=503, message=msg(request, "tickets_unavailable"))
+    ticket = await store.get(request.match_info["id"])
+    if ticket is None:
+        raise web.HTTPNotFound(text=msg(request, "not_found"))
+    see = session_of(request).can(Permission.SEE_PHONES)
+    actions = [{"value": a.value, "label": label(request, "ticket_actions", a.value),
+                "fields": _ACTION_FIELDS.get(a.value, ())} for a in allowed_actions(ticket.status)]
+    return render(request, "ticket.html", t=ticket_view(request, ticket, see, datetime.now(CST)),
+                  actions=actions, ratings=[r.value for r in Rating],
+                  reopen_targets=[Status.IN_PROGRESS.value, Status.DISPATCHED.value])
+
+
+@guarded(Permission.HANDLE_TICKETS)
+async def ticket_transition(request: web.Request) -> web.StreamResponse:
+    from router.adapters.ticket_store import PreconditionFailed, TicketNotFound
+
+    store = ticket_store(request)
+    ticket_id = request.match_info["id"]
+    where = f"/console/tickets/{quote(ticket_id, safe='')}"
+    if store is None:
+        return await answer(request, False, msg(request, "tickets_unavailable"), "/console/tickets", status=503)
+    form = await request.post()
+    action = str(form.get("action") or "")
+    reason = str(form.get("reason") or "").strip()[:500] or None
+    data = {name: str(form.get(name) or "").strip()[:200] for name in _ACTION_FIELDS.get(action, ())}
+    data = {k: v for k, v in data.items() if v}
+    version = str(form.get("version") or "")
+    # Through the ticket service, like every other caller: 办结 asks the resident for a rating here too.
+    service = request.config_dict.get(TICKET_SERVICE) or TicketService(
+        store, conversations=request.config_dict.get(CONVERSATIONS), outbound=request.config_dict.get(OUTBOUND))
+    try:
+        ticket = await service.move(ticket_id, action, f"console:{session_of(request).user}", reason,
+                                    expected_version=int(version) if version.isdigit() else None, **data)
+    except TicketNotFound:
+        raise web.HTTPNotFound(text=msg(request, "not_found")) from None
+    except IllegalTransition as exc:
+        await audit(request, "ticket_transition_refused", ticket_id, action=action, status=exc.status.value)
+        shown = label(request, "ticket_actions", action) if action in {a.value for a in Action} else action
+        return await answer(request, False, msg(request, "ticket_illegal", status=exc.status.value, action=shown,
+                                                detail=exc.detail), where, status=409)
+    except TransitionDataError as exc:
+        await audit(request, "ticket_transition_refused", ticket_id, action=action, error=str(exc))
+        return await answer(request, False, msg(request, "ticket_data", detail=str(exc)), where, status=422)
+    except PreconditionFailed:
+        return await answer(request, False, msg(request, "ticket_conflict"), where, status=409)
+    await audit(request, "ticket_transition", ticket_id, action=action, to=ticket.status.value,
+                reason=reason or "", **data)
+    await request.config_dict[REDIS].publish(keys.console_events(), json.dumps(
+        {"type": "ticket", "ticket": ticket_id, "status": ticket.status.value}, ensure_ascii=False))
+    return await answer(request, True, msg(request, "ticket_moved", id=ticket_id,
+                                           action=label(request, "ticket_actions", action),
+                                           status=ticket.status.value), where)
