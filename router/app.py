@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -19,18 +21,24 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from router import appkeys as K
+from router.adapters import StrRedis
 from router.adapters.conversations import ConversationStore
 from router.adapters.rasa import RasaClient
+from router.adapters.ticket_store import RedisTicketStore
+from router.domain.catalogue import Catalogue
+from router.domain.classifier import TopicClassifier
+from router.domain.jurisdiction import JurisdictionResolver
 from router.http import auth_middleware, error_middleware, event_hub, security_headers
 from router.services.dialogue import Dialogue
 from router.services.intake import TicketIntake
 from router.services.outbound import Outbound
 from router.services.tickets import TicketService
 from router.services.triage import Triage
+from router.services.understanding import Understanding
 from router.settings import Settings
 from router.views.clients import HTTP
 
-__all__ = ["create_app", "connect_redis", "close_redis"]
+__all__ = ["create_app", "Deps", "Domain", "load_domain", "connect_redis", "close_redis"]
 
 log = logging.getLogger(__name__)
 
@@ -91,43 +99,71 @@ async def close_redis(redis: aioredis.Redis) -> None:
         await node.aclose()
 
 
-def _load_domain(app: web.Application) -> None:
-    # Imported here: each loads data files once; create_app stays cheap to import.
+@dataclass(frozen=True)
+class Domain:
+    """What the router understands messages and routes tickets with, built once per process."""
+
+    classifier: TopicClassifier
+    resolver: JurisdictionResolver
+    catalogue: Catalogue
+    understanding: Understanding
+
+
+def load_domain(settings: Settings) -> Domain:
+    """The domain from this checkout's data files (Settings.data_dir) and trained artefacts
+    (Settings.model_dir); a missing artefact is a clear error naming `make classifier`."""
     from router.adapters.artefacts import load_intake_model, load_topic_classifier
     from router.adapters.reference_data import load_catalogue, load_resolver
-    from router.services.understanding import Understanding
 
-    settings = app[K.SETTINGS]
-    app[K.CLASSIFIER] = load_topic_classifier(cache_dir=settings.model_dir, data_dir=settings.data_dir)
-    app[K.RESOLVER] = load_resolver(settings.data_dir)
-    app[K.CATALOGUE] = load_catalogue(settings.data_dir)
-    app[K.UNDERSTANDING] = Understanding(classifier=app[K.CLASSIFIER], resolver=app[K.RESOLVER],
-                                         catalogue=app[K.CATALOGUE],
-                                         model=load_intake_model(cache_dir=settings.model_dir))
+    classifier = load_topic_classifier(cache_dir=settings.model_dir, data_dir=settings.data_dir)
+    resolver = load_resolver(settings.data_dir)
+    catalogue = load_catalogue(settings.data_dir)
+    understanding = Understanding(classifier=classifier, resolver=resolver, catalogue=catalogue,
+                                  model=load_intake_model(cache_dir=settings.model_dir))
+    return Domain(classifier, resolver, catalogue, understanding)
 
 
-async def _resources(app: web.Application) -> AsyncIterator[None]:
-    settings = app[K.SETTINGS]
-    redis = connect_redis(settings.redis_url, max_connections=settings.redis_max_connections,
-                          sentinels=settings.redis_sentinels, sentinel_service=settings.redis_sentinel_service)
-    http = aiohttp.ClientSession()
-    app[K.REDIS] = redis
-    app[HTTP] = http
-    rasa = RasaClient(http, settings.rasa_workers, settings.rasa_token)
-    conversations = ConversationStore(redis, idle_seconds=settings.session_idle_seconds,
-                                      retention_seconds=settings.conversation_retention_days * 86400)
-    app[K.CONVERSATIONS] = conversations
-    app[K.DIALOGUE] = Dialogue(redis, conversations, rasa, understanding=app[K.UNDERSTANDING])
-    from router.adapters.ticket_store import RedisTicketStore
+@dataclass(frozen=True)
+class Deps:
+    """What create_app would otherwise build from Settings: tests pass their own (a Redis of their own, a
+    domain loaded once per session, a clock they move, an outbound registry that records)."""
 
-    app[K.TICKETS] = RedisTicketStore(redis, id_key=settings.ticket_id_key.encode() or None)
-    app[K.INTAKE] = TicketIntake(app[K.TICKETS], app[K.CLASSIFIER], app[K.RESOLVER])
-    app[K.TICKET_SERVICE] = TicketService(app[K.TICKETS], conversations=conversations, outbound=app[K.OUTBOUND],
-                                          intake=app[K.INTAKE])
-    app[K.TRIAGE] = Triage(parse=rasa.parse, understanding=app[K.UNDERSTANDING])
-    yield
-    await http.close()
-    await close_redis(redis)
+    redis: StrRedis | None = None  # default: connect_redis(settings); one passed in is not closed here
+    domain: Domain | None = None  # default: load_domain(settings)
+    clock: Callable[[], datetime] | None = None  # the ticket store's clock (default: the wall clock)
+    outbound: Outbound | None = None
+    rasa_timeout: float = 20.0
+
+
+def _resources(deps: Deps) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        settings, domain = app[K.SETTINGS], app[K.DOMAIN]
+        redis = deps.redis
+        if redis is None:
+            redis = connect_redis(settings.redis_url, max_connections=settings.redis_max_connections,
+                                  sentinels=settings.redis_sentinels,
+                                  sentinel_service=settings.redis_sentinel_service)
+        http = aiohttp.ClientSession()
+        app[K.REDIS] = redis
+        app[HTTP] = http
+        rasa = RasaClient(http, settings.rasa_workers, settings.rasa_token, timeout=deps.rasa_timeout)
+        conversations = ConversationStore(redis, idle_seconds=settings.session_idle_seconds,
+                                          retention_seconds=settings.conversation_retention_days * 86400)
+        app[K.CONVERSATIONS] = conversations
+        app[K.DIALOGUE] = Dialogue(redis, conversations, rasa, understanding=domain.understanding)
+        id_key = settings.ticket_id_key.encode() or None
+        app[K.TICKETS] = (RedisTicketStore(redis, id_key=id_key, clock=deps.clock) if deps.clock
+                          else RedisTicketStore(redis, id_key=id_key))
+        app[K.INTAKE] = TicketIntake(app[K.TICKETS], domain.classifier, domain.resolver)
+        app[K.TICKET_SERVICE] = TicketService(app[K.TICKETS], conversations=conversations,
+                                              outbound=app[K.OUTBOUND], intake=app[K.INTAKE])
+        app[K.TRIAGE] = Triage(parse=rasa.parse, understanding=domain.understanding)
+        yield
+        await http.close()
+        if deps.redis is None:
+            await close_redis(redis)
+
+    return resources
 
 
 async def _sla_scheduler(app: web.Application) -> AsyncIterator[None]:
@@ -140,15 +176,24 @@ async def _sla_scheduler(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-def create_app(settings: Settings | None = None, *, with_scheduler: bool = True) -> web.Application:
+def create_app(settings: Settings | None = None, deps: Deps | None = None, *,
+               with_scheduler: bool = True) -> web.Application:
+    """The one composition root: every route, middleware and shared object, from ``settings`` (default:
+    the environment) and ``deps`` (default: built from the settings)."""
     settings = settings or Settings.from_env()
+    deps = deps or Deps()
     app = web.Application(middlewares=[security_headers, error_middleware, auth_middleware],
                           client_max_size=1024 * 1024)
     app[K.SETTINGS] = settings
     app[K.OPENAPI_PATHS] = {}
-    app[K.OUTBOUND] = Outbound()
-    _load_domain(app)
-    app.cleanup_ctx.append(_resources)
+    app[K.OUTBOUND] = deps.outbound or Outbound()
+    domain = deps.domain or load_domain(settings)
+    app[K.DOMAIN] = domain
+    app[K.CLASSIFIER] = domain.classifier
+    app[K.RESOLVER] = domain.resolver
+    app[K.CATALOGUE] = domain.catalogue
+    app[K.UNDERSTANDING] = domain.understanding
+    app.cleanup_ctx.append(_resources(deps))
     app.cleanup_ctx.append(event_hub)  # one Redis pub/sub per process for every open event stream
     if with_scheduler:
         app.cleanup_ctx.append(_sla_scheduler)

@@ -11,8 +11,19 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 if TYPE_CHECKING:  # imported only for the type checker: keeps startup import order free
-    import redis.asyncio as aioredis
-
+    from router.adapters import StrRedis
+    from router.adapters.conversations import ConversationStore
+    from router.adapters.ticket_store import RedisTicketStore
+    from router.app import Domain
+    from router.domain.catalogue import Catalogue
+    from router.domain.classifier import TopicClassifier
+    from router.domain.jurisdiction import JurisdictionResolver
+    from router.services.dialogue import Dialogue
+    from router.services.intake import TicketIntake
+    from router.services.outbound import Outbound
+    from router.services.tickets import TicketService
+    from router.services.triage import Triage
+    from router.services.understanding import Understanding
     from router.settings import Settings
 
 __all__ = [
@@ -30,20 +41,22 @@ __all__ = [
     "INTAKE",
     "TICKET_SERVICE",
     "OPENAPI_PATHS",
+    "DOMAIN",
 ]
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
-REDIS: web.AppKey[aioredis.Redis] = web.AppKey("redis")
-TICKETS: web.AppKey[Any] = web.AppKey("tickets")  # router.adapters.ticket_store.RedisTicketStore
-CONVERSATIONS: web.AppKey[Any] = web.AppKey("conversations")  # router.adapters.conversations.ConversationStore
-DIALOGUE: web.AppKey[Any] = web.AppKey("dialogue")  # router.services.dialogue.Dialogue
-OUTBOUND: web.AppKey[Any] = web.AppKey("outbound")  # router.services.outbound.Outbound
-CLASSIFIER: web.AppKey[Any] = web.AppKey("classifier")  # router.domain.classifier.TopicClassifier
-RESOLVER: web.AppKey[Any] = web.AppKey("resolver")  # router.domain.jurisdiction.JurisdictionResolver
-CATALOGUE: web.AppKey[Any] = web.AppKey("catalogue")  # router.domain.catalogue.Catalogue
-TRIAGE: web.AppKey[Any] = web.AppKey("triage")  # router.services.triage.Triage
-UNDERSTANDING: web.AppKey[Any] = web.AppKey("understanding")  # router.services.understanding.Understanding
-INTAKE: web.AppKey[Any] = web.AppKey("intake")  # router.services.intake.TicketIntake
-TICKET_SERVICE: web.AppKey[Any] = web.AppKey("ticket_service")  # router.services.tickets.TicketService
+REDIS: web.AppKey[StrRedis] = web.AppKey("redis")
+TICKETS: web.AppKey[RedisTicketStore] = web.AppKey("tickets")
+CONVERSATIONS: web.AppKey[ConversationStore] = web.AppKey("conversations")
+DIALOGUE: web.AppKey[Dialogue] = web.AppKey("dialogue")
+OUTBOUND: web.AppKey[Outbound] = web.AppKey("outbound")
+CLASSIFIER: web.AppKey[TopicClassifier] = web.AppKey("classifier")
+RESOLVER: web.AppKey[JurisdictionResolver] = web.AppKey("resolver")
+CATALOGUE: web.AppKey[Catalogue] = web.AppKey("catalogue")
+TRIAGE: web.AppKey[Triage] = web.AppKey("triage")
+UNDERSTANDING: web.AppKey[Understanding] = web.AppKey("understanding")
+INTAKE: web.AppKey[TicketIntake] = web.AppKey("intake")
+TICKET_SERVICE: web.AppKey[TicketService] = web.AppKey("ticket_service")
+DOMAIN: web.AppKey[Domain] = web.AppKey("domain")
 # OpenAPI path items contributed by each view module: {"/api/v1/...": {"get": {...}}}
 OPENAPI_PATHS: web.AppKey[dict[str, Any]] = web.AppKey("openapi_paths")

@@ -95,6 +95,31 @@ os.environ.setdefault("TZ", "Asia/Shanghai")
 
 
 @pytest.fixture(scope="session")
+def domain():
+    """The router's domain (classifier, resolver, catalogue, understanding) as `make classifier` built it,
+    loaded once for the session."""
+    from router.app import load_domain
+    from router.settings import Settings
+
+    return load_domain(Settings.from_env())
+
+
+@pytest.fixture
+def make_app(redis, domain, tmp_path):
+    """The router as create_app builds it — every route and middleware — over the test's own Redis and
+    the session's domain, its var/ in a temporary folder. ``make_app(api_token=..., deps={"clock": c})``."""
+    from router.app import Deps, create_app
+    from router.settings import Settings
+
+    def make(*, deps: dict | None = None, **settings):
+        settings.setdefault("var_dir", tmp_path)
+        return create_app(Settings(**settings), Deps(redis=redis, domain=domain, **(deps or {})),
+                          with_scheduler=False)
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def stack():
     """The whole stack as `make run` starts it (own Redis, free ports), shared by e2e and browser tests."""
     from tests.e2e.stack import Stack

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from router.adapters.ticket_store import InvalidDraft, PreconditionFailed, TicketNotFound
-from router.appkeys import CONVERSATIONS, INTAKE, OPENAPI_PATHS, OUTBOUND, TICKET_SERVICE, TICKETS
+from router.appkeys import OPENAPI_PATHS, TICKET_SERVICE, TICKETS
 from router.domain.tickets import (
     CST,
     ESCALATION_LEVELS,
@@ -85,11 +85,7 @@ def _time_param(request: web.Request, name: str) -> datetime | None:
 
 
 def _service(request: web.Request) -> TicketService:
-    service = request.app.get(TICKET_SERVICE)
-    if service is None:  # an app assembled without the full wiring (tests of the views alone)
-        service = TicketService(request.app[TICKETS], conversations=request.app.get(CONVERSATIONS),
-                                outbound=request.app.get(OUTBOUND), intake=request.app.get(INTAKE))
-    return service
+    return request.app[TICKET_SERVICE]
 
 
 @_errors_as_json

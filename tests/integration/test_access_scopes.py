@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
-from router.adapters.ticket_store import RedisTicketStore
-from router.appkeys import OPENAPI_PATHS, SETTINGS, TICKETS
-from router.http import auth_middleware, error_middleware
-from router.settings import Settings
-from router.views.tickets import setup_routes
-
 API, BOT = "internal-token", "bot-token"
 BODY = {
     "text": "南山区粤海街道科技园社区路灯坏了好几天", "channel": "web", "conversation_id": "C0123456789abcdef",
@@ -18,20 +10,15 @@ BODY = {
 }
 
 
-async def test_each_token_reaches_only_its_routes(aiohttp_client, redis) -> None:
-    app = web.Application(middlewares=[error_middleware, auth_middleware])
-    app[SETTINGS] = Settings(api_token=API, bot_token=BOT)
-    app[TICKETS] = RedisTicketStore(redis, id_key=b"test-key")
-    app[OPENAPI_PATHS] = {}
-    setup_routes(app)
-    client = await aiohttp_client(app)
+async def test_each_token_reaches_only_its_routes(aiohttp_client, make_app) -> None:
+    client = await aiohttp_client(make_app(api_token=API, bot_token=BOT, ticket_id_key="test-key"))
 
     def auth(token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
 
     created = await client.post("/api/v1/tickets", json=BODY, headers=auth(BOT))
     assert created.status == 201
-    ticket_id = (await created.json())["id"]
+    ticket_id, status = (await created.json())["id"], (await created.json())["status"]
     # the ticket id is not the day's first sequence number: the key permutes it
     assert not ticket_id.endswith("-000001")
 
@@ -50,6 +37,6 @@ async def test_each_token_reaches_only_its_routes(aiohttp_client, redis) -> None
     assert own.status == 200
     # the internal token reaches everything, and the ticket is unchanged by the refused move
     got = await client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(API))
-    assert got.status == 200 and (await got.json())["status"] == "受理"
+    assert got.status == 200 and (await got.json())["status"] == status
     wrong = await client.get(f"/api/v1/tickets/{ticket_id}", headers=auth("guess"))
     assert wrong.status == 401

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 
-from aiohttp import web
-
 from router.adapters.conversations import ConversationStore
-from router.adapters.ticket_store import RedisTicketStore
-from router.appkeys import CONVERSATIONS, OPENAPI_PATHS, OUTBOUND, TICKETS
 from router.services.outbound import Outbound
-from router.views.tickets import setup_routes
+
+TOKEN = "api-token-for-tests"
 
 
 class RecordingSender:
@@ -21,23 +18,18 @@ class RecordingSender:
         self.sent.append((conversation.id, reply))
 
 
-async def test_resolving_asks_the_resident_to_rate_on_their_channel(aiohttp_client, redis) -> None:
+async def test_resolving_asks_the_resident_to_rate_on_their_channel(aiohttp_client, redis, make_app) -> None:
     conversations = ConversationStore(redis)
     outbound = Outbound()
+    app = make_app(api_token=TOKEN, deps={"outbound": outbound})
     wechat = RecordingSender()
-    outbound.register("wechat", wechat)
-    app = web.Application()
-    app[TICKETS] = RedisTicketStore(redis)
-    app[CONVERSATIONS] = conversations
-    app[OUTBOUND] = outbound
-    app[OPENAPI_PATHS] = {}
-    setup_routes(app)
-    client = await aiohttp_client(app)
+    outbound.register("wechat", wechat)  # in place of the WeChat channel's own sender (its outbox)
+    client = await aiohttp_client(app, headers={"Authorization": f"Bearer {TOKEN}"})
 
     conv = await conversations.current("wechat", "openid-7")
     created = await (await client.post("/api/v1/tickets", json={
         "text": "小区路灯坏了", "channel": "wechat", "conversation_id": conv.id,
-        "topic": {"l1": "城乡建设", "department": "城市管理和综合执法局"},
+        "topic": {"l1": "城乡建设", "department": "城市管理和综合执法局", "needs_human_dispatch": True},
         "location": {"district": "南山区", "street": "粤海街道"}})).json()
     tid = created["id"]
     for action in ("dispatch", "accept"):

@@ -3,15 +3,10 @@
 
 from __future__ import annotations
 
-import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from router import appkeys as K
-from router.settings import Settings
-from router.views import health
-from router.views.clients import HTTP
 from tests.fakes.rasa_server import FakeRasa
 
 API_TOKEN = "health-test-token"
@@ -33,30 +28,27 @@ async def actions_server():
     await runner.cleanup()
 
 
-async def make_client(redis, rasa_url: str, actions_url: str, token: str, *,
-                      rasa_urls: tuple[str, ...] = ()) -> TestClient:
-    app = web.Application()
-    app[K.SETTINGS] = Settings(rasa_url=rasa_url, rasa_urls=rasa_urls, rasa_token=token, actions_url=actions_url,
-                               api_token=API_TOKEN)
-    app[K.REDIS] = redis
-    app[K.OPENAPI_PATHS] = {}
-    session = aiohttp.ClientSession()
-    app[HTTP] = session
+@pytest.fixture
+async def make_client(make_app):
+    clients: list[TestClient] = []
 
-    async def close(_: web.Application) -> None:
-        await session.close()
+    async def make(rasa_url: str, actions_url: str, token: str, *, rasa_urls: tuple[str, ...] = ()) -> TestClient:
+        app = make_app(rasa_url=rasa_url, rasa_urls=rasa_urls, rasa_token=token, actions_url=actions_url,
+                       api_token=API_TOKEN)
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+        return client
 
-    app.on_cleanup.append(close)
-    health.setup_routes(app)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    return client
+    yield make
+    for client in clients:  # a test that failed half-way did not close its own
+        await client.close()
 
 
-async def test_all_components_answer(redis, actions_server):
+async def test_all_components_answer(make_client, actions_server):
     rasa = FakeRasa()
     await rasa.start()
-    client = await make_client(redis, rasa.url, actions_server[1], rasa.token)
+    client = await make_client(rasa.url, actions_server[1], rasa.token)
     resp = await client.get("/healthz")
     body = await resp.json()
     assert resp.status == 200, body
@@ -66,12 +58,12 @@ async def test_all_components_answer(redis, actions_server):
     await rasa.stop()
 
 
-async def test_dead_rasa_makes_it_503_and_says_so(redis, actions_server):
+async def test_dead_rasa_makes_it_503_and_says_so(make_client, actions_server):
     rasa = FakeRasa()
     await rasa.start()
     url = rasa.url
     await rasa.stop()  # nothing listens there any more
-    client = await make_client(redis, url, actions_server[1], rasa.token)
+    client = await make_client(url, actions_server[1], rasa.token)
     resp = await client.get("/healthz", headers={"Authorization": f"Bearer {API_TOKEN}"})
     body = await resp.json()
     assert resp.status == 503

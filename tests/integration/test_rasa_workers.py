@@ -67,9 +67,9 @@ async def test_a_message_a_worker_may_have_received_is_not_sent_to_another(worke
         assert b.calls == [], "a timed-out message is not replayed on the other worker"
 
 
-async def test_health_stays_up_while_one_worker_answers(redis, workers, actions_server):  # noqa: F811
+async def test_health_stays_up_while_one_worker_answers(make_client, workers, actions_server):  # noqa: F811
     a, b = workers
-    app_client = await make_client(redis, a.url, actions_server[1], a.token, rasa_urls=(a.url, b.url))
+    app_client = await make_client(a.url, actions_server[1], a.token, rasa_urls=(a.url, b.url))
     auth = {"Authorization": f"Bearer {API_TOKEN}"}
     try:
         body = await (await app_client.get("/healthz", headers=auth)).json()

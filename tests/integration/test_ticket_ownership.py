@@ -10,13 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from aiohttp import web
 
 from router.adapters.conversations import ConversationStore
-from router.adapters.ticket_store import RedisTicketStore
-from router.appkeys import CONVERSATIONS, OPENAPI_PATHS, OUTBOUND, TICKETS
-from router.services.outbound import Outbound
-from router.views.tickets import setup_routes
+
+TOKEN = "api-token-for-tests"
 
 
 class Clock:
@@ -28,20 +25,15 @@ class Clock:
 
 
 @pytest.fixture
-async def env(aiohttp_client, redis):
+async def env(aiohttp_client, redis, make_app):
     clock = Clock()
     conversations = ConversationStore(redis)
-    app = web.Application()
-    app[TICKETS] = RedisTicketStore(redis, clock=clock)
-    app[CONVERSATIONS] = conversations
-    app[OUTBOUND] = Outbound()
-    app[OPENAPI_PATHS] = {}
-    setup_routes(app)
-    client = await aiohttp_client(app)
+    app = make_app(api_token=TOKEN, deps={"clock": clock})
+    client = await aiohttp_client(app, headers={"Authorization": f"Bearer {TOKEN}"})
     reporter = await conversations.current("wechat", "openid-reporter")
     created = await (await client.post("/api/v1/tickets", json={
         "text": "小区路灯坏了", "channel": "wechat", "conversation_id": reporter.id, "contact_phone": "13812345678",
-        "topic": {"l1": "城乡建设", "department": "城市管理和综合执法局"},
+        "topic": {"l1": "城乡建设", "department": "城市管理和综合执法局", "needs_human_dispatch": True},
         "location": {"district": "南山区", "street": "粤海街道"}})).json()
     return client, conversations, reporter, created["id"], clock
 

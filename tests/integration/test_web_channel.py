@@ -7,38 +7,20 @@ import json
 
 import aiohttp
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from router import appkeys as K
 from router.adapters.conversations import ConversationStore
 from router.adapters.rasa import RasaClient
-from router.channels import web as web_channel
-from router.http import auth_middleware, error_middleware, event_hub
 from router.services.dialogue import Dialogue
-from router.services.outbound import Outbound
-from router.settings import Settings
 
 TOKEN = "api-token-for-tests"
 
 
 @pytest.fixture
-async def client(redis, rasa):
-    settings = Settings(api_token=TOKEN, rasa_url=rasa.url, rasa_token=rasa.token)
-    app = web.Application(middlewares=[error_middleware, auth_middleware])
-    app[K.SETTINGS] = settings
-    app[K.REDIS] = redis
-    app[K.OPENAPI_PATHS] = {}
-    app[K.OUTBOUND] = Outbound()
-    http = aiohttp.ClientSession()
-    conversations = ConversationStore(redis)
-    app[K.CONVERSATIONS] = conversations
-    app[K.DIALOGUE] = Dialogue(redis, conversations, RasaClient(http, rasa.url, rasa.token, timeout=2))
-    web_channel.setup_routes(app)
-    app.cleanup_ctx.append(event_hub)  # as router.app.create_app: one pub/sub feeds every stream
+async def client(make_app, rasa):
+    app = make_app(api_token=TOKEN, rasa_url=rasa.url, rasa_token=rasa.token, deps={"rasa_timeout": 2})
     async with TestClient(TestServer(app)) as c:
         yield c
-    await http.close()
 
 
 async def new_session(client) -> str:
