@@ -61,8 +61,9 @@ test-e2e: setup ## start the stack on free ports and drive it over HTTP and in c
 bench: setup ## benchmarks; results in bench/results/
 	@$(ENV) .venv/bin/python bench/run_all.py
 
-lint: .venv/.stamp ## ruff
+lint: .venv/.stamp ## ruff (style, imports; no I/O imports in router/domain) and mypy (types of router/)
 	@.venv/bin/ruff check router tests scripts bench actions bot
+	@.venv/bin/mypy
 
 lock: ## re-resolve requirements/*.in into requirements/*.lock (needs the registries)
 	@scripts/lock.sh

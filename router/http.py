@@ -14,12 +14,12 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-import redis.asyncio as aioredis
 from aiohttp import web
 from redis.exceptions import RedisError
 
 from router import keys
 from router.access import allowed, scope_of
+from router.adapters import StrRedis
 from router.appkeys import REDIS, SETTINGS
 
 __all__ = [
@@ -321,7 +321,7 @@ async def rate_limit(request: web.Request, scope: str, subject: str, limit: int,
     if limit <= 0:
         return
     window = window or request.config_dict[SETTINGS].rate_window_seconds
-    redis: aioredis.Redis = request.config_dict[REDIS]
+    redis: StrRedis = request.config_dict[REDIS]
     try:
         count, ttl_ms = await redis.register_script(_WINDOW)(keys=[keys.rate_limit(scope, subject)],
                                                              args=[int(window * 1000)])
@@ -396,7 +396,7 @@ class EventHub:
     # never trigger a health-check read of their own.
     CONTROL = f"{keys.PREFIX}:event-hub"
 
-    def __init__(self, redis: aioredis.Redis, *, max_subscriptions: int = 500, queue_size: int = 256) -> None:
+    def __init__(self, redis: StrRedis, *, max_subscriptions: int = 500, queue_size: int = 256) -> None:
         self.redis = redis
         self.max_subscriptions = max_subscriptions
         self.queue_size = queue_size

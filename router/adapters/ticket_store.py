@@ -257,7 +257,7 @@ class RedisTicketStore:
                 out.append(_decode(raw[i], raw[i + 1]))
         return out
 
-    async def list(
+    async def search(
         self,
         status: str | Status | None = None,
         department: str | None = None,

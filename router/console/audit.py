@@ -12,9 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from router import keys
+from router.adapters import StrRedis
 
 __all__ = ["AuditEntry", "AuditLog", "AUDIT_MAXLEN"]
 
@@ -34,7 +33,7 @@ class AuditEntry:
 
 
 class AuditLog:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: StrRedis) -> None:
         self.redis = redis
 
     async def record(self, *, actor: str, role: str, action: str, target: str = "",

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from router import keys
+from router.adapters import StrRedis
 
 __all__ = [
     "Role",
@@ -150,7 +149,7 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, redis: aioredis.Redis, *, ttl_seconds: int = SESSION_TTL_SECONDS) -> None:
+    def __init__(self, redis: StrRedis, *, ttl_seconds: int = SESSION_TTL_SECONDS) -> None:
         self.redis = redis
         self.ttl = ttl_seconds
 
@@ -244,7 +243,7 @@ class LoginLimiter:
     per /64, which is what one household or office gets.
     """
 
-    def __init__(self, redis: aioredis.Redis, *, max_failures: int = 5, max_per_account: int = 20,
+    def __init__(self, redis: StrRedis, *, max_failures: int = 5, max_per_account: int = 20,
                  max_per_address: int = 30, window_seconds: int = 15 * 60) -> None:
         self.redis = redis
         self.max_failures = max_failures

@@ -22,9 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis.asyncio as aioredis
-
 from router import keys
+from router.adapters import StrRedis
 from router.console.auth import (
     MIN_PASSWORD_CHARS,
     Role,
@@ -105,7 +104,7 @@ def check_role(role: str) -> Role:
 
 
 class UserStore:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: StrRedis) -> None:
         self.redis = redis
         self._add = redis.register_script(_ADD)
         self._update = redis.register_script(_UPDATE)
@@ -200,7 +199,7 @@ def _write_secret(target: Path, content: str) -> None:
     os.chmod(target, 0o600)  # an existing file keeps its old mode through O_CREAT
 
 
-async def ensure_bootstrap_admin(redis: aioredis.Redis, var_dir: str | Path) -> tuple[str, str] | None:
+async def ensure_bootstrap_admin(redis: StrRedis, var_dir: str | Path) -> tuple[str, str] | None:
     """On the very first start (no console users at all) create ``admin`` with a random password that
     must be changed at the first login, and write "admin / PASSWORD" to var_dir/console-admin.txt (mode
     0600), which `make run` prints. Returns (name, password) when it created the user, else None. Two
@@ -226,7 +225,7 @@ async def ensure_bootstrap_admin(redis: aioredis.Redis, var_dir: str | Path) -> 
         await redis.delete(keys.console_bootstrap_lock())
 
 
-async def refresh_bootstrap_notice(redis: aioredis.Redis, var_dir: str | Path) -> None:
+async def refresh_bootstrap_notice(redis: StrRedis, var_dir: str | Path) -> None:
     """On every later start (and after a password change): console-admin.txt, which `make run` prints,
     no longer holds the first admin's password but says where it is and how to reset it. Until the admin
     has changed it, the password moves to console-admin-password.txt (0600); once changed, that file is

@@ -117,7 +117,7 @@ async def list_tickets(request: web.Request) -> web.Response:
             raise ApiError(400, "invalid_query", f"status must be one of {[s.value for s in Status]}") from None
     limit = _int_param(request, "limit", 50, 1, MAX_LIMIT)
     offset = _int_param(request, "offset", 0, 0, 1_000_000)
-    tickets = await request.app[TICKETS].list(
+    tickets = await request.app[TICKETS].search(
         status=status,
         department=request.query.get("department") or None,
         district=request.query.get("district") or None,

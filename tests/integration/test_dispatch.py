@@ -92,7 +92,7 @@ async def test_return_goes_back_to_dispatch_and_redispatch_reaches_the_new_depar
     back = await d.return_ticket(claim, "城管-张", "属于供电局职责")
     assert back.status is Status.RETURNED and back.history[-1].reason == "属于供电局职责"
     assert await d.pending_count(DEPT) == 0
-    assert [t.id for t in await store.list(status="退单")] == [tid]
+    assert [t.id for t in await store.search(status="退单")] == [tid]
     await store.transition(tid, Action.DISPATCH, "dispatcher", department="供电局")
     [c2] = await d.claim("供电局", "p1", 10)
     assert c2.ticket_id == tid

@@ -120,8 +120,8 @@ async def test_full_lifecycle_history_indexes_and_sla(store, redis, clock) -> No
         ("处置", "办结", "城管-张"), ("办结", "回访", "回访员"), ("回访", "归档", "回访员"),
     ]
     assert stored.history[3].reason == "已更换灯泡"
-    assert [x.id for x in await store.list(status="归档")] == [t.id]
-    assert await store.list(status="受理") == []
+    assert [x.id for x in await store.search(status="归档")] == [t.id]
+    assert await store.search(status="受理") == []
     assert await redis.zscore(keys.ticket_index("status", "受理"), t.id) is None
 
 
@@ -157,13 +157,13 @@ async def test_list_filters_newest_first_and_paging(store, clock) -> None:
             topic={"l1": "城乡建设", "department": dept},
         )))
     ids = [t.id for t in made]
-    assert [t.id for t in await store.list()] == ids[::-1]
-    assert [t.id for t in await store.list(district="南山区", department="区城管局")] == [ids[3], ids[0]]
-    assert [t.id for t in await store.list(district="南山区", limit=1, offset=1)] == [ids[2]]
+    assert [t.id for t in await store.search()] == ids[::-1]
+    assert [t.id for t in await store.search(district="南山区", department="区城管局")] == [ids[3], ids[0]]
+    assert [t.id for t in await store.search(district="南山区", limit=1, offset=1)] == [ids[2]]
     await store.transition(ids[0], Action.DISPATCH, "op", department="区住建局")
-    assert [t.id for t in await store.list(department="区城管局", district="南山区")] == [ids[3]]
-    assert [t.id for t in await store.list(department="区住建局")] == [ids[0]]
-    assert [t.id for t in await store.list(status="派单", district="南山区")] == [ids[0]]
+    assert [t.id for t in await store.search(department="区城管局", district="南山区")] == [ids[3]]
+    assert [t.id for t in await store.search(department="区住建局")] == [ids[0]]
+    assert [t.id for t in await store.search(status="派单", district="南山区")] == [ids[0]]
 
 
 async def test_duplicate_report_is_merged_into_the_earlier_ticket(store, clock) -> None:
@@ -213,7 +213,7 @@ async def test_same_problem_reported_at_the_same_moment_is_one_ticket(store, mon
     assert head.reporters == n
     assert sorted(head.duplicates) == sorted(t.id for t in created if t.id != head.id)
     assert all(t.merged_into == head.id for t in created if t.id != head.id)
-    assert [t.id for t in await store.list(status="受理")] == [head.id]
+    assert [t.id for t in await store.search(status="受理")] == [head.id]
 
 
 async def test_a_burst_of_reports_needs_one_connection_each(redis, redis_url, clock) -> None:

@@ -49,7 +49,7 @@ async def ticket_board(request: web.Request) -> web.Response:
                       departments=[], districts=[], unavailable=msg(request, "tickets_unavailable"))
     status = filters["status"] if filters["status"] in {s.value for s in Status} else ""
     filters["status"] = status
-    tickets = await store.list(status=status or None, department=filters["department"] or None,
+    tickets = await store.search(status=status or None, department=filters["department"] or None,
                                district=filters["district"] or None, limit=200)
     now = datetime.now(CST)
     see = session_of(request).can(Permission.SEE_PHONES)
