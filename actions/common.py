@@ -16,7 +16,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 
 from actions.router_client import RouterClient
-from router.domain.tickets import mask_phone  # one masking rule for the bot and the router
+from router.domain.tickets import RESIDENT_CHANNELS, mask_phone  # one masking rule for the bot and the router
 
 try:  # shared with the router; pure, importable from the bot runtime with PYTHONPATH=<repo>
     from router.domain.normalise import normalise as _normalise
@@ -42,7 +42,7 @@ __all__ = [
     "is_angry",
 ]
 
-CHANNELS = ("web", "wechat", "voice")
+CHANNELS = RESIDENT_CHANNELS  # one list for the bot and the router
 
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?(\d{7,8})(?!\d)")

@@ -49,23 +49,25 @@ from router import keys
 from router.adapters import StrRedis
 from router.domain.tickets import (
     CST,
-    SLA,
+    DUPLICATE_THRESHOLD,
+    DUPLICATE_WINDOW,
     SLA_CLOCKED,
     Action,
-    Contact,
     HistoryEntry,
     IllegalTransition,
-    Location,
+    InvalidDraft,
+    PreconditionFailed,
     Status,
     Ticket,
-    Topic,
+    TicketNotFound,
     TransitionDataError,
-    Urgency,
     add_duplicate,
     apply,
+    duplicate_scope,
     format_ticket_id,
     new_ticket,
-    text_similarity,
+    parse_draft,
+    reports_the_same,
     ticket_day,
 )
 
@@ -74,100 +76,16 @@ __all__ = [
     "TicketNotFound",
     "PreconditionFailed",
     "InvalidDraft",
-    "CHANNELS",
-    "MAX_TEXT_CHARS",
 ]
 
-CHANNELS = frozenset({"web", "wechat", "voice", "console", "phone"})
-MAX_TEXT_CHARS = 2000
 _MAX_RETRIES = 50
 _DUP_CANDIDATES = 50  # earlier reports compared per create
 
 
-class TicketNotFound(LookupError):
-    def __init__(self, ticket_id: str) -> None:
-        super().__init__(f"no ticket {ticket_id}")
-        self.ticket_id = ticket_id
-
-
-class PreconditionFailed(Exception):
-    """The ticket is no longer in the state the caller decided on (e.g. another worker got there)."""
-
-
-class InvalidDraft(ValueError):
-    """A request to open a ticket is missing or has malformed fields."""
 
 
 def _now() -> datetime:
     return datetime.now(CST)
-
-
-def _opt_str(d: dict[str, Any], name: str, limit: int = 200) -> str | None:
-    value = d.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidDraft(f"{name} must be a string")
-    if len(value) > limit:
-        raise InvalidDraft(f"{name} longer than {limit} characters")
-    return value.strip() or None
-
-
-def parse_draft(draft: Any) -> dict[str, Any]:
-    """The keyword arguments of new_ticket from an API body; InvalidDraft says what is wrong."""
-    if not isinstance(draft, dict):
-        raise InvalidDraft("ticket body must be a JSON object")
-    text = draft.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidDraft("text is required")
-    if len(text) > MAX_TEXT_CHARS:
-        raise InvalidDraft(f"text longer than {MAX_TEXT_CHARS} characters")
-    channel = draft.get("channel") or "web"
-    if not isinstance(channel, str) or channel not in CHANNELS:
-        raise InvalidDraft(f"channel must be one of {sorted(CHANNELS)}")
-    try:
-        raw_urgency = draft.get("urgency") or Urgency.GENERAL
-        if not isinstance(raw_urgency, str):
-            raise ValueError(raw_urgency)
-        urgency = Urgency(raw_urgency)
-    except ValueError:
-        raise InvalidDraft(f"urgency must be one of {[u.value for u in Urgency]}") from None
-
-    loc_in = draft.get("location") or {}
-    topic_in = draft.get("topic") or {}
-    if not isinstance(loc_in, dict) or not isinstance(topic_in, dict):
-        raise InvalidDraft("location and topic must be objects")
-    location = Location(
-        district=_opt_str(loc_in, "district"),
-        street=_opt_str(loc_in, "street"),
-        community=_opt_str(loc_in, "community"),
-        grid=_opt_str(loc_in, "grid"),
-        address=_opt_str(draft, "address", 500) or _opt_str(loc_in, "address", 500) or "",
-    )
-    confidence = topic_in.get("confidence", 0.0)
-    if not isinstance(confidence, (int, float)) or isinstance(confidence, bool):
-        raise InvalidDraft("topic.confidence must be a number")
-    topic = Topic(
-        l1=_opt_str(topic_in, "l1") or "",
-        l2=_opt_str(topic_in, "l2"),
-        l3=_opt_str(topic_in, "l3"),
-        department=_opt_str(topic_in, "department") or "",
-        confidence=float(confidence),
-    )
-    phone = _opt_str(draft, "contact_phone", 32) or ""
-    if phone and not all(c.isdigit() or c in "+- " for c in phone):
-        raise InvalidDraft("contact_phone may hold digits, spaces, + and - only")
-    contact = Contact(name=_opt_str(draft, "contact_name", 50) or "", phone=phone.replace(" ", ""))
-    return {
-        "channel": channel,
-        "text": text,
-        "topic": topic,
-        "location": location,
-        "contact": contact,
-        "urgency": urgency,
-        "conversation_id": _opt_str(draft, "conversation_id", 100),
-        "since": _opt_str(draft, "since", 100),
-    }
 
 
 def _encode(ticket: Ticket) -> str:
@@ -191,10 +109,8 @@ def _department(ticket: Ticket) -> str:
 
 
 def _dup_key(ticket: Ticket) -> str | None:
-    place = ticket.location.community or ticket.location.street
-    if not place or not ticket.topic.l1:
-        return None
-    return keys.ticket_index("dup", f"{place}|{ticket.topic.l1}|{ticket.topic.l2 or ''}")
+    scope = duplicate_scope(ticket)
+    return keys.ticket_index("dup", scope) if scope else None
 
 
 def _index_keys(ticket: Ticket) -> set[str]:
@@ -217,8 +133,8 @@ class RedisTicketStore:
         redis: StrRedis,
         *,
         clock: Callable[[], datetime] = _now,
-        duplicate_window: timedelta = timedelta(days=7),
-        duplicate_threshold: float = 0.5,
+        duplicate_window: timedelta = DUPLICATE_WINDOW,
+        duplicate_threshold: float = DUPLICATE_THRESHOLD,
         idempotency_ttl: timedelta = timedelta(days=1),
         id_key: bytes | None = None,
     ) -> None:
@@ -439,16 +355,8 @@ class RedisTicketStore:
         bucket = _dup_key(ticket)
         if bucket is None:
             return [], []
-        loc = ticket.location
-        place = [p for p in (loc.district, loc.street, loc.community, loc.grid, loc.address) if p]
         ids = await self._bucket_ids(self.redis, bucket, now)
-        return ids, [
-            c.id
-            for c in await self.get_many(ids)
-            if c.is_open
-            and SLA[c.urgency] <= SLA[ticket.urgency]  # never bury an urgent report under a slower one
-            and text_similarity(c.text, ticket.text, place) >= self.duplicate_threshold
-        ]
+        return ids, [c.id for c in await self.get_many(ids) if reports_the_same(c, ticket, self.duplicate_threshold)]
 
     async def _load_watched(self, pipe: Any, ticket_id: str) -> Ticket | None:
         data = await pipe.hget(keys.ticket(ticket_id), "data")

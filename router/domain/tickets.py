@@ -35,6 +35,8 @@ __all__ = [
     "SLA",
     "IllegalTransition",
     "TransitionDataError",
+    "TicketNotFound",
+    "PreconditionFailed",
     "Topic",
     "Location",
     "Contact",
@@ -54,6 +56,15 @@ __all__ = [
     "iso",
     "parse_time",
     "text_similarity",
+    "duplicate_scope",
+    "reports_the_same",
+    "DUPLICATE_THRESHOLD",
+    "DUPLICATE_WINDOW",
+    "RESIDENT_CHANNELS",
+    "TICKET_CHANNELS",
+    "MAX_TEXT_CHARS",
+    "InvalidDraft",
+    "parse_draft",
 ]
 
 # China has had no daylight saving since 1991, so a fixed +08:00 offset is exact and needs no tzdata
@@ -149,6 +160,16 @@ class IllegalTransition(Exception):
         act = action.value if isinstance(action, Action) else action
         msg = f"ticket {ticket_id}: cannot {act} from {status.value} ({status.name})"
         super().__init__(f"{msg}: {detail}" if detail else msg)
+
+
+class TicketNotFound(LookupError):
+    def __init__(self, ticket_id: str) -> None:
+        super().__init__(f"no ticket {ticket_id}")
+        self.ticket_id = ticket_id
+
+
+class PreconditionFailed(Exception):
+    """The ticket is no longer in the state the caller decided on (e.g. another worker got there)."""
 
 
 class TransitionDataError(ValueError):
@@ -580,3 +601,108 @@ def text_similarity(a: str, b: str, ignore: Sequence[str] = ()) -> float:
     if not x or not y:
         return 0.0
     return len(x & y) / len(x | y)
+
+
+def duplicate_scope(ticket: Ticket) -> str | None:
+    """Reports that may be the same problem share a scope: the same place (community, else street) and
+    topic. None when the ticket has neither place nor topic: it is compared with nothing."""
+    place = ticket.location.community or ticket.location.street
+    if not place or not ticket.topic.l1:
+        return None
+    return f"{place}|{ticket.topic.l1}|{ticket.topic.l2 or ''}"
+
+
+DUPLICATE_THRESHOLD = 0.5
+DUPLICATE_WINDOW = timedelta(days=7)
+
+
+def reports_the_same(earlier: Ticket, ticket: Ticket, threshold: float = DUPLICATE_THRESHOLD) -> bool:
+    """The duplicate policy: ``ticket`` joins ``earlier`` (same scope, created within the window, which the
+    store's lookup already ensured) when ``earlier`` is still open, is not on a slower clock (an urgent
+    report is never buried under a general one), and says much the same thing once the place names they
+    share are set aside."""
+    loc = ticket.location
+    place = [p for p in (loc.district, loc.street, loc.community, loc.grid, loc.address) if p]
+    return (earlier.is_open and SLA[earlier.urgency] <= SLA[ticket.urgency]
+            and text_similarity(earlier.text, ticket.text, place) >= threshold)
+
+
+# ------------------------------------------------------------------------------------ opening a ticket
+
+# Where residents reach us, and where else a ticket may be opened from (an operator's console, a call
+# an operator takes down by hand).
+RESIDENT_CHANNELS = ("web", "wechat", "voice")
+TICKET_CHANNELS = (*RESIDENT_CHANNELS, "console", "phone")
+MAX_TEXT_CHARS = 2000
+
+
+class InvalidDraft(ValueError):
+    """A request to open a ticket is missing or has malformed fields."""
+
+
+def _opt_str(d: Mapping[str, Any], name: str, limit: int = 200) -> str | None:
+    value = d.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidDraft(f"{name} must be a string")
+    if len(value) > limit:
+        raise InvalidDraft(f"{name} longer than {limit} characters")
+    return value.strip() or None
+
+
+def parse_draft(draft: Any) -> dict[str, Any]:
+    """The keyword arguments of new_ticket from an API body; InvalidDraft says what is wrong."""
+    if not isinstance(draft, dict):
+        raise InvalidDraft("ticket body must be a JSON object")
+    text = draft.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidDraft("text is required")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidDraft(f"text longer than {MAX_TEXT_CHARS} characters")
+    channel = draft.get("channel") or "web"
+    if not isinstance(channel, str) or channel not in TICKET_CHANNELS:
+        raise InvalidDraft(f"channel must be one of {sorted(TICKET_CHANNELS)}")
+    try:
+        raw_urgency = draft.get("urgency") or Urgency.GENERAL
+        if not isinstance(raw_urgency, str):
+            raise ValueError(raw_urgency)
+        urgency = Urgency(raw_urgency)
+    except ValueError:
+        raise InvalidDraft(f"urgency must be one of {[u.value for u in Urgency]}") from None
+
+    loc_in = draft.get("location") or {}
+    topic_in = draft.get("topic") or {}
+    if not isinstance(loc_in, dict) or not isinstance(topic_in, dict):
+        raise InvalidDraft("location and topic must be objects")
+    location = Location(
+        district=_opt_str(loc_in, "district"),
+        street=_opt_str(loc_in, "street"),
+        community=_opt_str(loc_in, "community"),
+        grid=_opt_str(loc_in, "grid"),
+        address=_opt_str(draft, "address", 500) or _opt_str(loc_in, "address", 500) or "",
+    )
+    confidence = topic_in.get("confidence", 0.0)
+    if not isinstance(confidence, (int, float)) or isinstance(confidence, bool):
+        raise InvalidDraft("topic.confidence must be a number")
+    topic = Topic(
+        l1=_opt_str(topic_in, "l1") or "",
+        l2=_opt_str(topic_in, "l2"),
+        l3=_opt_str(topic_in, "l3"),
+        department=_opt_str(topic_in, "department") or "",
+        confidence=float(confidence),
+    )
+    phone = _opt_str(draft, "contact_phone", 32) or ""
+    if phone and not all(c.isdigit() or c in "+- " for c in phone):
+        raise InvalidDraft("contact_phone may hold digits, spaces, + and - only")
+    contact = Contact(name=_opt_str(draft, "contact_name", 50) or "", phone=phone.replace(" ", ""))
+    return {
+        "channel": channel,
+        "text": text,
+        "topic": topic,
+        "location": location,
+        "contact": contact,
+        "urgency": urgency,
+        "conversation_id": _opt_str(draft, "conversation_id", 100),
+        "since": _opt_str(draft, "since", 100),
+    }

@@ -15,9 +15,12 @@ import logging
 import re
 from typing import Any
 
+from router.domain.classifier import TopicClassifier
+from router.domain.jurisdiction import JurisdictionResolver
 from router.domain.normalise import normalise
 from router.domain.routing import Handling
 from router.domain.tickets import Status, Ticket
+from router.services.ports import TicketRepository
 
 __all__ = ["TicketIntake", "urgency_of"]
 
@@ -53,7 +56,7 @@ AUTO_DISPATCHER = "system:auto-dispatch"
 
 
 class TicketIntake:
-    def __init__(self, store: Any, classifier: Any, resolver: Any) -> None:
+    def __init__(self, store: TicketRepository, classifier: TopicClassifier, resolver: JurisdictionResolver) -> None:
         self.store = store
         self.classifier = classifier
         self.resolver = resolver

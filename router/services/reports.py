@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from router.adapters.ticket_store import RedisTicketStore
 from router.domain.tickets import Action, Rating, Status, Ticket, iso
+from router.services.ports import TicketRepository
 
 __all__ = ["ReportRow", "ReportBuilder", "compute_report", "report_to_json", "report_to_csv", "build_report", "GROUPINGS",
            "csv_safe"]
@@ -171,7 +171,7 @@ def report_to_csv(report: dict[str, list[ReportRow]]) -> str:
 
 
 async def build_report(
-    store: RedisTicketStore, *, since: datetime | None = None, until: datetime | None = None,
+    store: TicketRepository, *, since: datetime | None = None, until: datetime | None = None,
     batch: int = 500,
 ) -> dict[str, list[ReportRow]]:
     """Read only the tickets created in [since, until) (the creation-time index), ``batch`` at a

@@ -15,8 +15,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from router.adapters.ticket_store import PreconditionFailed, RedisTicketStore, TicketNotFound
-from router.domain.tickets import CST, Action, IllegalTransition, Ticket
+from router.domain.tickets import CST, Action, IllegalTransition, PreconditionFailed, Ticket, TicketNotFound
+from router.services.ports import TicketRepository
 
 __all__ = ["SlaScheduler", "run_sla_scheduler", "ESCALATION_REASON"]
 
@@ -26,7 +26,7 @@ ACTOR = "system:sla"
 
 
 class SlaScheduler:
-    def __init__(self, store: RedisTicketStore, *, batch: int = 100) -> None:
+    def __init__(self, store: TicketRepository, *, batch: int = 100) -> None:
         self.store = store
         self.batch = batch
 
@@ -52,7 +52,7 @@ class SlaScheduler:
 
 
 async def run_sla_scheduler(
-    store: RedisTicketStore,
+    store: TicketRepository,
     interval: float = 30.0,
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(CST),

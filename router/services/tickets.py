@@ -19,6 +19,8 @@ from typing import Any
 from router.domain.masking import mask_pii
 from router.domain.tickets import Action, Status, Ticket
 from router.services.followup import ask_for_rating
+from router.services.intake import TicketIntake
+from router.services.ports import ConversationRepository, TicketRepository
 
 __all__ = ["NotReporter", "Requester", "TicketService", "RESIDENT_ACTIONS", "mask_text"]
 
@@ -60,8 +62,8 @@ def mask_text(text: str) -> str:
 
 
 class TicketService:
-    def __init__(self, store: Any, *, conversations: Any | None = None, outbound: Any | None = None,
-                 intake: Any | None = None) -> None:
+    def __init__(self, store: TicketRepository, *, conversations: ConversationRepository | None = None,
+                 outbound: Any | None = None, intake: TicketIntake | None = None) -> None:
         self.store = store
         # the store's clock, so a test's clock (or a replayed day) decides what is overdue everywhere
         self.clock = getattr(store, "clock", None) or (lambda: datetime.now(timezone.utc))

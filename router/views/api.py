@@ -14,11 +14,11 @@ from router.adapters.conversations import (
 )
 from router.appkeys import CATALOGUE, CLASSIFIER, CONVERSATIONS, OPENAPI_PATHS, RESOLVER, SETTINGS, TRIAGE
 from router.domain.normalise import normalise
+from router.domain.tickets import RESIDENT_CHANNELS
 from router.http import ApiError, read_json, require_text
 
 __all__ = ["setup_routes"]
 
-CHANNELS = ("web", "wechat", "voice")
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -29,8 +29,8 @@ async def triage(request: web.Request) -> web.Response:
     data = await read_json(request)
     text = require_text(data, max_chars=request.app[SETTINGS].max_text_chars)
     channel = data.get("channel", "web")
-    if channel not in CHANNELS:
-        raise ApiError(422, "invalid_field", f"'channel' must be one of {', '.join(CHANNELS)}", field="channel")
+    if channel not in RESIDENT_CHANNELS:
+        raise ApiError(422, "invalid_field", f"'channel' must be one of {', '.join(RESIDENT_CHANNELS)}", field="channel")
     alternatives = data.get("alternatives", [])
     if not isinstance(alternatives, list) or len(alternatives) > 5 or not all(
             isinstance(a, str) and len(a) <= request.app[SETTINGS].max_text_chars for a in alternatives):
@@ -112,7 +112,7 @@ OPENAPI: dict[str, Any] = {
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["text"],
             "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2000},
-                           "channel": {"type": "string", "enum": list(CHANNELS), "default": "web"}}}}}},
+                           "channel": {"type": "string", "enum": list(RESIDENT_CHANNELS), "default": "web"}}}}}},
         "responses": {"200": {"description": "triage", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Triage"}}}}, **_errors(400, 401, 413, 422)}}},
     "/api/v1/classify": {"post": {"summary": "Topic (l1/l2/l3) and responsible department", "requestBody": _TEXT_BODY,

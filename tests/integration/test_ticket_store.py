@@ -1,4 +1,8 @@
-"""RedisTicketStore against a real redis-server: ids, idempotency, atomic moves, indexes, duplicates."""
+"""RedisTicketStore against a real redis-server: ids, idempotency, atomic moves, indexes, duplicates.
+
+The tests that ask for ``store`` run twice: against Redis and against the in-memory store the services'
+unit tests use (tests/fakes/stores.py), so the fake keeps the real store's behaviour. Those that look at
+Redis itself (keys, races between routers) ask for ``redis_store``."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from router.adapters.ticket_store import (
     TicketNotFound,
 )
 from router.domain.tickets import CST, Action, IllegalTransition, Status, TransitionDataError
+from tests.fakes.stores import InMemoryTicketStore
 
 
 class Clock:
@@ -52,8 +57,15 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(redis, clock) -> RedisTicketStore:
+def redis_store(redis, clock) -> RedisTicketStore:
     return RedisTicketStore(redis, clock=clock)
+
+
+@pytest.fixture(params=["redis", "memory"])
+def store(request, clock):
+    if request.param == "memory":
+        return InMemoryTicketStore(clock=clock)
+    return request.getfixturevalue("redis_store")
 
 
 async def test_ids_follow_the_beijing_day_and_daily_sequence(store, clock) -> None:
@@ -69,11 +81,11 @@ async def test_ids_follow_the_beijing_day_and_daily_sequence(store, clock) -> No
     assert got.history[0].actor == "bot"
 
 
-async def test_idempotency_key_returns_the_same_ticket_even_concurrently(store, redis) -> None:
-    results = await asyncio.gather(*[store.create(draft(), idempotency_key="req-1") for _ in range(8)])
+async def test_idempotency_key_returns_the_same_ticket_even_concurrently(redis_store, redis) -> None:
+    results = await asyncio.gather(*[redis_store.create(draft(), idempotency_key="req-1") for _ in range(8)])
     assert len({t.id for t in results}) == 1
     assert await redis.zcard(keys.ticket_index("all", "all")) == 1
-    again = await store.create(draft(), idempotency_key="req-1")
+    again = await redis_store.create(draft(), idempotency_key="req-1")
     assert again.id == results[0].id
 
 
@@ -90,38 +102,38 @@ async def test_get_unknown_and_transition_unknown(store) -> None:
         await store.transition("SZ20261125-999999", Action.DISPATCH, "op")
 
 
-async def test_illegal_moves_leave_every_key_untouched(store, redis) -> None:
-    t = await store.create(draft(topic={"l1": "城乡建设"}))  # no department anywhere
+async def test_illegal_moves_leave_every_key_untouched(redis_store, redis) -> None:
+    t = await redis_store.create(draft(topic={"l1": "城乡建设"}))  # no department anywhere
     snapshot = {k: await redis.dump(k) for k in sorted(await redis.keys("*"))}
     with pytest.raises(IllegalTransition):
-        await store.transition(t.id, Action.RESOLVE, "op")
+        await redis_store.transition(t.id, Action.RESOLVE, "op")
     with pytest.raises(TransitionDataError):
-        await store.transition(t.id, Action.DISPATCH, "op")
+        await redis_store.transition(t.id, Action.DISPATCH, "op")
     assert {k: await redis.dump(k) for k in sorted(await redis.keys("*"))} == snapshot
 
 
-async def test_full_lifecycle_history_indexes_and_sla(store, redis, clock) -> None:
-    t = await store.create(draft())
+async def test_full_lifecycle_history_indexes_and_sla(redis_store, redis, clock) -> None:
+    t = await redis_store.create(draft())
     assert await redis.zscore(keys.sla_schedule(), t.id) == t.sla_deadline.timestamp()
     clock.advance(minutes=5)
-    t = await store.transition(t.id, Action.DISPATCH, "dispatcher")
+    t = await redis_store.transition(t.id, Action.DISPATCH, "dispatcher")
     assert await redis.xlen(keys.dispatch_stream("区城管局")) == 1
     clock.advance(hours=1)
-    t = await store.transition(t.id, "accept", "城管-张")
+    t = await redis_store.transition(t.id, "accept", "城管-张")
     clock.advance(hours=20)
-    t = await store.transition(t.id, "resolve", "城管-张", reason="已更换灯泡")
+    t = await redis_store.transition(t.id, "resolve", "城管-张", reason="已更换灯泡")
     assert await redis.zscore(keys.sla_schedule(), t.id) is None  # clock stops at 办结
-    t = await store.transition(t.id, "follow_up", "回访员", rating="满意")
-    t = await store.transition(t.id, "close", "回访员")
-    stored = await store.get(t.id)
+    t = await redis_store.transition(t.id, "follow_up", "回访员", rating="满意")
+    t = await redis_store.transition(t.id, "close", "回访员")
+    stored = await redis_store.get(t.id)
     assert stored == t
     assert [(h.from_ and h.from_.value, h.to.value, h.actor) for h in stored.history] == [
         (None, "受理", "system"), ("受理", "派单", "dispatcher"), ("派单", "处置", "城管-张"),
         ("处置", "办结", "城管-张"), ("办结", "回访", "回访员"), ("回访", "归档", "回访员"),
     ]
     assert stored.history[3].reason == "已更换灯泡"
-    assert [x.id for x in await store.search(status="归档")] == [t.id]
-    assert await store.search(status="受理") == []
+    assert [x.id for x in await redis_store.search(status="归档")] == [t.id]
+    assert await redis_store.search(status="受理") == []
     assert await redis.zscore(keys.ticket_index("status", "受理"), t.id) is None
 
 
@@ -183,7 +195,7 @@ async def test_duplicate_report_is_merged_into_the_earlier_ticket(store, clock) 
     assert late.status is Status.RECEIVED
 
 
-async def test_same_problem_reported_at_the_same_moment_is_one_ticket(store, monkeypatch) -> None:
+async def test_same_problem_reported_at_the_same_moment_is_one_ticket(redis_store, monkeypatch) -> None:
     """Residents report the same dark lamp at the same moment: one ticket to handle, every reporter
     counted. Each create is held right after it looked for earlier reports until all have looked, so
     every one of them first sees no earlier ticket — the race a busy evening produces."""
@@ -204,16 +216,16 @@ async def test_same_problem_reported_at_the_same_moment_is_one_ticket(store, mon
 
     monkeypatch.setattr(RedisTicketStore, "_duplicate_candidates", held)
     texts = [f"科技园路的路灯坏了好几天都不亮{'了' * i}" for i in range(n)]
-    created = await asyncio.gather(*[store.create(draft(t, contact_phone=f"1381234567{i}"))
+    created = await asyncio.gather(*[redis_store.create(draft(t, contact_phone=f"1381234567{i}"))
                                      for i, t in enumerate(texts)])
     assert len({t.id for t in created}) == n
     open_ones = [t for t in created if t.status is Status.RECEIVED]
     assert len(open_ones) == 1
-    head = await store.get(open_ones[0].id)
+    head = await redis_store.get(open_ones[0].id)
     assert head.reporters == n
     assert sorted(head.duplicates) == sorted(t.id for t in created if t.id != head.id)
     assert all(t.merged_into == head.id for t in created if t.id != head.id)
-    assert [t.id for t in await store.search(status="受理")] == [head.id]
+    assert [t.id for t in await redis_store.search(status="受理")] == [head.id]
 
 
 async def test_a_burst_of_reports_needs_one_connection_each(redis, redis_url, clock) -> None:
@@ -254,16 +266,16 @@ async def test_manual_merge_counts_the_reporter_on_the_target(store) -> None:
 # ------------------------------------------------------------------------------ SLA scheduler
 
 
-async def test_overdue_ticket_is_escalated_once_per_deadline(store, clock, redis_url) -> None:
+async def test_overdue_ticket_is_escalated_once_per_deadline(redis_store, clock, redis_url) -> None:
     import redis.asyncio as aioredis
 
     from router.services.sla import SlaScheduler
 
-    urgent = await store.create(draft("燃气管道泄漏闻到很大气味", urgency="life_property",
+    urgent = await redis_store.create(draft("燃气管道泄漏闻到很大气味", urgency="life_property",
                                       location={"district": "南山区", "street": "招商街道"}))
-    calm = await store.create(draft("公园长椅坏了", location={"district": "福田区"}))
-    await store.transition(urgent.id, Action.DISPATCH, "op")
-    sla = SlaScheduler(store)
+    calm = await redis_store.create(draft("公园长椅坏了", location={"district": "福田区"}))
+    await redis_store.transition(urgent.id, Action.DISPATCH, "op")
+    sla = SlaScheduler(redis_store)
     assert await sla.tick(T0 + timedelta(hours=1)) == []
 
     # two routers (own clients, own scheduler objects) tick at the same overdue moment
@@ -275,15 +287,15 @@ async def test_overdue_ticket_is_escalated_once_per_deadline(store, clock, redis
     finally:
         await other_client.aclose()
     assert [t.id for t in a + b] == [urgent.id]
-    t = await store.get(urgent.id)
+    t = await redis_store.get(urgent.id)
     assert t.status is Status.ESCALATED and t.escalation_level == "街道"
     assert t.history[-1].actor == "system:sla" and t.history[-1].reason
     assert t.sla_deadline == now + timedelta(hours=2)
     # a restarted scheduler (fresh object) does nothing more until the new deadline passes
-    assert await SlaScheduler(store).tick(now + timedelta(minutes=30)) == []
-    again = await SlaScheduler(store).tick(now + timedelta(hours=2, seconds=1))
+    assert await SlaScheduler(redis_store).tick(now + timedelta(minutes=30)) == []
+    again = await SlaScheduler(redis_store).tick(now + timedelta(hours=2, seconds=1))
     assert [x.escalation_level for x in again] == ["区"]
-    assert (await store.get(calm.id)).status is Status.RECEIVED
+    assert (await redis_store.get(calm.id)).status is Status.RECEIVED
 
 
 async def test_resolved_ticket_never_escalates(store) -> None:
@@ -296,13 +308,13 @@ async def test_resolved_ticket_never_escalates(store) -> None:
     assert (await store.get(t.id)).status is Status.RESOLVED
 
 
-async def test_stale_schedule_entry_is_repaired_not_escalated(store, redis) -> None:
+async def test_stale_schedule_entry_is_repaired_not_escalated(redis_store, redis) -> None:
     from router.services.sla import SlaScheduler
 
-    t = await store.create(draft(urgency="life_property"))
-    await store.transition(t.id, "withdraw", "resident")
+    t = await redis_store.create(draft(urgency="life_property"))
+    await redis_store.transition(t.id, "withdraw", "resident")
     await redis.zadd(keys.sla_schedule(), {t.id: T0.timestamp()})  # left behind by a crash
-    assert await SlaScheduler(store).tick(T0 + timedelta(hours=3)) == []
+    assert await SlaScheduler(redis_store).tick(T0 + timedelta(hours=3)) == []
     assert await redis.zscore(keys.sla_schedule(), t.id) is None
 
 
