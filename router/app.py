@@ -169,7 +169,7 @@ def _resources(deps: Deps) -> Callable[[web.Application], AsyncIterator[None]]:
 async def _sla_scheduler(app: web.Application) -> AsyncIterator[None]:
     from router.services.sla import run_sla_scheduler
 
-    task = asyncio.create_task(run_sla_scheduler(app[K.TICKETS]))
+    task = asyncio.create_task(run_sla_scheduler(app[K.TICKET_SERVICE]))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

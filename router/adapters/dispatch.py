@@ -21,8 +21,8 @@ from typing import Any
 from router import keys
 from router.adapters import StrRedis
 from router.adapters.streams import claim_entries, ensure_group
-from router.adapters.ticket_store import PreconditionFailed, RedisTicketStore
-from router.domain.tickets import Action, Status, Ticket
+from router.domain.tickets import Action, PreconditionFailed, Status, Ticket
+from router.services.tickets import TicketService
 
 __all__ = ["GROUP", "Claim", "Dispatcher", "StaleClaim", "is_live"]
 
@@ -54,9 +54,10 @@ def is_live(ticket: Ticket, department: str, history_index: int) -> bool:
 
 
 class Dispatcher:
-    def __init__(self, redis: StrRedis, store: RedisTicketStore, *, min_idle_ms: int = 60_000) -> None:
+    def __init__(self, redis: StrRedis, tickets: TicketService, *, min_idle_ms: int = 60_000) -> None:
         self.redis = redis
-        self.store = store
+        self.tickets = tickets  # every move through the ticket service: 办结 asks for the rating here too
+        self.store = tickets.store
         self.min_idle_ms = min_idle_ms
         self._groups: set[str] = set()
 
@@ -93,7 +94,7 @@ class Dispatcher:
 
     async def _move(self, claim: Claim, action: Action, actor: str, reason: str | None, **data: Any) -> Ticket:
         try:
-            ticket = await self.store.transition(
+            ticket = await self.tickets.move(
                 claim.ticket_id, action, actor, reason,
                 precondition=lambda t: is_live(t, claim.department, claim.history_index), **data,
             )
@@ -113,7 +114,7 @@ class Dispatcher:
 
     async def resolve(self, ticket_id: str, actor: str, reason: str | None = None, **data: Any) -> Ticket:
         """办结 a ticket the department accepted earlier (its stream entry is long acknowledged)."""
-        return await self.store.transition(ticket_id, Action.RESOLVE, actor, reason, **data)
+        return await self.tickets.move(ticket_id, Action.RESOLVE, actor, reason, **data)
 
     async def pending_count(self, department: str) -> int:
         await self.ensure_group(department)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from router.domain.tickets import CST, Action, IllegalTransition, PreconditionFailed, Ticket, TicketNotFound
-from router.services.ports import TicketRepository
+from router.services.tickets import TicketService
 
 __all__ = ["SlaScheduler", "run_sla_scheduler", "ESCALATION_REASON"]
 
@@ -26,8 +26,9 @@ ACTOR = "system:sla"
 
 
 class SlaScheduler:
-    def __init__(self, store: TicketRepository, *, batch: int = 100) -> None:
-        self.store = store
+    def __init__(self, tickets: TicketService, *, batch: int = 100) -> None:
+        self.tickets = tickets
+        self.store = tickets.store
         self.batch = batch
 
     async def tick(self, now: datetime) -> list[Ticket]:
@@ -40,7 +41,7 @@ class SlaScheduler:
 
             try:
                 escalated.append(
-                    await self.store.transition(
+                    await self.tickets.move(
                         ticket_id, Action.ESCALATE, ACTOR, ESCALATION_REASON, precondition=overdue, at=now
                     )
                 )
@@ -52,13 +53,13 @@ class SlaScheduler:
 
 
 async def run_sla_scheduler(
-    store: TicketRepository,
+    tickets: TicketService,
     interval: float = 30.0,
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(CST),
 ) -> None:
     """Tick forever (cancel the task to stop). Meant for the app's cleanup_ctx."""
-    scheduler = SlaScheduler(store)
+    scheduler = SlaScheduler(tickets)
     while True:
         try:
             done = await scheduler.tick(clock())

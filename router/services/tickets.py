@@ -12,6 +12,7 @@ so a rule holds whoever makes the move:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -78,10 +79,14 @@ class TicketService:
             return await self.intake.open(draft, idempotency_key=idempotency_key, actor=actor)
         return await self.store.create(draft, idempotency_key=idempotency_key, actor=actor)
 
-    async def move(self, ticket_id: str, action: str | Action, actor: str, reason: str | None = None,
-                   **data: Any) -> Ticket:
-        """One move of the lifecycle (409 semantics from the domain) and what follows it."""
-        ticket = await self.store.transition(ticket_id, action, actor, reason, **data)
+    async def move(self, ticket_id: str, action: str | Action, actor: str, reason: str | None = None, *,
+                   precondition: Callable[[Ticket], bool] | None = None, expected_version: int | None = None,
+                   at: datetime | None = None, **data: Any) -> Ticket:
+        """One move of the lifecycle (409 semantics from the domain) and what follows it. ``precondition``
+        and ``expected_version``: the move happens only if the ticket still fits them (PreconditionFailed
+        otherwise: someone else moved it since the caller looked)."""
+        ticket = await self.store.transition(ticket_id, action, actor, reason, precondition=precondition,
+                                             expected_version=expected_version, at=at, **data)
         await self._after(ticket)
         return ticket
 

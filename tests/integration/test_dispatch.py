@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 
 from router import keys
+from router.adapters.conversations import ConversationStore
 from router.adapters.dispatch import Dispatcher, StaleClaim
 from router.adapters.ticket_store import RedisTicketStore
 from router.domain.tickets import Action, Status
+from router.services.tickets import TicketService
+from tests.fakes.stores import RecordingOutbound
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPT = "区城管局"
@@ -28,6 +31,7 @@ WORKER = textwrap.dedent(
     import redis.asyncio as aioredis
     from router.adapters.dispatch import Dispatcher
     from router.adapters.ticket_store import RedisTicketStore
+    from router.services.tickets import TicketService
 
     url, dept, mode = sys.argv[1:4]
 
@@ -40,7 +44,7 @@ WORKER = textwrap.dedent(
 
     async def main():
         r = aioredis.Redis.from_url(url, decode_responses=True)
-        d = Dying(r, RedisTicketStore(r))
+        d = Dying(r, TicketService(RedisTicketStore(r)))
         claims = await d.claim(dept, "doomed", 1)
         print("claimed", claims[0].entry_id, claims[0].ticket_id, flush=True)
         if mode == "before":
@@ -72,7 +76,7 @@ async def dispatched(store: RedisTicketStore, text: str = "路灯不亮", commun
 
 
 async def test_dispatch_reaches_the_department_once_and_accept_acks(redis, store) -> None:
-    d = Dispatcher(redis, store)
+    d = Dispatcher(redis, TicketService(store))
     tid = await dispatched(store)
     claims = await d.claim(DEPT, "w1", 10)
     assert [c.ticket_id for c in claims] == [tid]
@@ -85,8 +89,24 @@ async def test_dispatch_reaches_the_department_once_and_accept_acks(redis, store
     assert done.status is Status.RESOLVED
 
 
+async def test_a_department_resolving_its_work_asks_the_resident_for_a_rating(redis, store) -> None:
+    """办结 from a department's queue is a move like any other: the resident is asked on their channel."""
+    conversations = ConversationStore(redis)
+    conv = await conversations.current("wechat", "openid-9")
+    outbound = RecordingOutbound()
+    d = Dispatcher(redis, TicketService(store, conversations=conversations, outbound=outbound))
+    t = await store.create({**draft("路灯不亮", "科技园社区"), "conversation_id": conv.id, "channel": "wechat"})
+    await store.transition(t.id, Action.DISPATCH, "dispatcher")
+    [claim] = await d.claim(DEPT, "w1", 10)
+    await d.accept(claim, "城管-张")
+    assert outbound.sent == []
+    await d.resolve(t.id, "城管-张", reason="已更换灯泡")
+    [(conv_id, reply)] = outbound.sent
+    assert conv_id == conv.id and t.id in reply.text and len(reply.buttons) == 3
+
+
 async def test_return_goes_back_to_dispatch_and_redispatch_reaches_the_new_department(redis, store) -> None:
-    d = Dispatcher(redis, store)
+    d = Dispatcher(redis, TicketService(store))
     tid = await dispatched(store)
     [claim] = await d.claim(DEPT, "w1", 10)
     back = await d.return_ticket(claim, "城管-张", "属于供电局职责")
@@ -100,7 +120,7 @@ async def test_return_goes_back_to_dispatch_and_redispatch_reaches_the_new_depar
 
 
 async def test_withdrawn_ticket_is_never_handed_out(redis, store) -> None:
-    d = Dispatcher(redis, store)
+    d = Dispatcher(redis, TicketService(store))
     tid = await dispatched(store)
     await store.transition(tid, Action.WITHDRAW, "resident")
     assert await d.claim(DEPT, "w1", 10) == []
@@ -108,7 +128,7 @@ async def test_withdrawn_ticket_is_never_handed_out(redis, store) -> None:
 
 
 async def test_escalation_keeps_the_work_item_live(redis, store) -> None:
-    d = Dispatcher(redis, store)
+    d = Dispatcher(redis, TicketService(store))
     tid = await dispatched(store)
     [claim] = await d.claim(DEPT, "w1", 10)
     await store.transition(tid, Action.ESCALATE, "sla")
@@ -116,7 +136,7 @@ async def test_escalation_keeps_the_work_item_live(redis, store) -> None:
 
 
 async def test_second_accept_of_the_same_claim_is_stale(redis, store) -> None:
-    d = Dispatcher(redis, store)
+    d = Dispatcher(redis, TicketService(store))
     await dispatched(store)
     [claim] = await d.claim(DEPT, "w1", 10)
     await d.accept(claim, "a")
@@ -160,7 +180,7 @@ async def test_worker_killed_mid_dispatch_entry_is_reclaimed_and_handled_exactly
         kill(proc)
     assert (await store.get(tid)).status is (Status.IN_PROGRESS if mode == "after" else Status.DISPATCHED)
 
-    rescuer = Dispatcher(redis, store, min_idle_ms=200)
+    rescuer = Dispatcher(redis, TicketService(store), min_idle_ms=200)
     first = await rescuer.claim(DEPT, "rescuer", 10)
     # the dead worker's entry is not yet idle long enough: only the untouched ticket comes out
     assert [c.ticket_id for c in first] == [other]

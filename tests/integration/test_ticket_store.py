@@ -19,6 +19,7 @@ from router.adapters.ticket_store import (
     TicketNotFound,
 )
 from router.domain.tickets import CST, Action, IllegalTransition, Status, TransitionDataError
+from router.services.tickets import TicketService
 from tests.fakes.stores import InMemoryTicketStore
 
 
@@ -275,13 +276,13 @@ async def test_overdue_ticket_is_escalated_once_per_deadline(redis_store, clock,
                                       location={"district": "南山区", "street": "招商街道"}))
     calm = await redis_store.create(draft("公园长椅坏了", location={"district": "福田区"}))
     await redis_store.transition(urgent.id, Action.DISPATCH, "op")
-    sla = SlaScheduler(redis_store)
+    sla = SlaScheduler(TicketService(redis_store))
     assert await sla.tick(T0 + timedelta(hours=1)) == []
 
     # two routers (own clients, own scheduler objects) tick at the same overdue moment
     other_client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        other = SlaScheduler(RedisTicketStore(other_client, clock=clock))
+        other = SlaScheduler(TicketService(RedisTicketStore(other_client, clock=clock)))
         now = T0 + timedelta(hours=2, minutes=1)
         a, b = await asyncio.gather(sla.tick(now), other.tick(now))
     finally:
@@ -292,8 +293,8 @@ async def test_overdue_ticket_is_escalated_once_per_deadline(redis_store, clock,
     assert t.history[-1].actor == "system:sla" and t.history[-1].reason
     assert t.sla_deadline == now + timedelta(hours=2)
     # a restarted scheduler (fresh object) does nothing more until the new deadline passes
-    assert await SlaScheduler(redis_store).tick(now + timedelta(minutes=30)) == []
-    again = await SlaScheduler(redis_store).tick(now + timedelta(hours=2, seconds=1))
+    assert await SlaScheduler(TicketService(redis_store)).tick(now + timedelta(minutes=30)) == []
+    again = await SlaScheduler(TicketService(redis_store)).tick(now + timedelta(hours=2, seconds=1))
     assert [x.escalation_level for x in again] == ["区"]
     assert (await redis_store.get(calm.id)).status is Status.RECEIVED
 
@@ -304,7 +305,7 @@ async def test_resolved_ticket_never_escalates(store) -> None:
     t = await store.create(draft(urgency="life_property"))
     for action in ("dispatch", "accept", "resolve"):
         await store.transition(t.id, action, "op")
-    assert await SlaScheduler(store).tick(T0 + timedelta(days=30)) == []
+    assert await SlaScheduler(TicketService(store)).tick(T0 + timedelta(days=30)) == []
     assert (await store.get(t.id)).status is Status.RESOLVED
 
 
@@ -314,7 +315,7 @@ async def test_stale_schedule_entry_is_repaired_not_escalated(redis_store, redis
     t = await redis_store.create(draft(urgency="life_property"))
     await redis_store.transition(t.id, "withdraw", "resident")
     await redis.zadd(keys.sla_schedule(), {t.id: T0.timestamp()})  # left behind by a crash
-    assert await SlaScheduler(redis_store).tick(T0 + timedelta(hours=3)) == []
+    assert await SlaScheduler(TicketService(redis_store)).tick(T0 + timedelta(hours=3)) == []
     assert await redis.zscore(keys.sla_schedule(), t.id) is None
 
 
@@ -323,7 +324,7 @@ async def test_run_sla_scheduler_escalates_in_the_background(store, clock) -> No
 
     t = await store.create(draft(urgency="life_property"))
     clock.advance(hours=3)
-    task = asyncio.create_task(run_sla_scheduler(store, interval=0.01, clock=clock))
+    task = asyncio.create_task(run_sla_scheduler(TicketService(store), interval=0.01, clock=clock))
     try:
         for _ in range(200):
             if (await store.get(t.id)).status is Status.ESCALATED:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -91,14 +92,14 @@ async def ticket_transition(request: web.Request) -> web.StreamResponse:
     action = str(form.get("action") or "")
     reason = str(form.get("reason") or "").strip()[:500] or None
     data = {name: str(form.get(name) or "").strip()[:200] for name in _ACTION_FIELDS.get(action, ())}
-    data = {k: v for k, v in data.items() if v}
+    fields: dict[str, Any] = {k: v for k, v in data.items() if v}
     version = str(form.get("version") or "")
     # Through the ticket service, like every other caller: 办结 asks the resident for a rating here too.
     service = request.config_dict.get(TICKET_SERVICE) or TicketService(
         store, conversations=request.config_dict.get(CONVERSATIONS), outbound=request.config_dict.get(OUTBOUND))
     try:
         ticket = await service.move(ticket_id, action, f"console:{session_of(request).user}", reason,
-                                    expected_version=int(version) if version.isdigit() else None, **data)
+                                    expected_version=int(version) if version.isdigit() else None, **fields)
     except TicketNotFound:
         raise web.HTTPNotFound(text=msg(request, "not_found")) from None
     except IllegalTransition as exc:
