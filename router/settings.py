@@ -17,6 +17,11 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw.strip() else default
 
 
+def _text(env: Mapping[str, str], name: str, default: str) -> str:
+    """A text variable, stripped; unset or blank → ``default``."""
+    return env.get(name, "").strip() or default
+
+
 def _words(env: Mapping[str, str], name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
     """A list variable: "a b", "a,b" or "a, b"; unset → ``default`` (set but empty → empty)."""
     return tuple(env[name].replace(",", " ").split()) if name in env else default
@@ -90,6 +95,17 @@ class Settings:
     wechat_api_base: str = "https://api.weixin.qq.com"
     voice_user: str = ""
     voice_password: str = ""
+    # The voice hotline (router/channels/voice.py). Where 0 / 转人工 goes: "sip:..."/"sips:..." or a phone
+    # number → dial; "user:NAME" or a bare NAME → a user registered on the gateway; "queue:NAME" → enqueue.
+    voice_operator_queue: str = "operators"
+    voice_caller_id: str = ""  # callerId presented to the operator leg (empty: the gateway's default)
+    voice_asr_vendor: str = "default"  # "default": the gateway application's own speech engine
+    voice_language: str = "zh-CN"
+    voice_speech_rate: str = "slow"  # SSML prosody rate; set but empty → plain text (engines without SSML)
+    voice_dialogue_seconds: float = 7.0
+    voice_gather_timeout: int = 10
+    voice_min_confidence: float = 0.6
+    voice_readback: bool = True
     console_secret: str = ""
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto / Forwarded headers the console believes
     # (addresses or networks; CONSOLE_TRUSTED_PROXIES="10.0.0.2 10.0.1.0/24"). Loopback only by default.
@@ -143,6 +159,15 @@ class Settings:
             wechat_api_base=env.get("WECHAT_API_BASE") or "https://api.weixin.qq.com",
             voice_user=env.get("VOICE_WEBHOOK_USER", ""),
             voice_password=env.get("VOICE_WEBHOOK_PASSWORD", ""),
+            voice_operator_queue=_text(env, "VOICE_OPERATOR_QUEUE", "operators"),
+            voice_caller_id=_text(env, "VOICE_CALLER_ID", ""),
+            voice_asr_vendor=_text(env, "VOICE_ASR_VENDOR", "default"),
+            voice_language=_text(env, "VOICE_LANGUAGE", "zh-CN"),
+            voice_speech_rate=env.get("VOICE_SPEECH_RATE", "slow").strip(),
+            voice_dialogue_seconds=float(_text(env, "VOICE_DIALOGUE_SECONDS", "7")),
+            voice_gather_timeout=int(_text(env, "VOICE_GATHER_TIMEOUT", "10")),
+            voice_min_confidence=float(_text(env, "VOICE_MIN_CONFIDENCE", "0.6")),
+            voice_readback=_text(env, "VOICE_READBACK", "1") not in ("0", "false", "no", "off"),
             console_secret=env.get("CONSOLE_SECRET", ""),
             console_trusted_proxies=_words(env, "CONSOLE_TRUSTED_PROXIES", ("127.0.0.1", "::1")),
             var_dir=Path(env["VAR_DIR"]) if env.get("VAR_DIR") else ROOT / "var",

@@ -3,7 +3,8 @@
 ``POST /channels/voice/call`` answers a new call with a greeting inside a ``gather``; each ``gather``
 posts what the caller said or keyed to ``POST /channels/voice/gather?turn=N``; ``POST
 /channels/voice/status`` reports call states. Every answer is a JSON array of jambonz verbs
-(router.voice.verbs, checked by ``validate_verbs`` before it leaves).
+(router.voice.verbs, checked by ``validate_verbs`` before it leaves). The call's progress is one state of
+the transition table in router.domain.call, kept in the call's Redis hash; each webhook asks it for every move.
 
 Why it is built this way:
 - jambonz waits 10 s for an answer. The dialogue gets ``VOICE_DIALOGUE_SECONDS`` (7); if it is slower
@@ -26,18 +27,19 @@ import binascii
 import hmac
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from router import keys
 from router.adapters.conversations import ConversationNotFound, ConversationState, IllegalConversationMove
+from router.adapters.once import Once
 from router.appkeys import CONVERSATIONS, DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS, UNDERSTANDING
+from router.domain.call import LIVE_STATES, CallEvent, CallState, asks_address, is_confirming, next_state
 from router.http import ApiError, read_json
 from router.services.messages import Reply, Turn
 from router.voice import verbs as V
@@ -59,6 +61,9 @@ from router.voice.speech import (
     vt,
 )
 
+if TYPE_CHECKING:
+    from router.settings import Settings
+
 __all__ = ["setup_routes", "VoiceSender", "VoiceOptions", "VoiceChannel", "VOICE", "caller_user_id"]
 
 log = logging.getLogger(__name__)
@@ -72,10 +77,25 @@ _CALL_SID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 _DTMF = re.compile(r"^[0-9*#]{1,32}$")
 _ENDED_STATUSES = frozenset({"completed", "failed", "busy", "no-answer"})
 
+# The call's hash (keys.voice_call): user_id, caller, to, conv_id, started_at; ``state`` (a
+# router.domain.call.CallState, the only record of the call's progress); silences; last_said (what
+# "再说一遍" repeats); to_confirm (JSON, while confirming: what the read-back waits a yes for); options
+# (JSON: the buttons offered, by key); confirmed (JSON: what the caller confirmed already); holding_since
+# (when a late answer was promised: silence is not counted while it may still come); handed_over ("1" once
+# put through to a person: prompts stay shorter); ended (the gateway's final call status).
+# Calls begun before the state field existed carry these older names, renamed on first read:
+_RENAMED = {"last": "last_said", "inflight": "holding_since", "pending": "to_confirm", "transferred": "handed_over"}
+# A turn still running when the gateway reported the end must not bring the call back to life.
+_SET_STATE_UNLESS_ENDED = """
+if redis.call('HGET', KEYS[1], 'state') == ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[1])
+return 1
+"""
+
 
 @dataclass(frozen=True)
 class VoiceOptions:
-    """Hotline settings. VOICE_WEBHOOK_USER/PASSWORD come from Settings; the rest from the environment."""
+    """Hotline settings, from Settings (the VOICE_* variables)."""
 
     user: str = ""
     password: str = ""
@@ -94,25 +114,19 @@ class VoiceOptions:
     readback: bool = True
 
     @classmethod
-    def from_settings(cls, settings: Any, env: dict[str, str] | None = None) -> VoiceOptions:
-        env = dict(os.environ) if env is None else env
-
-        def get(name: str, default: str) -> str:
-            raw = env.get(name, "")
-            return raw.strip() if raw.strip() else default
-
+    def from_settings(cls, settings: Settings) -> VoiceOptions:
         return cls(
             user=settings.voice_user,
             password=settings.voice_password,
-            operator_queue=getattr(settings, "voice_operator_queue", "") or get("VOICE_OPERATOR_QUEUE", "operators"),
-            caller_id=get("VOICE_CALLER_ID", ""),
-            asr_vendor=get("VOICE_ASR_VENDOR", "default"),
-            language=get("VOICE_LANGUAGE", "zh-CN"),
-            speech_rate=env.get("VOICE_SPEECH_RATE", "slow").strip(),
-            dialogue_seconds=float(get("VOICE_DIALOGUE_SECONDS", "7")),
-            gather_timeout=int(get("VOICE_GATHER_TIMEOUT", "10")),
-            min_confidence=float(get("VOICE_MIN_CONFIDENCE", "0.6")),
-            readback=get("VOICE_READBACK", "1") not in ("0", "false", "no", "off"),
+            operator_queue=settings.voice_operator_queue,
+            caller_id=settings.voice_caller_id,
+            asr_vendor=settings.voice_asr_vendor,
+            language=settings.voice_language,
+            speech_rate=settings.voice_speech_rate,
+            dialogue_seconds=settings.voice_dialogue_seconds,
+            gather_timeout=settings.voice_gather_timeout,
+            min_confidence=settings.voice_min_confidence,
+            readback=settings.voice_readback,
         )
 
     def transfer_verb(self, action_hook: str) -> dict[str, Any]:
@@ -151,6 +165,10 @@ class Spoken:
     expect_address: bool
 
 
+class CallEnded(ConnectionError):
+    """The caller hung up: a reply for them can no longer be spoken."""
+
+
 class VoiceSender:
     """Operator text for a caller: queued in Redis, spoken at the call's next webhook.
 
@@ -168,11 +186,12 @@ class VoiceSender:
 
     async def send(self, conversation: Any, reply: Reply) -> None:
         call_sid = _call_sid_of(conversation.user_id)
-        state = await self.redis.hgetall(keys.voice_call(call_sid))
-        if not state or state.get("ended"):
-            # Nobody is listening any more; the transcript (written by the console) keeps the text.
+        call = await self.redis.hgetall(keys.voice_call(call_sid))
+        if not call or _is_over(call):
+            # Nobody is listening any more: the sender (an operator at the console) is told so and can call
+            # the resident back; the transcript keeps the text.
             log.warning("voice: call %s has ended; reply for %s not spoken", call_sid, conversation.id)
-            return
+            raise CallEnded(f"the call {call_sid} has ended; the reply was not spoken")
         item = {"author": reply.author if reply.author != "bot" else "operator", "text": reply.text,
                 "buttons": [b.to_dict() for b in reply.buttons]}
         await _push_outbox(self.redis, call_sid, [item])
@@ -196,6 +215,11 @@ class VoiceChannel:
     @property
     def redis(self) -> Any:
         return self.app[REDIS]
+
+    @property
+    def turns(self) -> Once:
+        """The verbs answered per (call, turn): claimed "" by the first delivery, then its verbs (JSON)."""
+        return Once(self.redis, claim_ttl=TURN_TTL)
 
     # --- HTTP plumbing --------------------------------------------------------------------------------
 
@@ -222,13 +246,10 @@ class VoiceChannel:
                      produce: Callable[[], Awaitable[list[dict[str, Any]]]]) -> web.Response:
         """Produce the verbs for one webhook once; a retry of the same (call, turn) gets them again."""
         key = keys.voice_turn(call_sid, turn) if turn is not None else None
-        if key is not None and not await self.redis.set(key, "", nx=True, ex=TURN_TTL):
-            deadline = time.monotonic() + REPLAY_WAIT
-            while time.monotonic() < deadline:
-                raw = await self.redis.get(key)
-                if raw:
-                    return _verbs_response(json.loads(raw))
-                await asyncio.sleep(0.05)
+        if key is not None and not await self.turns.claim(key):
+            replay = await self.turns.replay(key, wait=REPLAY_WAIT)
+            if replay.answer is not None:
+                return _verbs_response(json.loads(replay.answer))
             log.warning("voice: retry of %s turn %s before the first answer was ready", call_sid, turn)
         try:
             out = await produce()
@@ -240,7 +261,7 @@ class VoiceChannel:
             log.error("voice: invalid verbs for %s: %s", call_sid, errors)
             out = [self.listen(vt("error"), f"{turn or 'x'}e")]
         if key is not None:
-            await self.redis.set(key, json.dumps(out, ensure_ascii=False), ex=TURN_TTL)
+            await self.turns.store(key, json.dumps(out, ensure_ascii=False))
         return _verbs_response(out)
 
     def hook(self, turn: str) -> str:
@@ -258,31 +279,52 @@ class VoiceChannel:
     # --- call state -----------------------------------------------------------------------------------
 
     async def state(self, call_sid: str, data: dict[str, Any]) -> dict[str, str]:
-        st: dict[str, str] = await self.redis.hgetall(keys.voice_call(call_sid))
-        if st:
-            return st
-        # A gather for a call we never saw (state expired, or the call hook went to another deployment):
-        # carry on rather than hang up on the caller.
-        return await self.new_state(call_sid, data)
+        call: dict[str, str] = await self.redis.hgetall(keys.voice_call(call_sid))
+        if not call:
+            # A gather for a call we never saw (state expired, or the call hook went to another deployment):
+            # carry on rather than hang up on the caller.
+            call = await self.new_state(call_sid, data)
+        elif "state" not in call:
+            call = await self._upgrade(call_sid, call)
+        if call["state"] == CallState.RINGING:  # the greeting was given elsewhere, or failed: carry on
+            call["state"] = next_state(CallState.RINGING, CallEvent.GREETED).value
+        return call
 
     async def new_state(self, call_sid: str, data: dict[str, Any]) -> dict[str, str]:
         caller = _field(data, "from", 128) or "unknown"
         user_id = caller_user_id(caller, call_sid)
         conv = await self.app[CONVERSATIONS].current("voice", user_id)
-        st = {"user_id": user_id, "caller": caller, "to": _field(data, "to", 128), "conv_id": conv.id,
-              "silences": "0", "started_at": str(time.time())}
+        call = {"user_id": user_id, "caller": caller, "to": _field(data, "to", 128), "conv_id": conv.id,
+                "state": CallState.RINGING.value, "silences": "0", "started_at": str(time.time())}
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.voice_call(call_sid), mapping=st)
+            pipe.hset(keys.voice_call(call_sid), mapping=call)
             pipe.expire(keys.voice_call(call_sid), CALL_TTL)
             await pipe.execute()
-        return st
+        return call
+
+    async def _upgrade(self, call_sid: str, call: dict[str, str]) -> dict[str, str]:
+        """A call begun before the state field existed (a deploy mid-call): its flags become the state."""
+        old = [name for name in (*_RENAMED, "expect_address") if name in call]
+        new = {_RENAMED[name]: call[name] for name in old if name in _RENAMED}
+        new["state"] = _legacy_state(call).value
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.voice_call(call_sid), mapping=new)
+            if old:
+                pipe.hdel(keys.voice_call(call_sid), *old)
+            await pipe.execute()
+        return {**{k: v for k, v in call.items() if k not in old}, **new}
 
     async def save(self, call_sid: str, changes: dict[str, str], drop: tuple[str, ...] = ()) -> None:
+        """Write a turn's changes; ``state`` is written unless the call has ended meanwhile."""
+        key = keys.voice_call(call_sid)
+        fields = {k: v for k, v in changes.items() if k != "state"}
         async with self.redis.pipeline(transaction=True) as pipe:
-            if changes:
-                pipe.hset(keys.voice_call(call_sid), mapping=changes)
+            if fields:
+                pipe.hset(key, mapping=fields)
             if drop:
-                pipe.hdel(keys.voice_call(call_sid), *drop)
+                pipe.hdel(key, *drop)
+            if "state" in changes:
+                pipe.eval(_SET_STATE_UNLESS_ENDED, 1, key, changes["state"], CallState.ENDED.value)
             await pipe.execute()
 
     async def pop_outbox(self, call_sid: str) -> list[dict[str, Any]]:
@@ -297,21 +339,23 @@ class VoiceChannel:
     async def on_call(self, call_sid: str, data: dict[str, Any]) -> list[dict[str, Any]]:
         await self.new_state(call_sid, data)
         greeting = vt("greeting")
-        await self.save(call_sid, {"last": greeting})
+        state = next_state(CallState.RINGING, CallEvent.GREETED)
+        await self.save(call_sid, {"state": state.value, "last_said": greeting})
         return [self.listen(greeting, "1")]
 
     async def on_status(self, call_sid: str, data: dict[str, Any]) -> None:
         status = data.get("call_status")
         if status not in _ENDED_STATUSES:
             return
-        st = await self.redis.hgetall(keys.voice_call(call_sid))
-        if not st or st.get("ended"):
+        call = await self.redis.hgetall(keys.voice_call(call_sid))
+        if not call or _is_over(call):
             return
-        await self.save(call_sid, {"ended": str(status)})
+        state = CallState(call["state"]) if "state" in call else _legacy_state(call)
+        await self.save(call_sid, {"state": next_state(state, CallEvent.END).value, "ended": str(status)})
         for key in (keys.voice_call(call_sid), keys.voice_outbox(call_sid)):
             await self.redis.expire(key, ENDED_TTL)
         store = self.app[CONVERSATIONS]
-        conv = await store.get(st.get("conv_id", ""))
+        conv = await store.get(call.get("conv_id", ""))
         if conv is None:
             return
         if conv.state is ConversationState.BOT:
@@ -322,10 +366,13 @@ class VoiceChannel:
             await store.append(conv.id, "system", f"来电已挂断（{status}）", meta={"channel": "voice"})
 
     async def on_gather(self, call_sid: str, turn: str, data: dict[str, Any]) -> list[dict[str, Any]]:
-        st = await self.state(call_sid, data)
-        nxt = str(int(turn) + 1) if turn.isdigit() else turn + "+"
-        t = _Turn(self, call_sid, turn, nxt, st)
-        return await t.run(data)
+        call = await self.state(call_sid, data)
+        if CallState(call["state"]) not in LIVE_STATES:
+            # We hung up, or the gateway says the line is gone: nobody is there to answer.
+            log.info("voice: gather for call %s in state %s: hanging up", call_sid, call["state"])
+            return [V.hangup()]
+        next_turn = str(int(turn) + 1) if turn.isdigit() else turn + "+"
+        return await _Turn(self, call_sid, turn, next_turn, call).run(data)
 
     # --- late answers ---------------------------------------------------------------------------------
 
@@ -347,7 +394,7 @@ class VoiceChannel:
             log.exception("voice: late dialogue answer for %s failed", call_sid)
             items = [{"author": "system", "text": vt("error")}]
         await _push_outbox(self.redis, call_sid, items)
-        await self.redis.hdel(keys.voice_call(call_sid), "inflight")
+        await self.redis.hdel(keys.voice_call(call_sid), "holding_since")
 
     async def drain(self) -> None:
         if self._late:
@@ -355,19 +402,28 @@ class VoiceChannel:
 
 
 class _Turn:
-    """One gather webhook: what the caller did, and the verbs that answer it."""
+    """One gather webhook: what the caller did, the verbs that answer it, and the call's moves."""
 
-    def __init__(self, ch: VoiceChannel, call_sid: str, turn: str, nxt: str, st: dict[str, str]) -> None:
-        self.ch, self.call_sid, self.turn, self.nxt, self.st = ch, call_sid, turn, nxt, st
-        self.o = ch.options
+    def __init__(self, channel: VoiceChannel, call_sid: str, turn: str, next_turn: str,
+                 call: dict[str, str]) -> None:
+        self.channel, self.call_sid, self.turn, self.next_turn = channel, call_sid, turn, next_turn
+        self.call = call  # the call's hash as read, with this turn's changes applied
+        self.config = channel.options
+        self.state = CallState(call["state"])
         self.changes: dict[str, str] = {}
         self.drop: list[str] = []
         self.pre: list[str] = []  # spoken before the answer: operator texts, late answers
         self.transfer_pending = False
 
     # state helpers
+    def _move(self, event: CallEvent) -> None:
+        """The call's next state, as the domain's table says; a read-back left behind is dropped."""
+        self.state = next_state(self.state, event)
+        if not is_confirming(self.state) and "to_confirm" in self.call:
+            self._clear("to_confirm")
+
     def _json(self, field: str, default: Any) -> Any:
-        raw = self.st.get(field)
+        raw = self.call.get(field)
         return json.loads(raw) if raw else default
 
     def _set(self, **fields: Any) -> None:
@@ -375,18 +431,22 @@ class _Turn:
             if k in self.drop:
                 self.drop.remove(k)
             self.changes[k] = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-            self.st[k] = self.changes[k]
+            self.call[k] = self.changes[k]
 
     def _clear(self, *fields: str) -> None:
         for f in fields:
             if f not in self.drop:
                 self.drop.append(f)
-            self.st.pop(f, None)
+            self.call.pop(f, None)
             self.changes.pop(f, None)
+
+    def _to_confirm(self) -> dict[str, Any] | None:
+        """What the read-back in progress waits a yes for; None when no read-back waits."""
+        return self._json("to_confirm", {}) if is_confirming(self.state) else None
 
     async def run(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         out = await self._decide(data)
-        await self.ch.save(self.call_sid, self.changes, tuple(self.drop))
+        await self.channel.save(self.call_sid, {**self.changes, "state": self.state.value}, tuple(self.drop))
         return out
 
     async def _decide(self, data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -418,9 +478,9 @@ class _Turn:
             return await self._transfer("dtmf")
         if keys_ == "*":
             return self._repeat()
-        pending = self._json("pending", None)
-        if pending and keys_ in ("1", "2"):
-            return await self._resolve_pending(pending, keys_ == "1")
+        to_confirm = self._to_confirm()
+        if to_confirm is not None and keys_ in ("1", "2"):
+            return await self._resolve_read_back(to_confirm, keys_ == "1")
         options = self._json("options", [])
         if len(keys_) == 1 and keys_.isdigit():
             idx = int(keys_) - 1
@@ -440,55 +500,59 @@ class _Turn:
             return await self._transfer("speech")
         if is_repeat_request(text):
             return self._repeat()
-        pending = self._json("pending", None)
-        if pending:
+        to_confirm = self._to_confirm()
+        if to_confirm is not None:
             if is_yes(text):
-                return await self._resolve_pending(pending, True)
+                return await self._resolve_read_back(to_confirm, True)
             if is_no(text):
-                return await self._resolve_pending(pending, False)
-            self._clear("pending")  # they said something new instead
+                return await self._resolve_read_back(to_confirm, False)
+            self._move(CallEvent.REJECTED)  # they said something new instead
         bare = re.sub(r"\W+", "", text)
         for title, payload in self._json("options", []):
             if bare and bare == re.sub(r"\W+", "", title):
                 return await self._ask(payload, shown=title)
-        understanding = self.ch.app.get(UNDERSTANDING)
+        understanding = self.channel.app.get(UNDERSTANDING)
         alternatives = [clean_transcript(a) for a in heard.alternatives]
         if understanding is not None and understanding.alarm(text, "voice", alternatives) is not None:
             # Danger in any of what the recogniser heard: no confirmation round, no read-back.
             return await self._ask(text, alternatives=alternatives)
-        if heard.confidence is not None and heard.confidence < self.o.min_confidence:
-            self._set(pending={"kind": "heard", "text": text})
+        if heard.confidence is not None and heard.confidence < self.config.min_confidence:
+            self._start_read_back({"kind": "heard", "text": text})
             return self._say_and_listen(vt("confirm_heard", text=to_speech(text)))
         readback = self._readback(text)
         if readback:
             return readback
         return await self._ask(text, alternatives=alternatives)
 
+    def _start_read_back(self, what: dict[str, Any]) -> None:
+        self._move(CallEvent.READ_BACK)
+        self._set(to_confirm=what)
+
     def _readback(self, text: str) -> list[dict[str, Any]] | None:
-        if not self.o.readback:
+        if not self.config.readback:
             return None
         confirmed = self._json("confirmed", [])
         phone = find_phone(text)
         if phone and phone not in confirmed:
-            self._set(pending={"kind": "phone", "text": text, "value": phone})
+            self._start_read_back({"kind": "phone", "text": text, "value": phone})
             return self._say_and_listen(vt("confirm_phone", digits=spoken_digits(phone)))
-        if self.st.get("expect_address") == "1" and text not in confirmed and not is_skip(text):
-            self._set(pending={"kind": "address", "text": text, "value": text})
+        if asks_address(self.state) and text not in confirmed and not is_skip(text):
+            self._start_read_back({"kind": "address", "text": text, "value": text})
             return self._say_and_listen(vt("confirm_address", address=to_speech(text)))
         return None
 
-    async def _resolve_pending(self, pending: dict[str, Any], yes: bool) -> list[dict[str, Any]]:
-        self._clear("pending")
+    async def _resolve_read_back(self, to_confirm: dict[str, Any], yes: bool) -> list[dict[str, Any]]:
+        self._move(CallEvent.CONFIRMED if yes else CallEvent.REJECTED)
         if not yes:
             return self._say_and_listen(vt("say_again"))
-        text = str(pending.get("text", ""))
+        text = str(to_confirm.get("text", ""))
         confirmed = self._json("confirmed", [])
-        confirmed.append(pending.get("value", text))
+        confirmed.append(to_confirm.get("value", text))
         phone = find_phone(text)
         if phone:  # heard and confirmed as a whole: the number was read out digit by digit already
             confirmed.append(phone)
         self._set(confirmed=confirmed[-20:])
-        if pending.get("kind") == "heard":
+        if to_confirm.get("kind") == "heard":
             readback = self._readback(text)
             if readback:
                 return readback
@@ -498,21 +562,21 @@ class _Turn:
         if self.pre:  # nothing said, but there is news: a late answer or an operator's words
             news, self.pre = _join(self.pre), []
             return self._say_and_listen(news)
-        inflight = float(self.st.get("inflight") or 0)
-        if inflight and time.time() - inflight < INFLIGHT_STALE:
-            return [self.ch.listen(vt("still_holding"), self.nxt, timeout=self.o.holding_timeout)]
-        silences = int(self.st.get("silences") or 0) + 1
+        holding_since = float(self.call.get("holding_since") or 0)
+        if holding_since and time.time() - holding_since < INFLIGHT_STALE:
+            return [self.channel.listen(vt("still_holding"), self.next_turn, timeout=self.config.holding_timeout)]
+        silences = int(self.call.get("silences") or 0) + 1
         self._set(silences=str(silences))
         waiting = await self._conversation_state() in (ConversationState.QUEUED, ConversationState.HUMAN)
-        limit = self.o.max_silences * 3 if waiting else self.o.max_silences
+        limit = self.config.max_silences * 3 if waiting else self.config.max_silences
         if silences >= limit:
-            return [self.ch.speak(vt("silence_goodbye")), V.hangup()]
+            return self._goodbye([vt("silence_goodbye")])
         if waiting:
             return self._say_and_listen(vt("silence_waiting"))
         return self._say_and_listen(vt("silence_1") if silences == 1 else vt("silence_2"))
 
     def _repeat(self) -> list[dict[str, Any]]:
-        last = self.st.get("last", "")
+        last = self.call.get("last_said", "")
         if not last:
             return self._say_and_listen(vt("nothing_to_repeat"))
         return self._say_and_listen(vt("repeat_prefix") + last, remember=False)
@@ -521,47 +585,49 @@ class _Turn:
 
     async def _ask(self, text: str, *, shown: str = "", alternatives: list[str] | None = None) -> list[dict[str, Any]]:
         """The caller's words through the dialogue, within the time budget."""
-        self._clear("options", "expect_address")
-        dialogue = self.ch.app[DIALOGUE]
+        self._clear("options")
+        self._move(CallEvent.ASKED)
+        dialogue = self.channel.app[DIALOGUE]
         before = await self._conversation_state()
         metadata: dict[str, Any] = {"input": "voice"}
         if shown:
             metadata["shown"] = shown
         if alternatives:
             metadata["alternatives"] = list(alternatives)
-        caller = _phone_number(self.st.get("caller", ""))
+        caller = _phone_number(self.call.get("caller", ""))
         if caller:
             # The bot may offer it back ("就用您现在打来的这个号码，可以吗？") instead of asking an
             # elderly caller to recite a number.
             metadata["caller_number"] = caller
         task: asyncio.Task[Turn] = asyncio.ensure_future(dialogue.handle(
-            "voice", self.st["user_id"], text, message_id=f"{self.call_sid}:{self.turn}", metadata=metadata))
+            "voice", self.call["user_id"], text, message_id=f"{self.call_sid}:{self.turn}", metadata=metadata))
         try:
-            turn = await asyncio.wait_for(asyncio.shield(task), timeout=self.o.dialogue_seconds)
+            turn = await asyncio.wait_for(asyncio.shield(task), timeout=self.config.dialogue_seconds)
         except TimeoutError:
-            self._set(inflight=str(time.time()))
-            self.ch.keep_late(self.call_sid, task)
-            return [self.ch.listen(" ".join(self.pre + [vt("holding")]), self.nxt,
-                                   timeout=self.o.holding_timeout)]
+            self._set(holding_since=str(time.time()))
+            self._move(CallEvent.HOLD)
+            self.channel.keep_late(self.call_sid, task)
+            return [self.channel.listen(" ".join(self.pre + [vt("holding")]), self.next_turn,
+                                        timeout=self.config.holding_timeout)]
         spoken = self._render([{"author": r.author, "text": r.text, "buttons": [b.to_dict() for b in r.buttons]}
                                for r in turn.replies])
         state = turn.conversation.state
         if state is ConversationState.QUEUED and before is not ConversationState.QUEUED:
             return self._transfer_verbs(spoken.text)
         if state is ConversationState.CLOSED:
-            return [self.ch.speak(_join(self.pre + [spoken.text, vt("goodbye")])), V.hangup()]
+            return self._goodbye(self.pre + [spoken.text, vt("goodbye")])
         if not spoken.text:
             return self._say_and_listen(vt("operator_waiting") if state is ConversationState.HUMAN
                                         else vt("reply_empty"))
         return self._say_and_listen(spoken.text, options=spoken.options, expect_address=spoken.expect_address)
 
     async def _conversation_state(self) -> ConversationState | None:
-        conv = await self.ch.app[CONVERSATIONS].get(self.st.get("conv_id", ""))
+        conv = await self.channel.app[CONVERSATIONS].get(self.call.get("conv_id", ""))
         return conv.state if conv is not None else None
 
     async def _transfer(self, how: str) -> list[dict[str, Any]]:
-        store = self.ch.app[CONVERSATIONS]
-        conv = await store.current("voice", self.st["user_id"])
+        store = self.channel.app[CONVERSATIONS]
+        conv = await store.current("voice", self.call["user_id"])
         await store.append(conv.id, "resident", "转人工", meta={"channel": "voice", "input": how})
         try:
             await store.move(conv.id, "handoff", reason="caller_request")
@@ -571,26 +637,33 @@ class _Turn:
         return self._transfer_verbs("")
 
     def _transfer_verbs(self, before: str) -> list[dict[str, Any]]:
-        self._set(transferred="1")
-        self._clear("pending", "options")
+        self._move(CallEvent.TRANSFER)
+        self._set(handed_over="1")
+        self._clear("options")
         text = _join(self.pre + [before, vt("transfer")])
-        return [self.ch.speak(text), self.o.transfer_verb(self.ch.hook(self.nxt))]
+        return [self.channel.speak(text), self.config.transfer_verb(self.channel.hook(self.next_turn))]
 
     async def _after_transfer(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         if data.get("dial_call_status") == "completed" or data.get("queue_result") == "bridged":
-            return [self.ch.speak(_join(self.pre + [vt("goodbye")])), V.hangup()]
+            return self._goodbye(self.pre + [vt("goodbye")])
         # Nobody answered: the conversation stays queued, the operator sees it and calls back.
+        self._move(CallEvent.TRANSFER_FAILED)
         return self._say_and_listen(vt("transfer_failed"))
+
+    def _goodbye(self, parts: list[str]) -> list[dict[str, Any]]:
+        self._move(CallEvent.HANG_UP)
+        return [self.channel.speak(_join(parts)), V.hangup()]
 
     # --- speaking ---------------------------------------------------------------------------------------
 
     async def _take_outbox(self) -> None:
-        items = await self.ch.pop_outbox(self.call_sid)
+        items = await self.channel.pop_outbox(self.call_sid)
         if not items:
             return
         late = [i for i in items if i.get("author") in ("late", "system")]
         if late:
-            self._clear("inflight")
+            self._clear("holding_since")
+            self._move(CallEvent.LATE_ANSWER)
         spoken = self._render(items, late=bool(late))
         if spoken.text:
             self.pre.append(spoken.text)
@@ -624,7 +697,7 @@ class _Turn:
             self._set(options=[list(o) for o in options])
         expect_address = asks_for_address(" ".join(raw))
         if expect_address:
-            self._set(expect_address="1")
+            self._move(CallEvent.ADDRESS_ASKED)
         return Spoken(text, options, expect_address)
 
     def _say_and_listen(self, text: str, *, remember: bool = True, options: list[tuple[str, str]] | None = None,
@@ -633,9 +706,30 @@ class _Turn:
             return self._transfer_verbs(text)
         prompt = _join(self.pre + [text]) or vt("prompt_again")
         if remember and text:
-            self._set(last=text)
-        waiting = self.st.get("transferred") == "1"
-        return [self.ch.listen(prompt, self.nxt, timeout=None if not waiting else max(5, self.o.gather_timeout // 2))]
+            self._set(last_said=text)
+        waiting = self.call.get("handed_over") == "1"
+        return [self.channel.listen(prompt, self.next_turn,
+                                    timeout=None if not waiting else max(5, self.config.gather_timeout // 2))]
+
+
+def _is_over(call: dict[str, str]) -> bool:
+    return call.get("state") == CallState.ENDED or bool(call.get("ended"))
+
+
+def _legacy_state(call: dict[str, str]) -> CallState:
+    """The state a call's older flags (ended, pending, transferred, expect_address, inflight) amount to."""
+    address = call.get("expect_address") == "1"
+    if call.get("ended"):
+        return CallState.ENDED
+    if call.get("pending"):
+        return CallState.CONFIRMING_ADDRESS if address else CallState.CONFIRMING
+    if call.get("transferred") == "1":
+        return CallState.TRANSFERRING  # takes the dial's outcome, and the caller's words like listening
+    if address:
+        return CallState.ASKING_ADDRESS
+    if call.get("inflight"):
+        return CallState.HOLDING
+    return CallState.LISTENING
 
 
 def _join(parts: list[str]) -> str:

@@ -51,6 +51,7 @@ import defusedxml.ElementTree as SafeET
 from aiohttp import web
 
 from router import keys
+from router.adapters.once import Once
 from router.adapters.wechat_api import WeChatApi, WeChatApiError
 from router.adapters.wechat_outbox import Undelivered, WeChatOutbox
 from router.appkeys import CONVERSATIONS, DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
@@ -90,6 +91,7 @@ log = logging.getLogger(__name__)
 PASSIVE_SECONDS = 4.0  # WeChat gives up after 5 s; leave room for the network and the encryption
 PENDING_TTL = 60  # a delivery whose owner died is forgotten after this; WeChat's retries end within ~15 s
 OUTCOME_TTL = 3600
+_PENDING = json.dumps({"s": "pending"})  # a claimed delivery whose outcome is not known yet
 SHUTDOWN_GRACE_SECONDS = 10.0
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _ACCOUNT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # the original id, gh_ and 12 hex digits
@@ -260,6 +262,12 @@ class WeChatChannel:
         return self.app[REDIS]
 
     @property
+    def deliveries(self) -> Once:
+        """Deliveries by MsgId (events: FromUserName + CreateTime): claimed {"s": "pending"} for
+        PENDING_TTL, then {"s": "replied", "texts": [...]}, {"s": "deferred"} or {"s": "sent"}."""
+        return Once(self.redis, claim_ttl=PENDING_TTL, answer_ttl=OUTCOME_TTL, marker=_PENDING)
+
+    @property
     def outbox(self) -> WeChatOutbox:
         if self._outbox is None:
             raise RuntimeError("the WeChat outbox starts with the app (cleanup context not entered)")
@@ -348,7 +356,7 @@ class WeChatChannel:
                      started: float) -> list[str] | None:
         """The texts for a passive reply, or None for ``success`` (nothing now / answer follows later)."""
         key = msg.delivery_key()
-        if not await self.redis.set(key, json.dumps({"s": "pending"}), nx=True, ex=PENDING_TTL):
+        if not await self.deliveries.claim(key):
             return await self._retry(key)
         loop = asyncio.get_running_loop()
         # Resolved by the task without awaiting anything, or cancelled by us at the deadline: exactly one
@@ -361,11 +369,11 @@ class WeChatChannel:
         done, _ = await asyncio.wait({passive}, timeout=remaining)
         if passive in done:
             texts = passive.result()
-            await self.redis.set(key, json.dumps({"s": "replied", "texts": texts}, ensure_ascii=False),
-                                 xx=True, ex=OUTCOME_TTL)
+            await self.deliveries.store(key, json.dumps({"s": "replied", "texts": texts}, ensure_ascii=False),
+                                        only_if_claimed=True)
             return texts
         passive.cancel()
-        await self.redis.set(key, json.dumps({"s": "deferred"}), xx=True, ex=OUTCOME_TTL)
+        await self.deliveries.store(key, json.dumps({"s": "deferred"}), only_if_claimed=True)
         return None
 
     async def _run(self, msg: InboundMessage, key: str, produce: Callable[[], Awaitable[list[Reply]]],
@@ -388,7 +396,7 @@ class WeChatChannel:
             return
         try:
             await self.outbox.send_or_keep(msg.from_user, texts, origin="bot")
-            await self.redis.set(key, json.dumps({"s": "sent"}), xx=True, ex=OUTCOME_TTL)
+            await self.deliveries.store(key, json.dumps({"s": "sent"}), only_if_claimed=True)
         except WeChatApiError as exc:  # refused for good (e.g. the resident's 48-hour window is over)
             log.warning("late answer to %s not delivered: %s", msg.from_user, exc)
             await self._note_undelivered(Undelivered(msg.from_user, "\n".join(texts), None, "bot", str(exc)))
@@ -409,16 +417,11 @@ class WeChatChannel:
             log.exception("could not note the undelivered message to %s: %s", lost.openid, lost.text[:80])
 
     async def _retry(self, key: str) -> list[str] | None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.passive_seconds
-        while True:
-            raw = await self.redis.get(key)
-            state = json.loads(raw) if raw else {"s": "gone"}
-            if state["s"] == "replied":
-                return list(state["texts"])  # WeChat did not get the first response: give it again
-            if state["s"] != "pending" or loop.time() >= deadline:
-                return None  # the answer is on its way through the customer-service API (or was sent)
-            await asyncio.sleep(0.05)
+        replay = await self.deliveries.replay(key, wait=self.passive_seconds)
+        outcome = json.loads(replay.answer) if replay.answer else {"s": "gone"}
+        if outcome["s"] == "replied":
+            return list(outcome["texts"])  # WeChat did not get the first response: give it again
+        return None  # the answer is on its way through the customer-service API (or was sent)
 
     # --------------------------------------------------------------------------- message types
 

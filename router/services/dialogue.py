@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from router import keys
 from router.adapters.conversations import Conversation, ConversationState, ConversationStore
+from router.adapters.once import Once
 from router.adapters.rasa import RasaClient, RasaUnavailable
 from router.services.messages import Reply, Turn
 from router.texts import text as t
@@ -27,6 +28,7 @@ __all__ = ["Dialogue"]
 log = logging.getLogger(__name__)
 
 SEEN_TTL = 24 * 3600
+REPLAY_WAIT = 5.0  # a repeated message id waits at most this long for the first delivery's answer
 # Rasa reads and writes a conversation's whole tracker on every turn, so its latency grows with the
 # conversation (measured: p50 18 ms at turn 10, 135 ms past turn 200 on a stock bot). After this many
 # turns, between forms, the conversation moves to a fresh Rasa sender carrying what matters over.
@@ -45,6 +47,7 @@ class Dialogue:
     def __init__(self, redis: aioredis.Redis, conversations: ConversationStore, rasa: RasaClient, *,
                  understanding: Any | None = None) -> None:
         self.redis = redis
+        self.seen = Once(redis, claim_ttl=SEEN_TTL, poll=0.1)  # message ids taken: claim "" → the replies
         self.conversations = conversations
         self.rasa = rasa
         # router.services.understanding.Understanding: the evidence the bot's intake decision weighs
@@ -56,25 +59,18 @@ class Dialogue:
         """One message. A text that starts with "/" is a button payload ("/rate{...}", "/skip"): Rasa
         would take it as an intent with entities, so it is accepted only when it equals a button this
         conversation was offered — or ``trusted_payload`` (a WeChat menu key the account configured)."""
-        if message_id:
-            seen_key = keys.message_seen(channel, message_id)
-            if not await self.redis.set(seen_key, "", nx=True, ex=SEEN_TTL):
-                return await self._replay(seen_key, channel, user_id)
+        seen_key = keys.message_seen(channel, message_id) if message_id else None
+        if seen_key is not None and not await self.seen.claim(seen_key):
+            return await self._replay(seen_key, channel, user_id)
         turn = await self._handle(channel, user_id, text, metadata or {}, trusted_payload)
-        if message_id:
-            await self.redis.set(keys.message_seen(channel, message_id),
-                                 json.dumps([r.to_dict() for r in turn.replies], ensure_ascii=False), ex=SEEN_TTL)
+        if seen_key is not None:
+            await self.seen.store(seen_key, json.dumps([r.to_dict() for r in turn.replies], ensure_ascii=False))
         return turn
 
     async def _replay(self, seen_key: str, channel: str, user_id: str) -> Turn:
         # The first delivery may still be in flight: wait a little for its answer.
-        raw = ""
-        for _ in range(50):
-            raw = await self.redis.get(seen_key) or ""
-            if raw:
-                break
-            await asyncio.sleep(0.1)
-        replies = [Reply.from_rasa(m) for m in json.loads(raw)] if raw else []
+        replay = await self.seen.replay(seen_key, wait=REPLAY_WAIT)
+        replies = [Reply.from_rasa(m) for m in json.loads(replay.answer)] if replay.answer else []
         conv = await self.conversations.current(channel, user_id)
         return Turn(replies=replies, conversation=conv, duplicate=True)
 

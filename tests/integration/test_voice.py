@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from router import appkeys as K
 from router import keys
 from router.adapters.conversations import ConversationStore
 from router.channels import voice
+from router.channels.voice import CallEnded
 from router.http import auth_middleware, error_middleware
 from router.services.messages import Button, Reply, Turn
 from router.services.outbound import Outbound
@@ -436,3 +438,111 @@ async def test_simulator_drives_a_live_server(redis, tmp_path):
     assert text.count("好的，请问路灯在什么位置？") == 2  # the answer, and again for key *
     assert "通话结束：caller" in text
     assert app[K.DIALOGUE].texts == ["路灯坏了"]
+
+
+# --- the call's state (router.domain.call) in its Redis hash -------------------------------------------
+
+
+async def call_hash(app, call: Call) -> dict[str, str]:
+    return await app[K.REDIS].hgetall(keys.voice_call(call.call_sid))
+
+
+async def test_the_call_s_progress_is_one_state_field(client, app):
+    app[K.DIALOGUE].script = [Step("请问您的联系电话是多少？")]
+    call = Call(client)
+    await call.start()
+    h = await call_hash(app, call)
+    assert h["state"] == "listening" and h["last_said"]
+    await call.say("井盖丢了")
+    await call.say("幺三八 零零幺三 八零零零")
+    h = await call_hash(app, call)
+    assert h["state"] == "confirming" and json.loads(h["to_confirm"])["value"] == "13800138000"
+    await call.keys("0")
+    h = await call_hash(app, call)
+    assert h["state"] == "transferring" and h["handed_over"] == "1" and "to_confirm" not in h
+    await call.post(call.hook, call.payload(dial_call_status="no-answer"))
+    assert (await call_hash(app, call))["state"] == "listening"
+    await call.hang_up()
+    h = await call_hash(app, call)
+    assert (h["state"], h["ended"]) == ("ended", "completed")
+    assert not {"last", "pending", "inflight", "transferred", "expect_address"} & set(h)  # the old names
+
+
+async def test_no_to_an_address_read_back_reads_the_next_address_back_too(client, app):
+    dialogue: ScriptedDialogue = app[K.DIALOGUE]
+    dialogue.script = [Step("请问具体地址在哪里？")]
+    call = Call(client)
+    await call.start()
+    await call.say("路灯坏了")
+    assert (await call_hash(app, call))["state"] == "asking_address"
+    v = await call.say("南山区粤海街道科技园路一号")
+    assert "您说的地址是" in heard(v) and (await call_hash(app, call))["state"] == "confirming_address"
+    v = await call.keys("2")
+    assert "请您再说一遍" in heard(v) and (await call_hash(app, call))["state"] == "asking_address"
+    v = await call.say("南山区粤海街道科技园路二号")
+    assert "您说的地址是：南山区粤海街道科技园路2号" in heard(v)
+    await call.say("对的")
+    assert dialogue.texts == ["路灯坏了", "南山区粤海街道科技园路2号"]
+    assert (await call_hash(app, call))["state"] == "listening"
+
+
+async def test_a_call_begun_under_the_old_field_names_carries_on(client, app):
+    """A deploy mid-call: the hash written by the previous version (flags, short names) still works."""
+    call = Call(client)
+    user_id = voice.caller_user_id(call.caller, call.call_sid)
+    conv = await app[K.CONVERSATIONS].current("voice", user_id)
+    await app[K.REDIS].hset(keys.voice_call(call.call_sid), mapping={
+        "user_id": user_id, "caller": call.caller, "to": "12345", "conv_id": conv.id, "silences": "1",
+        "started_at": "1700000000.0", "last": "请问您的联系电话是多少？", "expect_address": "1",
+        "pending": json.dumps({"kind": "phone", "text": "13800138000", "value": "13800138000"}),
+        "confirmed": "[]"})
+    call.hook = "/channels/voice/gather?turn=4"
+    v = await call.keys("*")  # "再说一遍" finds the last answer under its new name
+    assert "请问您的联系电话是多少" in heard(v)
+    h = await call_hash(app, call)
+    assert h["state"] == "confirming_address" and h["last_said"] == "请问您的联系电话是多少？"
+    assert not {"last", "pending", "expect_address"} & set(h)
+    await call.keys("1")  # the read-back the old version made is confirmed
+    assert app[K.DIALOGUE].texts == ["13800138000"]
+    assert (await call_hash(app, call))["state"] == "listening"
+
+
+async def test_a_call_in_transfer_under_the_old_field_names_takes_the_dial_outcome(client, app):
+    call = Call(client)
+    user_id = voice.caller_user_id(call.caller, call.call_sid)
+    conv = await app[K.CONVERSATIONS].current("voice", user_id)
+    await app[K.REDIS].hset(keys.voice_call(call.call_sid), mapping={
+        "user_id": user_id, "caller": call.caller, "conv_id": conv.id, "silences": "0", "transferred": "1"})
+    call.hook = "/channels/voice/gather?turn=3"
+    v = await call.post(call.hook, call.payload(dial_call_status="no-answer"))
+    assert "回电" in heard(v)
+    h = await call_hash(app, call)
+    assert (h["state"], h["handed_over"]) == ("listening", "1")
+    assert v[-1]["timeout"] == 5  # prompts stay shorter once handed over
+
+
+async def test_a_turn_finishing_after_the_hang_up_does_not_bring_the_call_back(redis):
+    app = build_app(redis, dialogue_seconds=5)
+    app[K.DIALOGUE].script = [Step("好的。", delay=0.5)]
+    async with TestClient(TestServer(app)) as client:
+        call = Call(client)
+        await call.start()
+        speaking = asyncio.ensure_future(call.say("路灯坏了"))
+        await asyncio.sleep(0.2)
+        await call.hang_up()  # the caller hangs up while the dialogue thinks
+        await speaking
+        h = await call_hash(app, call)
+        assert (h["state"], h["ended"]) == ("ended", "completed")
+        # nobody is listening any more: the operator who typed it is told so (the console says 未能送达)
+        with pytest.raises(CallEnded):
+            await app[K.OUTBOUND].send(await conversation_of(app, call), Reply("还在吗？", author="operator"))
+        assert await redis.llen(keys.voice_outbox(call.call_sid)) == 0
+
+
+async def test_a_gather_after_the_end_hangs_up_without_asking_the_dialogue(client, app):
+    call = Call(client)
+    await call.start()
+    await call.hang_up()
+    v = await call.say("喂？")
+    assert v == [{"verb": "hangup"}]
+    assert app[K.DIALOGUE].calls == []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+
 import pytest
 
 from router.voice import verbs as V
@@ -54,17 +57,47 @@ def test_dial_targets():
     assert validate_verbs([{"verb": "enqueue"}])
 
 
-def test_operator_queue_setting_chooses_dial_or_enqueue():
+def _voice_options(monkeypatch, **env: str):
+    """VoiceOptions as the app builds them: the environment → Settings.from_env → VoiceOptions."""
     from router.channels.voice import VoiceOptions
     from router.settings import Settings
 
-    settings = Settings(voice_user="u", voice_password="p")
-    opts = VoiceOptions.from_settings(settings, env={})
+    for name in [n for n in os.environ if n.startswith("VOICE_")]:
+        monkeypatch.delenv(name)
+    for name, value in {"VOICE_WEBHOOK_USER": "u", "VOICE_WEBHOOK_PASSWORD": "p", **env}.items():
+        monkeypatch.setenv(name, value)
+    return VoiceOptions.from_settings(Settings.from_env())
+
+
+def test_operator_queue_setting_chooses_dial_or_enqueue(monkeypatch):
+    opts = _voice_options(monkeypatch)
     assert (opts.user, opts.password, opts.asr_vendor, opts.language) == ("u", "p", "default", "zh-CN")
     assert opts.transfer_verb("/h")["target"] == [{"type": "user", "name": "operators"}]
-    opts = VoiceOptions.from_settings(settings, env={"VOICE_OPERATOR_QUEUE": "queue:hotline",
-                                                     "VOICE_DIALOGUE_SECONDS": "5", "VOICE_SPEECH_RATE": ""})
+    opts = _voice_options(monkeypatch, VOICE_OPERATOR_QUEUE="queue:hotline", VOICE_DIALOGUE_SECONDS="5",
+                          VOICE_SPEECH_RATE="")
     assert opts.transfer_verb("/h") == {"verb": "enqueue", "name": "hotline", "actionHook": "/h"}
     assert opts.dialogue_seconds == 5 and opts.speech_rate == ""
-    opts = VoiceOptions.from_settings(settings, env={"VOICE_OPERATOR_QUEUE": "+8675588881234"})
+    opts = _voice_options(monkeypatch, VOICE_OPERATOR_QUEUE="+8675588881234")
     assert opts.transfer_verb("/h")["target"] == [{"type": "phone", "number": "+8675588881234"}]
+
+
+def test_voice_settings_keep_their_variables_and_defaults(monkeypatch):
+    from router.channels.voice import VoiceOptions
+    from router.settings import Settings
+
+    defaults = _voice_options(monkeypatch)
+    assert defaults == dataclasses.replace(VoiceOptions.from_settings(Settings()), user="u", password="p")
+    assert (defaults.operator_queue, defaults.caller_id, defaults.speech_rate, defaults.dialogue_seconds,
+            defaults.gather_timeout, defaults.min_confidence, defaults.readback) == (
+        "operators", "", "slow", 7.0, 10, 0.6, True)
+    # Blank means the default, except for the speech rate, where empty switches SSML off.
+    blank = _voice_options(monkeypatch, VOICE_OPERATOR_QUEUE="  ", VOICE_LANGUAGE="", VOICE_GATHER_TIMEOUT=" ")
+    assert (blank.operator_queue, blank.language, blank.gather_timeout) == ("operators", "zh-CN", 10)
+    opts = _voice_options(monkeypatch, VOICE_CALLER_ID=" 075512345 ", VOICE_ASR_VENDOR="tencent",
+                          VOICE_LANGUAGE="zh-HK", VOICE_SPEECH_RATE=" medium ", VOICE_GATHER_TIMEOUT="8",
+                          VOICE_MIN_CONFIDENCE="0.5", VOICE_READBACK="off")
+    assert (opts.caller_id, opts.asr_vendor, opts.language, opts.speech_rate, opts.gather_timeout,
+            opts.min_confidence, opts.readback) == ("075512345", "tencent", "zh-HK", "medium", 8, 0.5, False)
+    for off in ("0", "false", "no"):
+        assert _voice_options(monkeypatch, VOICE_READBACK=off).readback is False
+    assert _voice_options(monkeypatch, VOICE_READBACK="yes").readback is True
