@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -94,14 +95,19 @@ def redis_url(redis_server: RedisServer) -> str:
 os.environ.setdefault("TZ", "Asia/Shanghai")
 
 
-@pytest.fixture(scope="session")
-def domain():
+@functools.cache
+def shared_domain():
     """The router's domain (classifier, resolver, catalogue, understanding) as `make classifier` built it,
-    loaded once for the session."""
+    loaded once for the session (about 2 s)."""
     from router.app import load_domain
     from router.settings import Settings
 
     return load_domain(Settings.from_env())
+
+
+@pytest.fixture(scope="session")
+def domain():
+    return shared_domain()
 
 
 @pytest.fixture

@@ -12,16 +12,19 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+from redis.exceptions import RedisError
 
-from router.appkeys import CONVERSATIONS, OUTBOUND, REDIS, TICKETS
+from router.adapters.ticket_store import RedisTicketStore
+from router.appkeys import CONVERSATIONS, OUTBOUND, REDIS, TICKET_SERVICE, TICKETS
 from router.console import proxies
 from router.console.audit import AuditLog
 from router.console.auth import LoginLimiter, Session, SessionStore
 from router.console.users import UserStore
 from router.services.desk import Desk
+from router.services.tickets import TicketService
 
 __all__ = ["HERE", "ConsoleState", "CONSOLE", "SESSION_KEY", "FLASH_KEY", "state_of", "session_of",
-           "client_ip", "ticket_store", "desk_of"]
+           "client_ip", "ticket_store", "ticket_service", "desk_of", "UNAVAILABLE"]
 
 HERE = Path(__file__).resolve().parent  # templates/, static/, ui_zh.json, canned_zh.json
 
@@ -62,13 +65,21 @@ def client_ip(request: web.Request) -> str:
     return proxies.client_ip(request, state_of(request).trusted_proxies)
 
 
-def ticket_store(request: web.Request) -> Any:
-    """The router's ticket store, or None where the router runs without one."""
-    return request.config_dict.get(TICKETS)
+# Redis away for longer than the client's retries: a ticket page says the ticket service is unavailable.
+UNAVAILABLE = (RedisError, OSError)
+
+
+def ticket_store(request: web.Request) -> RedisTicketStore:
+    return request.config_dict[TICKETS]
+
+
+def ticket_service(request: web.Request) -> TicketService:
+    """Every move goes through the router's ticket service: 办结 asks the resident for a rating here too."""
+    return request.config_dict[TICKET_SERVICE]
 
 
 def desk_of(request: web.Request) -> Desk:
     """The operator desk on the router's conversations, Redis and outbound delivery; the notices it shows
     residents are the console's (ui_zh.json, system_entries)."""
-    return Desk(request.config_dict[CONVERSATIONS], request.config_dict[REDIS], request.config_dict.get(OUTBOUND),
+    return Desk(request.config_dict[CONVERSATIONS], request.config_dict[REDIS], request.config_dict[OUTBOUND],
                 notices=state_of(request).texts["system_entries"])

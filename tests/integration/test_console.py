@@ -20,15 +20,15 @@ from aiohttp.test_utils import TestClient
 from router import keys
 from router.adapters.conversations import ConversationStore
 from router.adapters.ticket_store import RedisTicketStore
-from router.appkeys import CONVERSATIONS, OUTBOUND, REDIS, SETTINGS, TICKETS
-from router.console.app import setup_console
+from router.app import Deps, create_app
+from router.appkeys import CONVERSATIONS, TICKETS
 from router.console.audit import AuditLog
 from router.console.users import UserStore, ensure_bootstrap_admin
 from router.domain.masking import mask_pii
-from router.http import auth_middleware, error_middleware
 from router.services.messages import Reply
 from router.services.outbound import Outbound
 from router.settings import ROOT, Settings
+from tests.conftest import shared_domain
 
 PASSWORD = "correct horse battery"
 XSS = "<script>window.__xss=1</script><img src=x onerror=window.__xss=2>"
@@ -44,20 +44,15 @@ class FakeSender:
         self.sent.append((conversation.id, reply))
 
 
-def build_app(redis: Any, var_dir: Path, *, with_tickets: bool = True, **settings: Any
-              ) -> tuple[web.Application, FakeSender]:
-    app = web.Application(middlewares=[error_middleware, auth_middleware])
-    app[SETTINGS] = Settings(api_token="api-token", var_dir=var_dir, **settings)
-    app[REDIS] = redis
-    app[CONVERSATIONS] = ConversationStore(redis)
+def build_app(redis: Any, var_dir: Path, **settings: Any) -> tuple[web.Application, FakeSender]:
+    """The router as create_app builds it (the console mounted at /console), its web and WeChat deliveries
+    recorded instead of sent."""
     outbound = Outbound()
+    app = create_app(Settings(api_token="api-token", var_dir=var_dir, **settings),
+                     Deps(redis=redis, domain=shared_domain(), outbound=outbound), with_scheduler=False)
     sender = FakeSender()
-    outbound.register("wechat", sender)
+    outbound.register("wechat", sender)  # in place of the channels' own senders
     outbound.register("web", sender)
-    app[OUTBOUND] = outbound
-    if with_tickets:
-        app[TICKETS] = RedisTicketStore(redis)
-    setup_console(app)
     return app, sender
 
 
@@ -511,13 +506,27 @@ def test_cli_adds_a_user_with_a_password_from_stdin(redis_url, tmp_path):
     assert generated.returncode == 0 and re.search(r"^gen / \S{16}$", generated.stdout, re.M)
 
 
-async def test_console_without_a_ticket_store_says_so(redis, tmp_path, aiohttp_server, aiohttp_client, monkeypatch):
-    monkeypatch.delenv("VAR_DIR", raising=False)
-    app, _ = build_app(redis, tmp_path, with_tickets=False)
-    server = await aiohttp_server(app)
-    await UserStore(redis).add("sup", "supervisor", PASSWORD)
-    sup = await login(aiohttp_client, server, "sup")
-    assert "工单服务当前不可用" in await (await sup.get("/console/tickets")).text()
+async def test_ticket_pages_say_when_the_ticket_service_is_unavailable(console, aiohttp_client, monkeypatch):
+    """Redis away for longer than the client's retries: the ticket pages say so (503) instead of failing,
+    and the supervisor page still shows the queue."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    async def down(*args: Any, **kwargs: Any) -> Any:
+        raise RedisConnectionError("Connection refused")
+
+    async def pages_down(*args: Any, **kwargs: Any) -> Any:
+        raise RedisConnectionError("Connection refused")
+        yield  # an async generator, as created_between is
+
+    store = console["app"][TICKETS]
+    for name in ("search", "get", "transition"):
+        monkeypatch.setattr(store, name, down)
+    monkeypatch.setattr(store, "created_between", pages_down)
+    sup = await login(aiohttp_client, console["server"], "sup")
+    board = await sup.get("/console/tickets")
+    assert board.status == 503 and "工单服务当前不可用" in await board.text()
+    detail = await sup.get("/console/tickets/SZ20261203-000001")
+    assert detail.status == 503 and "工单服务当前不可用" in await detail.text()
     page = await (await sup.get("/console/supervisor")).text()
     assert "工单服务当前不可用" in page and 'id="fig-queue">0<' in page
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from router.appkeys import CONVERSATIONS
 from router.console.access import guarded
 from router.console.auth import Permission
-from router.console.context import desk_of, session_of, state_of, ticket_store
+from router.console.context import UNAVAILABLE, desk_of, session_of, state_of, ticket_store
 from router.console.presenters import conv_view, label, urgent
 from router.console.render import render
 from router.domain.masking import mask_pii
@@ -45,16 +45,18 @@ async def supervisor_page(request: web.Request) -> web.Response:
     waiting = sorted((conv_view(request, c, see) for c in queued), key=lambda v: -v["wait"])
     report: dict[str, list[Any]] = {"department": [], "district": []}
     total = None
-    tickets = ticket_store(request)
-    if tickets is not None:
-        report = await build_report(tickets)
+    try:
+        report = await build_report(ticket_store(request))
+    except UNAVAILABLE:
+        pass  # the page still shows the queue; the ticket figures say they are unavailable
+    else:
         total = ReportRow("all", "全部")
         for row in report["department"]:  # every ticket is in exactly one department row
             for name in ("volume", "reporters", "resolved", "on_time", "withdrawn", "rated", "satisfied",
                          "handling_hours_total"):
                 setattr(total, name, getattr(total, name) + getattr(row, name))
     return render(request, "supervisor.html", figures=figures, waiting=waiting, load=load, report=report,
-                  total=total, tickets_available=tickets is not None)
+                  total=total, tickets_available=total is not None)
 
 
 @guarded(Permission.READ_AUDIT)

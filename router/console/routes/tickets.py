@@ -11,22 +11,23 @@ from urllib.parse import quote
 from aiohttp import web
 
 from router import keys
-from router.appkeys import CONVERSATIONS, OUTBOUND, REDIS, TICKET_SERVICE
+from router.appkeys import REDIS
 from router.console.access import guarded
 from router.console.auth import Permission
-from router.console.context import session_of, ticket_store
+from router.console.context import UNAVAILABLE, session_of, ticket_service, ticket_store
 from router.console.presenters import label, msg, ticket_view
 from router.console.render import answer, audit, render
 from router.domain.tickets import (
     CST,
     Action,
     IllegalTransition,
+    PreconditionFailed,
     Rating,
     Status,
+    TicketNotFound,
     TransitionDataError,
     allowed_actions,
 )
-from router.services.tickets import TicketService
 
 __all__ = ["ticket_board", "ticket_detail", "ticket_transition"]
 
@@ -41,17 +42,18 @@ _ACTION_FIELDS: dict[str, tuple[str, ...]] = {
 
 @guarded(Permission.HANDLE_TICKETS)
 async def ticket_board(request: web.Request) -> web.Response:
-    store = ticket_store(request)
     q = request.query
     filters = {"status": q.get("status", ""), "department": q.get("department", "").strip(),
                "district": q.get("district", "").strip(), "overdue": q.get("overdue", "")}
-    if store is None:
-        return render(request, "tickets.html", tickets=[], filters=filters, statuses=[s.value for s in Status],
-                      departments=[], districts=[], unavailable=msg(request, "tickets_unavailable"))
     status = filters["status"] if filters["status"] in {s.value for s in Status} else ""
     filters["status"] = status
-    tickets = await store.search(status=status or None, department=filters["department"] or None,
-                               district=filters["district"] or None, limit=200)
+    try:
+        tickets = await ticket_store(request).search(status=status or None, department=filters["department"] or None,
+                                                     district=filters["district"] or None, limit=200)
+    except UNAVAILABLE:
+        return render(request, "tickets.html", status=503, tickets=[], filters=filters,
+                      statuses=[s.value for s in Status], departments=[], districts=[],
+                      unavailable=msg(request, "tickets_unavailable"))
     now = datetime.now(CST)
     see = session_of(request).can(Permission.SEE_PHONES)
     views = [ticket_view(request, t, see, now) for t in tickets]
@@ -65,10 +67,10 @@ async def ticket_board(request: web.Request) -> web.Response:
 
 @guarded(Permission.HANDLE_TICKETS)
 async def ticket_detail(request: web.Request) -> web.Response:
-    store = ticket_store(request)
-    if store is None:
+    try:
+        ticket = await ticket_store(request).get(request.match_info["id"])
+    except UNAVAILABLE:
         return render(request, "error.html", status=503, message=msg(request, "tickets_unavailable"))
-    ticket = await store.get(request.match_info["id"])
     if ticket is None:
         raise web.HTTPNotFound(text=msg(request, "not_found"))
     see = session_of(request).can(Permission.SEE_PHONES)
@@ -81,24 +83,16 @@ async def ticket_detail(request: web.Request) -> web.Response:
 
 @guarded(Permission.HANDLE_TICKETS)
 async def ticket_transition(request: web.Request) -> web.StreamResponse:
-    from router.adapters.ticket_store import PreconditionFailed, TicketNotFound
-
-    store = ticket_store(request)
     ticket_id = request.match_info["id"]
     where = f"/console/tickets/{quote(ticket_id, safe='')}"
-    if store is None:
-        return await answer(request, False, msg(request, "tickets_unavailable"), "/console/tickets", status=503)
     form = await request.post()
     action = str(form.get("action") or "")
     reason = str(form.get("reason") or "").strip()[:500] or None
     data = {name: str(form.get(name) or "").strip()[:200] for name in _ACTION_FIELDS.get(action, ())}
     fields: dict[str, Any] = {k: v for k, v in data.items() if v}
     version = str(form.get("version") or "")
-    # Through the ticket service, like every other caller: 办结 asks the resident for a rating here too.
-    service = request.config_dict.get(TICKET_SERVICE) or TicketService(
-        store, conversations=request.config_dict.get(CONVERSATIONS), outbound=request.config_dict.get(OUTBOUND))
     try:
-        ticket = await service.move(ticket_id, action, f"console:{session_of(request).user}", reason,
+        ticket = await ticket_service(request).move(ticket_id, action, f"console:{session_of(request).user}", reason,
                                     expected_version=int(version) if version.isdigit() else None, **fields)
     except TicketNotFound:
         raise web.HTTPNotFound(text=msg(request, "not_found")) from None
@@ -112,6 +106,8 @@ async def ticket_transition(request: web.Request) -> web.StreamResponse:
         return await answer(request, False, msg(request, "ticket_data", detail=str(exc)), where, status=422)
     except PreconditionFailed:
         return await answer(request, False, msg(request, "ticket_conflict"), where, status=409)
+    except UNAVAILABLE:
+        return await answer(request, False, msg(request, "tickets_unavailable"), where, status=503)
     await audit(request, "ticket_transition", ticket_id, action=action, to=ticket.status.value,
                 reason=reason or "", **data)
     await request.config_dict[REDIS].publish(keys.console_events(), json.dumps(
