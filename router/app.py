@@ -133,6 +133,8 @@ class Deps:
     clock: Callable[[], datetime] | None = None  # the ticket store's clock (default: the wall clock)
     outbound: Outbound | None = None
     rasa_timeout: float = 20.0
+    # the dialogue every channel talks to (default: Dialogue over Rasa); a test's scripted stand-in
+    dialogue: Any = None
 
 
 def _resources(deps: Deps) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -150,7 +152,8 @@ def _resources(deps: Deps) -> Callable[[web.Application], AsyncIterator[None]]:
         conversations = ConversationStore(redis, idle_seconds=settings.session_idle_seconds,
                                           retention_seconds=settings.conversation_retention_days * 86400)
         app[K.CONVERSATIONS] = conversations
-        app[K.DIALOGUE] = Dialogue(redis, conversations, rasa, understanding=domain.understanding)
+        if deps.dialogue is None:
+            app[K.DIALOGUE] = Dialogue(redis, conversations, rasa, understanding=domain.understanding)
         id_key = settings.ticket_id_key.encode() or None
         app[K.TICKETS] = (RedisTicketStore(redis, id_key=id_key, clock=deps.clock) if deps.clock
                           else RedisTicketStore(redis, id_key=id_key))
@@ -193,6 +196,8 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None, *,
     app[K.RESOLVER] = domain.resolver
     app[K.CATALOGUE] = domain.catalogue
     app[K.UNDERSTANDING] = domain.understanding
+    if deps.dialogue is not None:  # given: there from the start, like the domain
+        app[K.DIALOGUE] = deps.dialogue
     app.cleanup_ctx.append(_resources(deps))
     app.cleanup_ctx.append(event_hub)  # one Redis pub/sub per process for every open event stream
     if with_scheduler:

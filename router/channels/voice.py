@@ -511,9 +511,9 @@ class _Turn:
         for title, payload in self._json("options", []):
             if bare and bare == re.sub(r"\W+", "", title):
                 return await self._ask(payload, shown=title)
-        understanding = self.channel.app.get(UNDERSTANDING)
+        understanding = self.channel.app[UNDERSTANDING]
         alternatives = [clean_transcript(a) for a in heard.alternatives]
-        if understanding is not None and understanding.alarm(text, "voice", alternatives) is not None:
+        if understanding.alarm(text, "voice", alternatives) is not None:
             # Danger in any of what the recogniser heard: no confirmation round, no read-back.
             return await self._ask(text, alternatives=alternatives)
         if heard.confidence is not None and heard.confidence < self.config.min_confidence:
@@ -833,7 +833,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/channels/voice/gather", gather_hook)
     app.router.add_post("/channels/voice/status", status_hook)
     app.on_shutdown.append(_drain)
-    if OPENAPI_PATHS in app:
-        app[OPENAPI_PATHS].update(OPENAPI)
-    if OUTBOUND in app:
-        app[OUTBOUND].register("voice", VoiceSender(app=app))
+    app[OPENAPI_PATHS].update(OPENAPI)
+    app[OUTBOUND].register("voice", VoiceSender(app=app))

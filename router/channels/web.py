@@ -334,5 +334,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_static("/static/", STATIC, append_version=True)
     app[OPENAPI_PATHS].update(OPENAPI)
     app.on_shutdown.append(close_event_streams)  # the hub itself: create_app's cleanup_ctx (router.http.event_hub)
-    if OUTBOUND in app:
-        app[OUTBOUND].register("web", WebSender())
+    app[OUTBOUND].register("web", WebSender())

@@ -405,9 +405,7 @@ class WeChatChannel:
 
     async def _note_undelivered(self, lost: Undelivered) -> None:
         """Put a message WeChat would not take into the conversation, where an operator sees it."""
-        conversations = self.app.get(CONVERSATIONS)
-        if conversations is None:
-            return
+        conversations = self.app[CONVERSATIONS]
         try:
             conv_id = lost.conversation_id or await conversations.current_id("wechat", lost.openid)
             if conv_id:
@@ -671,7 +669,5 @@ def setup_routes(app: web.Application, *, passive_seconds: float = PASSIVE_SECON
     app.cleanup_ctx.append(channel.client_ctx)
     app.router.add_get("/channels/wechat", verify_url)
     app.router.add_post("/channels/wechat", receive)
-    if OPENAPI_PATHS in app:
-        app[OPENAPI_PATHS].update(OPENAPI)
-    if OUTBOUND in app:
-        app[OUTBOUND].register("wechat", WeChatSender(channel))
+    app[OPENAPI_PATHS].update(OPENAPI)
+    app[OUTBOUND].register("wechat", WeChatSender(channel))

@@ -47,13 +47,10 @@ def console_server(redis_server: RedisServer, tmp_path: Path, monkeypatch: pytes
     import redis.asyncio as aioredis
     from aiohttp import web
 
-    from router.adapters.conversations import ConversationStore
-    from router.adapters.ticket_store import RedisTicketStore
-    from router.appkeys import CONVERSATIONS, OUTBOUND, REDIS, SETTINGS, TICKETS
-    from router.console.app import setup_console
-    from router.http import auth_middleware, error_middleware
+    from router.app import Deps, create_app
     from router.services.outbound import Outbound
     from router.settings import Settings
+    from tests.conftest import shared_domain
 
     monkeypatch.delenv("VAR_DIR", raising=False)
     if redis_server.proc is None:
@@ -67,16 +64,12 @@ def console_server(redis_server: RedisServer, tmp_path: Path, monkeypatch: pytes
     async def start() -> tuple[Any, Any]:
         redis = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
         await redis.flushdb()
-        app = web.Application(middlewares=[error_middleware, auth_middleware])
-        app[SETTINGS] = Settings(api_token="browser-test", var_dir=tmp_path)
-        app[REDIS] = redis
-        app[CONVERSATIONS] = ConversationStore(redis)
-        app[TICKETS] = RedisTicketStore(redis)
+        # the router as create_app builds it (the console at /console), deliveries recorded instead of sent
         outbound = Outbound()
+        app = create_app(Settings(api_token="browser-test", var_dir=tmp_path),
+                         Deps(redis=redis, domain=shared_domain(), outbound=outbound), with_scheduler=False)
         for channel in ("web", "wechat", "voice"):
             outbound.register(channel, sender)
-        app[OUTBOUND] = outbound
-        setup_console(app)
         runner = web.AppRunner(app, shutdown_timeout=5)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()

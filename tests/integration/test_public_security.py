@@ -27,20 +27,13 @@ import redis.exceptions
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from router import appkeys as K
 from router import keys
 from router.adapters.conversations import ConversationStore
-from router.adapters.rasa import RasaClient
-from router.channels import web as web_channel
+from router.app import Deps, create_app
 from router.domain.tickets import CST, Location, Topic, new_ticket
-from router.http import auth_middleware, error_middleware, event_hub, security_headers
-from router.services.dialogue import Dialogue
-from router.services.outbound import Outbound
 from router.services.reports import compute_report, report_to_csv
 from router.settings import Settings
-from router.views import health
-from router.views.clients import HTTP
-from tests.conftest import free_port
+from tests.conftest import free_port, shared_domain
 from tests.fakes.rasa_server import FakeRasa
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,35 +44,20 @@ HISTORY = "/api/v1/channels/web/history"
 EVENTS = "/api/v1/channels/web/events"
 
 
-def build_app(redis, rasa: FakeRasa, **overrides) -> web.Application:
-    """The web channel wired as create_app wires it (same middlewares, the per-process event hub)."""
-    settings = Settings(api_token=TOKEN, rasa_url=rasa.url, rasa_token=rasa.token, **overrides)
-    app = web.Application(middlewares=[security_headers, error_middleware, auth_middleware])
-    app[K.SETTINGS] = settings
-    app[K.REDIS] = redis
-    app[K.OPENAPI_PATHS] = {}
-    app[K.OUTBOUND] = Outbound()
-    conversations = ConversationStore(redis)
-    app[K.CONVERSATIONS] = conversations
-
-    async def rasa_client(app: web.Application):
-        async with aiohttp.ClientSession() as http:
-            app[K.DIALOGUE] = Dialogue(redis, conversations, RasaClient(http, rasa.url, rasa.token, timeout=2))
-            yield
-
-    app.cleanup_ctx.append(rasa_client)
-    app.cleanup_ctx.append(event_hub)
-    web_channel.setup_routes(app)
-    return app
+def build_app(redis, rasa: FakeRasa, var_dir: Path, **overrides) -> web.Application:
+    """The router as create_app builds it (same middlewares, the per-process event hub), over the test's
+    Redis and a stand-in Rasa."""
+    settings = Settings(api_token=TOKEN, rasa_url=rasa.url, rasa_token=rasa.token, var_dir=var_dir, **overrides)
+    return create_app(settings, Deps(redis=redis, domain=shared_domain(), rasa_timeout=2), with_scheduler=False)
 
 
 @pytest.fixture
-async def start(redis, rasa):
+async def start(redis, rasa, tmp_path):
     """Start a router process (an app on its own port) over the shared Redis; stops them all afterwards."""
     clients: list[TestClient] = []
 
     async def start(**overrides) -> TestClient:
-        client = TestClient(TestServer(build_app(redis, rasa, **overrides)))
+        client = TestClient(TestServer(build_app(redis, rasa, tmp_path, **overrides)))
         await client.start_server()
         clients.append(client)
         return client
@@ -130,11 +108,8 @@ async def test_public_pages_api_and_stream_carry_security_headers(start):
 
 
 async def test_console_keeps_its_own_headers(redis, rasa, tmp_path, monkeypatch):
-    from router.console.app import setup_console
-
     monkeypatch.delenv("VAR_DIR", raising=False)
-    app = build_app(redis, rasa, var_dir=tmp_path)
-    setup_console(app)
+    app = build_app(redis, rasa, tmp_path)
     async with TestClient(TestServer(app)) as client:
         resp = await client.get("/console/login")
         assert resp.status == 200
@@ -322,8 +297,8 @@ async def test_streams_are_capped_per_session_and_per_process(start):
         r.close()
 
 
-async def test_open_streams_end_promptly_when_the_router_shuts_down(redis, rasa):
-    client = TestClient(TestServer(build_app(redis, rasa)))
+async def test_open_streams_end_promptly_when_the_router_shuts_down(redis, rasa, tmp_path):
+    client = TestClient(TestServer(build_app(redis, rasa, tmp_path)))
     await client.start_server()
     sid = await new_session(client)
     await say(client, sid)
@@ -403,7 +378,7 @@ async def _ok(request: web.Request) -> web.Response:
 
 
 @pytest.fixture
-async def health_client(redis):
+async def health_client(redis, tmp_path):
     actions = web.Application()
     actions.router.add_get("/health", _ok)
     runner = web.AppRunner(actions)
@@ -416,18 +391,8 @@ async def health_client(redis):
     rasa_url = rasa.url
     await rasa.stop()  # dead: its address must not leak
 
-    app = web.Application(middlewares=[security_headers, error_middleware, auth_middleware])
-    app[K.SETTINGS] = Settings(api_token=TOKEN, rasa_url=rasa_url, rasa_token=rasa.token, actions_url=actions_url)
-    app[K.REDIS] = redis
-    app[K.OPENAPI_PATHS] = {}
-
-    async def http(app: web.Application):
-        async with aiohttp.ClientSession() as session:
-            app[HTTP] = session
-            yield
-
-    app.cleanup_ctx.append(http)
-    health.setup_routes(app)
+    app = create_app(Settings(api_token=TOKEN, rasa_url=rasa_url, rasa_token=rasa.token, actions_url=actions_url,
+                              var_dir=tmp_path), Deps(redis=redis, domain=shared_domain()), with_scheduler=False)
     async with TestClient(TestServer(app)) as client:
         yield client, rasa_url, actions_url
     await runner.cleanup()

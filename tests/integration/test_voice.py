@@ -23,13 +23,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from router import appkeys as K
 from router import keys
 from router.adapters.conversations import ConversationStore
+from router.app import Deps, create_app
 from router.channels import voice
 from router.channels.voice import CallEnded
-from router.http import auth_middleware, error_middleware
 from router.services.messages import Button, Reply, Turn
-from router.services.outbound import Outbound
 from router.settings import Settings
 from router.voice.verbs import validate_verbs
+from tests.conftest import shared_domain
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "jambonz", "s3cret-voice"
@@ -78,15 +78,10 @@ def basic(user: str = USER, password: str = PASSWORD) -> dict[str, str]:
 
 
 def build_app(redis, *, password: str = PASSWORD, **options: Any) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, auth_middleware])
-    app[K.SETTINGS] = Settings(voice_user=USER, voice_password=password)
-    app[K.REDIS] = redis
-    app[K.OPENAPI_PATHS] = {}
-    app[K.OUTBOUND] = Outbound()
-    conversations = ConversationStore(redis)
-    app[K.CONVERSATIONS] = conversations
-    app[K.DIALOGUE] = ScriptedDialogue(conversations)
-    voice.setup_routes(app)
+    """The router as create_app builds it, with a scripted dialogue in place of Rasa."""
+    app = create_app(Settings(voice_user=USER, voice_password=password),
+                     Deps(redis=redis, domain=shared_domain(), dialogue=ScriptedDialogue(ConversationStore(redis))),
+                     with_scheduler=False)
     opts = dataclasses.replace(app[voice.VOICE].options, operator_queue=OPERATOR, **options)
     app[voice.VOICE].options = opts
     return app

@@ -13,16 +13,17 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from router import keys
 from router.adapters.conversations import Conversation
-from router.appkeys import CONVERSATIONS, DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
-from router.channels.wechat import WECHAT, setup_routes
+from router.app import Deps, create_app
+from router.appkeys import OPENAPI_PATHS, OUTBOUND
+from router.channels.wechat import WECHAT
 from router.services.messages import Reply
 from router.services.outbound import Outbound
 from router.settings import Settings
+from tests.conftest import shared_domain
 from tests.fakes.dialogue import FakeDialogue
 from tests.fakes.wechat_server import FakeWeChatApi, WeChatPush
 
@@ -63,26 +64,16 @@ async def wechat_api() -> AsyncIterator[FakeWeChatApi]:
 @pytest.fixture
 def make_client(redis: Any, wechat_api: FakeWeChatApi, aiohttp_client: Any) -> Make:
     async def make(*, aes: bool = True, delay: float = 0.0, passive: float | None = 0.5,
-                   conversations: Any = None) -> tuple[TestClient, FakeDialogue]:
+                   ) -> tuple[TestClient, FakeDialogue]:
+        """The router as create_app builds it, a fake dialogue in place of Rasa; ``passive``: the seconds
+        WeChat's passive reply may wait (None: the production window)."""
         dialogue = FakeDialogue(delay)
-        app = web.Application()
-        app[SETTINGS] = Settings(wechat_token=TOKEN, wechat_app_id=APP_ID, wechat_app_secret=SECRET,
-                                 wechat_encoding_aes_key=AES_KEY if aes else "",
-                                 wechat_api_base=wechat_api.base_url)
-        async def resources(app: web.Application) -> AsyncIterator[None]:
-            app[REDIS] = redis  # as router.app does: Redis arrives when the app starts, not before
-            yield
-
-        app.cleanup_ctx.append(resources)
-        app[DIALOGUE] = dialogue
-        app[OUTBOUND] = Outbound()
-        app[OPENAPI_PATHS] = {}
-        if conversations is not None:
-            app[CONVERSATIONS] = conversations
-        if passive is None:
-            setup_routes(app)  # the production window
-        else:
-            setup_routes(app, passive_seconds=passive)
+        settings = Settings(wechat_token=TOKEN, wechat_app_id=APP_ID, wechat_app_secret=SECRET,
+                            wechat_encoding_aes_key=AES_KEY if aes else "", wechat_api_base=wechat_api.base_url)
+        app = create_app(settings, Deps(redis=redis, domain=shared_domain(), dialogue=dialogue),
+                         with_scheduler=False)
+        if passive is not None:
+            app[WECHAT].passive_seconds = passive
         app[WECHAT].outbox_retry_after = 0.3  # retry quickly in tests (production: 30 s)
         app[WECHAT].outbox_interval = 0.05
         return await aiohttp_client(app), dialogue
@@ -530,7 +521,7 @@ async def test_late_answer_refused_for_good_is_noted_for_the_operator(make_clien
 
     store = ConversationStore(redis)
     conv = await store.current("wechat", OPENID)
-    client, _ = await make_client(delay=0.3, passive=0.05, conversations=store)
+    client, _ = await make_client(delay=0.3, passive=0.05)
     wechat_api.send_errors = [45015]
     push = push_of(True)
     assert await deliver(client, push, push.text(OPENID, "我家门口的树倒了", "701"), encrypt=True) == (200, "success")

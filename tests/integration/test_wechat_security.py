@@ -22,16 +22,15 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from router import keys
-from router.appkeys import DIALOGUE, OPENAPI_PATHS, OUTBOUND, REDIS, SETTINGS
-from router.channels.wechat import setup_routes
+from router.app import Deps, create_app
+from router.channels.wechat import WECHAT
 from router.channels.wechat_crypto import pkcs7_pad, signature
-from router.services.outbound import Outbound
 from router.settings import Settings
+from tests.conftest import shared_domain
 from tests.fakes.dialogue import FakeDialogue
 from tests.fakes.wechat_server import FakeWeChatApi, WeChatPush
 
@@ -64,18 +63,9 @@ def make_client(redis: Any, wechat_api: FakeWeChatApi, aiohttp_client: Any,
                             "WECHAT_API_BASE": wechat_api.base_url, "WECHAT_ACCOUNT_ID": account}.items():
             monkeypatch.setenv(name, value)
         dialogue = FakeDialogue(0.05)
-        app = web.Application()
-        app[SETTINGS] = Settings.from_env()
-
-        async def resources(app: web.Application) -> AsyncIterator[None]:
-            app[REDIS] = redis
-            yield
-
-        app.cleanup_ctx.append(resources)
-        app[DIALOGUE] = dialogue
-        app[OUTBOUND] = Outbound()
-        app[OPENAPI_PATHS] = {}
-        setup_routes(app, passive_seconds=2.0)
+        app = create_app(Settings.from_env(), Deps(redis=redis, domain=shared_domain(), dialogue=dialogue),
+                         with_scheduler=False)
+        app[WECHAT].passive_seconds = 2.0
         return await aiohttp_client(app), dialogue
 
     return make

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from router import appkeys as K
 from router.channels import web as web_channel
 from router.http import auth_middleware, client_ip, error_middleware, security_headers
+from router.services.outbound import Outbound
 from router.settings import Settings
 
 STATIC = Path(__file__).resolve().parents[2] / "router" / "static"
@@ -24,6 +25,7 @@ async def client():
     app = web.Application(middlewares=[security_headers, error_middleware, auth_middleware])
     app[K.SETTINGS] = Settings(api_token="t")
     app[K.OPENAPI_PATHS] = {}
+    app[K.OUTBOUND] = Outbound()
     web_channel.setup_routes(app)
 
     async def boom(request: web.Request) -> web.Response:
