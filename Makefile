@@ -7,8 +7,14 @@ ROOT := $(abspath .)
 # Rasa 3.6 installs only on Python 3.10; the router runs on 3.11+.
 PY310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10.*/bin/python3.10; do if $$p -c '' 2>/dev/null; then command -v $$p; break; fi; done)
 PY311 ?= $(shell for p in python3.11 python3.12 $$HOME/.pyenv/versions/3.11.*/bin/python3.11; do if $$p -c '' 2>/dev/null; then command -v $$p; break; fi; done)
-PIP_FLAGS := --disable-pip-version-check --no-input --progress-bar on
+PIP_FLAGS := --disable-pip-version-check --no-input --progress-bar off
 ENV := source scripts/env.sh &&
+# `make setup` is 4 steps, each told in a line "==> [n/4] ..."; `make run` passes STEPS=5 (its fifth starts
+# the stack). Long steps write their whole output to var/log/setup/ and show progress (scripts/step.sh).
+STEPS ?= 4
+SETUP_LOG = $(or $(VAR_DIR),$(ROOT)/var)/log/setup
+STEP := scripts/step.sh
+requirements = $(shell grep -cE '^[A-Za-z0-9]' $(1))
 
 .PHONY: help run setup venvs model classifier test test-unit test-bot test-e2e bench lint lock clean
 
@@ -20,28 +26,36 @@ run: ## set up everything (environments, model, Redis) and start the whole stack
 
 setup: venvs model classifier ## environments + trained model + classifier artefact (each only when stale)
 
-venvs: .venv/.stamp .venv-bot/.stamp ## the two locked Python environments
+# Each environment says "up to date" or builds itself (its stamp's recipe), in this order.
+venvs: ## the two locked Python environments
+	@$(MAKE) --no-print-directory -q .venv/.stamp && echo "==> [1/$(STEPS)] router environment (.venv): up to date" \
+	  || $(MAKE) --no-print-directory .venv/.stamp
+	@$(MAKE) --no-print-directory -q .venv-bot/.stamp && echo "==> [2/$(STEPS)] bot environment (.venv-bot): up to date" \
+	  || $(MAKE) --no-print-directory .venv-bot/.stamp
 
 .venv/.stamp: requirements/router.lock
-	@echo "==> router environment (Python 3.11) from requirements/router.lock"
+	@echo "==> [1/$(STEPS)] router environment (.venv, Python 3.11) from requirements/router.lock — about 1 min on a fresh machine"
 	@test -n "$(PY311)" || { echo "python3.11 not found"; exit 1; }
 	@test -x .venv/bin/python || $(PY311) -m venv .venv
-	@.venv/bin/pip install $(PIP_FLAGS) -q -r requirements/router.lock 2> >(grep -v "is ignored: it is neither" >&2)
+	@$(STEP) $(SETUP_LOG)/pip-router.log pip:$(call requirements,requirements/router.lock) -- \
+	  .venv/bin/pip install $(PIP_FLAGS) -r requirements/router.lock
 	@touch $@
 
 .venv-bot/.stamp: requirements/bot.lock
-	@echo "==> bot environment (Python 3.10: rasa 3.6, spaCy, jieba) from requirements/bot.lock — takes a few minutes the first time"
+	@echo "==> [2/$(STEPS)] bot environment (.venv-bot, Python 3.10: rasa 3.6, spaCy, jieba) from requirements/bot.lock — a few minutes on a fresh machine (2.8 GB, mostly TensorFlow)"
 	@test -n "$(PY310)" || { echo "python3.10 not found (Rasa 3.6 needs it; e.g. pyenv install 3.10.13)"; exit 1; }
 	@test -x .venv-bot/bin/python || $(PY310) -m venv .venv-bot
-	@.venv-bot/bin/pip install $(PIP_FLAGS) -q -r requirements/bot.lock 2> >(grep -v "is ignored: it is neither\|DEPRECATION\|pip 23.1 will enforce\|github.com/pypa/pip/issues/8559" >&2)
+	@$(STEP) $(SETUP_LOG)/pip-bot.log pip:$(call requirements,requirements/bot.lock) -- \
+	  .venv-bot/bin/pip install $(PIP_FLAGS) -r requirements/bot.lock
 	@touch $@
 
 model: .venv-bot/.stamp ## train the Rasa model if its data or config changed (content-hash cache)
-	@scripts/train.sh
+	@STEP="[3/$(STEPS)]" scripts/train.sh
 
 classifier: .venv/.stamp ## train the topic classifier and the intake (city/danger) model if their data changed
-	@$(ENV) .venv/bin/python scripts/train_classifier.py
-	@$(ENV) .venv/bin/python scripts/train_intake.py
+	@echo "==> [4/$(STEPS)] topic classifier and intake model (trained only when their data changed: about 1 min)"
+	@$(ENV) $(STEP) $(SETUP_LOG)/classifier.log results -- .venv/bin/python scripts/train_classifier.py
+	@$(ENV) $(STEP) $(SETUP_LOG)/intake.log results -- .venv/bin/python scripts/train_intake.py
 
 test: setup ## everything: unit, integration, Rasa data/stories, end-to-end and browser tests
 	@$(MAKE) --no-print-directory test-unit test-bot test-e2e

@@ -26,6 +26,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
+import warnings
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -110,10 +112,26 @@ def install() -> bool:
     return True
 
 
+def keep_deprecation_warnings_off() -> None:
+    """Honour PYTHONWARNINGS' ``ignore::DeprecationWarning`` (scripts/run.sh sets it) in spite of Sanic.
+
+    Importing ``sanic.app`` (as Rasa does) puts ``filterwarnings("once", category=DeprecationWarning)`` in
+    front of every filter, so each third-party deprecation warning would still be printed once. Importing
+    it here first and putting the ignore back on top keeps them off; other warnings are left as they are.
+    """
+    if "ignore::DeprecationWarning" not in os.environ.get("PYTHONWARNINGS", "").replace(" ", ""):
+        return
+    import sanic.app  # noqa: F401  (for its filter, which the one below overrides)
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
 def main(argv: list[str]) -> None:
+    keep_deprecation_warnings_off()
     applied = install()
-    print(f"bot.runtime.serve: Rasa {'with' if applied else 'without'} the compiled action-answer validator "
-          "and the event type table",
+    # In the format of Rasa's own log lines (INFO: the log, not the terminal, under `make run`).
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} INFO     bot.runtime.serve  - Rasa "
+          f"{'with' if applied else 'without'} the compiled action-answer validator and the event type table",
           flush=True)
     from rasa.__main__ import main as rasa_main
 
