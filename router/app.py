@@ -31,6 +31,7 @@ from router.domain.jurisdiction import JurisdictionResolver
 from router.http import auth_middleware, error_middleware, event_hub, security_headers
 from router.services.dialogue import Dialogue
 from router.services.intake import TicketIntake
+from router.services.notices import RedisFollowers, TrackingLinks
 from router.services.outbound import Outbound
 from router.services.tickets import TicketService
 from router.services.triage import Triage
@@ -137,6 +138,12 @@ class Deps:
     dialogue: Any = None
 
 
+def tracking_links(settings: Settings) -> TrackingLinks:
+    """Links to the residents' tracking page (/t/{token}), under PUBLIC_URL (else the bound address)."""
+    base = settings.public_url or f"http://{settings.router_host}:{settings.router_port}"
+    return TrackingLinks(settings.tracking_key(), base)
+
+
 def _resources(deps: Deps) -> Callable[[web.Application], AsyncIterator[None]]:
     async def resources(app: web.Application) -> AsyncIterator[None]:
         settings, domain = app[K.SETTINGS], app[K.DOMAIN]
@@ -159,7 +166,8 @@ def _resources(deps: Deps) -> Callable[[web.Application], AsyncIterator[None]]:
                           else RedisTicketStore(redis, id_key=id_key))
         app[K.INTAKE] = TicketIntake(app[K.TICKETS], domain.classifier, domain.resolver)
         app[K.TICKET_SERVICE] = TicketService(app[K.TICKETS], conversations=conversations,
-                                              outbound=app[K.OUTBOUND], intake=app[K.INTAKE])
+                                              outbound=app[K.OUTBOUND], intake=app[K.INTAKE],
+                                              followers=RedisFollowers(redis), links=tracking_links(settings))
         app[K.TRIAGE] = Triage(parse=rasa.parse, understanding=domain.understanding)
         yield
         await http.close()
@@ -206,14 +214,17 @@ def create_app(settings: Settings | None = None, deps: Deps | None = None, *,
     from router.channels import voice, wechat
     from router.channels import web as web_channel
     from router.console.app import setup_console
-    from router.views import api, health, openapi, tickets
+    from router.views import api, health, openapi, tickets, track
 
     api.setup_routes(app)
     tickets.setup_routes(app)
+    track.setup_routes(app)
     health.setup_routes(app)
     openapi.setup_routes(app)
     web_channel.setup_routes(app)
     wechat.setup_routes(app)
     voice.setup_routes(app)
     setup_console(app)
+    from router.portal.app import setup_portal  # the units' work portal at /work/
+    setup_portal(app)
     return app

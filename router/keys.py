@@ -11,6 +11,8 @@ __all__ = [
     "PREFIX",
     "ticket",
     "ticket_history",
+    "ticket_followers",
+    "ticket_notified",
     "ticket_seq",
     "ticket_index",
     "idempotency",
@@ -42,6 +44,16 @@ def ticket(ticket_id: str) -> str:
 
 def ticket_history(ticket_id: str) -> str:
     return f"{PREFIX}:ticket:{{{ticket_id}}}:history"
+
+
+def ticket_followers(ticket_id: str) -> str:
+    """Set of conversation ids told of this ticket's progress: its reporter's and those of reports merged into it."""
+    return f"{PREFIX}:ticket:{{{ticket_id}}}:followers"
+
+
+def ticket_notified(ticket_id: str) -> str:
+    """Set of "history index:conversation id" notices already sent for this ticket (each one goes out once)."""
+    return f"{PREFIX}:ticket:{{{ticket_id}}}:notified"
 
 
 def ticket_seq(day: str) -> str:
@@ -234,3 +246,70 @@ def rate_limit(scope: str, subject: str) -> str:
 def web_streams(session: str) -> str:
     """Sorted set of a web session's open event streams, scored by when each lease runs out."""
     return f"{PREFIX}:web-streams:{session}"
+
+
+# --- console desk (router/services/assignment.py, router/console/canned.py): canned replies, who is online,
+# auto-assignment, and the day's desk figures (timers, CSAT).
+__all__ += ["console_canned", "console_presence", "console_online", "console_assignment", "console_capacity",
+            "console_desk_day"]
+
+
+def console_canned() -> str:
+    """String: the canned replies (快捷回复) as one JSON list, seeded from router/console/canned_zh.json."""
+    return f"{PREFIX}:console:canned"
+
+
+def console_presence(user: str) -> str:
+    """Sorted set of one operator's open live streams (stream id → when its lease runs out)."""
+    return f"{PREFIX}:console:presence:{user}"
+
+
+def console_online() -> str:
+    """Sorted set of operators with an open live stream, scored by when their latest lease runs out."""
+    return f"{PREFIX}:console:online"
+
+
+def console_assignment() -> str:
+    """Hash: auto-assignment switch ("enabled") and the round-robin pointer ("last": who got the last one)."""
+    return f"{PREFIX}:console:assignment"
+
+
+def console_capacity() -> str:
+    """Hash user → how many conversations auto-assignment may give them at once (set by a supervisor)."""
+    return f"{PREFIX}:console:capacity"
+
+
+def console_desk_day(day: str) -> str:
+    """Hash of one day's (YYYYMMDD, China time) desk figures: response/resolution sums and counts, CSAT."""
+    return f"{PREFIX}:console:desk-day:{day}"
+
+
+# --- unit work portal (router/portal, router/adapters/units.py): the accounts of the units that handle
+# tickets (departments, street offices, 综治中心, 网格员) and their login sessions.
+__all__ += ["unit_user", "unit_users", "unit_session", "unit_reports", "ticket_photos"]
+
+
+def unit_user(name: str) -> str:
+    """Hash: one unit login (its unit, kind, scrypt hash, flags)."""
+    return f"{PREFIX}:unit:user:{name}"
+
+
+def unit_users() -> str:
+    """Set of every unit login name."""
+    return f"{PREFIX}:unit:users"
+
+
+def unit_session(session_digest: str) -> str:
+    """Hash of a portal login session, keyed by the SHA-256 of the cookie (like console_session)."""
+    return f"{PREFIX}:unit:session:{session_digest}"
+
+
+def unit_reports(name: str) -> str:
+    """Sorted set of the tickets one unit login reported on patrol (ticket id → when)."""
+    return f"{PREFIX}:unit:reports:{name}"
+
+
+def ticket_photos(ticket_id: str) -> str:
+    """Hash of the photos units attached to a ticket (stored file name → what it shows: report / note /
+    resolve); only these may be shown with the ticket."""
+    return f"{PREFIX}:ticket:{{{ticket_id}}}:photos"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
+import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +111,9 @@ class Settings:
     voice_min_confidence: float = 0.6
     voice_readback: bool = True
     console_secret: str = ""
+    # Key of the resident's tracking links /t/{token} (TRACKING_SECRET). Unset: derived from CONSOLE_SECRET or
+    # ROUTER_API_TOKEN, else generated once and kept in var_dir/tracking-secret (see tracking_key()).
+    tracking_secret: str = ""
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto / Forwarded headers the console believes
     # (addresses or networks; CONSOLE_TRUSTED_PROXIES="10.0.0.2 10.0.1.0/24"). Loopback only by default.
     console_trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
@@ -118,6 +125,32 @@ class Settings:
     @property
     def rasa_workers(self) -> tuple[str, ...]:
         return self.rasa_urls or (self.rasa_url,)
+
+    def tracking_key(self) -> bytes:
+        """The HMAC key of tracking links: TRACKING_SECRET; else derived from CONSOLE_SECRET or ROUTER_API_TOKEN
+        (rotating that secret retires the links sent so far); else a random key generated on the first start
+        and kept in var_dir/tracking-secret (0600), so links stay valid across restarts."""
+        if self.tracking_secret:
+            return hashlib.sha256(b"tracking:" + self.tracking_secret.encode()).digest()
+        if base := self.console_secret or self.api_token:
+            return hmac.new(base.encode(), b"rsa-tracking-link", hashlib.sha256).digest()
+        path = self.var_dir / "tracking-secret"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # made on an earlier start, or by another process starting now
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(secrets.token_urlsafe(32) + "\n")
+        kept = ""
+        for _ in range(20):  # another process may have created it and not yet written it
+            if kept := path.read_text(encoding="utf-8").strip():
+                break
+            time.sleep(0.05)
+        if not kept:
+            raise RuntimeError(f"{path} is empty: delete it (links sent so far stop working) or set TRACKING_SECRET")
+        return hashlib.sha256(b"tracking:" + kept.encode()).digest()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -169,6 +202,7 @@ class Settings:
             voice_min_confidence=float(_text(env, "VOICE_MIN_CONFIDENCE", "0.6")),
             voice_readback=_text(env, "VOICE_READBACK", "1") not in ("0", "false", "no", "off"),
             console_secret=env.get("CONSOLE_SECRET", ""),
+            tracking_secret=env.get("TRACKING_SECRET", "").strip(),
             console_trusted_proxies=_words(env, "CONSOLE_TRUSTED_PROXIES", ("127.0.0.1", "::1")),
             var_dir=Path(env["VAR_DIR"]) if env.get("VAR_DIR") else ROOT / "var",
             model_dir=Path(env["CLASSIFIER_CACHE_DIR"]) if env.get("CLASSIFIER_CACHE_DIR") else ROOT / "var" / "models",

@@ -82,6 +82,28 @@ class Conversation:
     # (see router.services.dialogue), and the bot turns taken under it.
     rasa_sender: str = ""
     rasa_turns: int = 0
+    # The desk's timers and outcome of the latest wait for a person (reset at each new handoff):
+    # the first operator reply, the end (closed or handed back), who assigned it ("auto", a supervisor's
+    # name, "" when the operator took it), when the resident was asked to rate the service and the answer.
+    first_reply_at: float = 0.0
+    ended_at: float = 0.0
+    assigned_by: str = ""
+    csat_asked_at: float = 0.0
+    csat: str = ""
+
+    @property
+    def first_response_seconds(self) -> float | None:
+        """Queued → the first operator reply, or None while nobody has answered."""
+        if not self.queued_at or not self.first_reply_at:
+            return None
+        return max(0.0, self.first_reply_at - self.queued_at)
+
+    @property
+    def resolution_seconds(self) -> float | None:
+        """Queued → closed or handed back, or None while it is still waiting or in service."""
+        if not self.queued_at or not self.ended_at:
+            return None
+        return max(0.0, self.ended_at - self.queued_at)
 
     @property
     def sender(self) -> str:
@@ -113,11 +135,16 @@ class Conversation:
             summary=json.loads(h.get("summary") or "{}"),
             rasa_sender=h.get("rasa_sender", ""),
             rasa_turns=int(h.get("rasa_turns") or 0),
+            first_reply_at=float(h.get("first_reply_at") or 0),
+            ended_at=float(h.get("ended_at") or 0),
+            assigned_by=h.get("assigned_by", ""),
+            csat_asked_at=float(h.get("csat_asked_at") or 0),
+            csat=h.get("csat", ""),
         )
 
 
-# KEYS[1] conv hash, KEYS[2] queue zset; ARGV: command, allowed-from (comma list), to, now, operator,
-# reason, summary-json, urgent, conv-id. Returns {ok, state}.
+# KEYS[1] conv hash, KEYS[2] queue zset, KEYS[3] the operator's claimed set (claim); ARGV: command,
+# allowed-from (comma list), to, now, operator, reason, summary-json, urgent, conv-id. Returns {ok, state}.
 _MOVE = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing', ''} end
@@ -127,7 +154,11 @@ if not allowed then return {'illegal', state} end
 local cmd, to, now = ARGV[1], ARGV[3], ARGV[4]
 redis.call('HSET', KEYS[1], 'state', to)
 if cmd == 'handoff' then
-  if state ~= 'queued' then redis.call('HSET', KEYS[1], 'queued_at', now) end
+  if state ~= 'queued' then
+    -- a new wait for a person: its timers and rating start again
+    redis.call('HSET', KEYS[1], 'queued_at', now, 'first_reply_at', '0', 'ended_at', '0', 'assigned_by', '',
+               'csat_asked_at', '0', 'csat', '')
+  end
   redis.call('HSET', KEYS[1], 'handoff_reason', ARGV[6])
   if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'summary', ARGV[7]) end
   if ARGV[8] == '1' then redis.call('HSET', KEYS[1], 'urgent', '1') end
@@ -135,13 +166,54 @@ if cmd == 'handoff' then
   if ARGV[8] == '1' then score = score - 1000000000 end
   redis.call('ZADD', KEYS[2], score, ARGV[9])
 elseif cmd == 'claim' then
-  redis.call('HSET', KEYS[1], 'operator', ARGV[5])
+  redis.call('HSET', KEYS[1], 'operator', ARGV[5], 'assigned_by', '')
   redis.call('ZREM', KEYS[2], ARGV[9])
+  -- on the operator's list in the same step, so auto-assignment counts it against their capacity at once
+  redis.call('SADD', KEYS[3], ARGV[9])
 else
+  if state == 'queued' or state == 'human' then redis.call('HSET', KEYS[1], 'ended_at', now) end
   redis.call('HSET', KEYS[1], 'operator', '', 'urgent', '0')
   redis.call('ZREM', KEYS[2], ARGV[9])
 end
 return {'ok', to}
+"""
+
+
+# Give a conversation to an operator in one step. KEYS: conv hash, queue zset, online zset, the operator's
+# claimed set, capacity hash, the previous operator's claimed set. ARGV: conv id, operator, now, default
+# capacity, mode ("auto": only a queued conversation, only to an operator online and under capacity;
+# "manual": a supervisor's reassignment of a queued or in-service one, checked against the operator it
+# had), expected previous operator, assigned_by. Returns {status, state}.
+_ASSIGN = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing', ''} end
+local prev = redis.call('HGET', KEYS[1], 'operator') or ''
+if ARGV[5] == 'auto' then
+  if state ~= 'queued' then return {'taken', state} end
+  local lease = redis.call('ZSCORE', KEYS[3], ARGV[2])
+  if (not lease) or tonumber(lease) <= tonumber(ARGV[3]) then return {'offline', state} end
+  local cap = tonumber(redis.call('HGET', KEYS[5], ARGV[2]) or ARGV[4]) or 0
+  if redis.call('SCARD', KEYS[4]) >= cap then return {'full', state} end
+else
+  if state ~= 'queued' and state ~= 'human' then return {'illegal', state} end
+  if state == 'human' and prev ~= ARGV[6] then return {'changed', state} end
+end
+redis.call('HSET', KEYS[1], 'state', 'human', 'operator', ARGV[2], 'assigned_by', ARGV[7])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
+if state == 'human' and prev ~= '' and prev ~= ARGV[2] then redis.call('SREM', KEYS[6], ARGV[1]) end
+return {'ok', state}
+"""
+
+# Set a field once per wait (first reply, CSAT asked, CSAT answer): 1 if set now, 0 if it already was.
+# ARGV: field, value, required state ("" for any).
+_ONCE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v and v ~= '' and v ~= '0' and v ~= '0.0' then return 0 end
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'state') ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
 """
 
 
@@ -152,6 +224,8 @@ class ConversationStore:
         self.idle_seconds = idle_seconds
         self.retention_seconds = retention_seconds
         self._move = redis.register_script(_MOVE)
+        self._assign = redis.register_script(_ASSIGN)
+        self._once = redis.register_script(_ONCE)
 
     async def current(self, channel: str, user_id: str, *, now: float | None = None) -> Conversation:
         """The resident's open conversation, or a new one after silence or a close.
@@ -240,7 +314,7 @@ class ConversationStore:
                    now: float | None = None) -> Conversation:
         allowed, to = _MOVES[command]
         res = await self._move(
-            keys=[keys.conversation(conv_id), keys.queue()],
+            keys=[keys.conversation(conv_id), keys.queue(), keys.console_operator_conversations(operator)],
             args=[command, ",".join(sorted(allowed)), to, str(time.time() if now is None else now), operator,
                   reason, json.dumps(summary, ensure_ascii=False) if summary else "", "1" if urgent else "0",
                   conv_id],
@@ -264,3 +338,26 @@ class ConversationStore:
             if conv is not None and conv.state is ConversationState.QUEUED:
                 out.append(conv)
         return out
+
+    async def assign(self, conv_id: str, operator: str, *, mode: str, assigned_by: str, expected_operator: str = "",
+                     default_capacity: int = 0, now: float | None = None) -> tuple[str, str]:
+        """Give the conversation to ``operator`` in one Lua step (see _ASSIGN); returns (status, state
+        before): "ok", or why not — "missing", "taken", "offline", "full", "illegal", "changed". On "ok"
+        the consoles are told (a ``state`` event naming the operator)."""
+        now = time.time() if now is None else now
+        res = await self._assign(
+            keys=[keys.conversation(conv_id), keys.queue(), keys.console_online(),
+                  keys.console_operator_conversations(operator), keys.console_capacity(),
+                  keys.console_operator_conversations(expected_operator or operator)],
+            args=[conv_id, operator, str(now), str(default_capacity), mode, expected_operator, assigned_by],
+        )
+        status, state = str(res[0]), str(res[1])
+        if status == "ok":
+            await self.redis.publish(keys.conversation_events(conv_id), json.dumps({"type": "state", "state": "human"}))
+            await self.redis.publish(keys.console_events(), json.dumps({
+                "type": "assigned", "conversation": conv_id, "state": "human", "operator": operator}))
+        return status, state
+
+    async def set_once(self, conv_id: str, name: str, value: str, *, state: str = "") -> bool:
+        """Set ``name`` unless it already has a value this wait (and, with ``state``, only in that state)."""
+        return bool(await self._once(keys=[keys.conversation(conv_id)], args=[name, value, state]))

@@ -18,13 +18,16 @@ from router.adapters.ticket_store import RedisTicketStore
 from router.appkeys import CONVERSATIONS, OUTBOUND, REDIS, TICKET_SERVICE, TICKETS
 from router.console import proxies
 from router.console.audit import AuditLog
-from router.console.auth import LoginLimiter, Session, SessionStore
+from router.console.auth import LoginLimiter, Permission, Role, Session, SessionStore, can
+from router.console.canned import CannedReplies
 from router.console.users import UserStore
+from router.services.assignment import DEFAULT_CAPACITY, Assigner
 from router.services.desk import Desk
 from router.services.tickets import TicketService
 
 __all__ = ["HERE", "ConsoleState", "CONSOLE", "SESSION_KEY", "FLASH_KEY", "state_of", "session_of",
-           "client_ip", "ticket_store", "ticket_service", "desk_of", "UNAVAILABLE"]
+           "client_ip", "ticket_store", "ticket_service", "desk_of", "UNAVAILABLE", "canned_of", "assigner_of",
+           "make_assigner"]
 
 HERE = Path(__file__).resolve().parent  # templates/, static/, ui_zh.json, canned_zh.json
 
@@ -43,6 +46,7 @@ class ConsoleState:
     trusted_proxies: proxies.Networks = ()  # Settings.console_trusted_proxies, parsed
     public_https: bool = False  # PUBLIC_URL is https: browsers reach the console over TLS
     var_dir: Path | None = None
+    canned_store: CannedReplies | None = None  # supervisors' canned replies in Redis, seeded from ``canned``
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -83,3 +87,29 @@ def desk_of(request: web.Request) -> Desk:
     residents are the console's (ui_zh.json, system_entries)."""
     return Desk(request.config_dict[CONVERSATIONS], request.config_dict[REDIS], request.config_dict[OUTBOUND],
                 notices=state_of(request).texts["system_entries"])
+
+
+def canned_of(request: web.Request) -> CannedReplies:
+    store = state_of(request).canned_store
+    assert store is not None
+    return store
+
+
+def make_assigner(conversations: Any, redis: Any, users: UserStore, desk: Desk | None = None) -> Assigner:
+    """Auto-assignment over the console's users: an operator takes DEFAULT_CAPACITY conversations at once
+    unless a supervisor set another number; supervisors and admins none unless given a number; a disabled
+    or removed user, or a role without the desk, never."""
+
+    async def default_capacity(name: str) -> int | None:
+        user = await users.get(name)
+        if user is None or user.disabled or not can(user.role, Permission.HANDLE_CONVERSATIONS):
+            return None
+        return DEFAULT_CAPACITY if user.role is Role.OPERATOR else 0
+
+    return Assigner(conversations, redis, default_capacity, announce=desk.announce_claimed if desk else None)
+
+
+def assigner_of(request: web.Request) -> Assigner:
+    users = state_of(request).users
+    assert users is not None
+    return make_assigner(request.config_dict[CONVERSATIONS], request.config_dict[REDIS], users)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 import time
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from router.console.context import session_of, state_of
 from router.console.presenters import entry_view, label, msg
 from router.console.render import json_answer
 from router.http_sse import event_stream
+from router.services.assignment import Presence
 
 __all__ = ["events", "HEARTBEAT_SECONDS", "SESSION_RECHECK_SECONDS"]
 
@@ -40,6 +42,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         return json_answer({"ok": False, "message": msg(request, "not_found")}, status=404)
     conv_channel = keys.conversation_events(conv_id) if conv_id else None
     user_channel = keys.console_user_events(session.user)
+    # While the stream is open the operator is online: auto-assignment may give them conversations.
+    presence, stream_id = Presence(redis), secrets.token_hex(8)
     async with event_stream(request, retry_ms=3000, heartbeat=HEARTBEAT_SECONDS, set_headers=set_headers) as stream:
         pubsub = redis.pubsub()
         await pubsub.subscribe(*(c for c in (keys.console_events(), conv_channel, user_channel) if c))
@@ -57,6 +61,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                     if live is None or await current(state, live) is None:  # logged out, or revoked
                         await stream.send({}, event="logout")
                         break
+                    await presence.renew(session.user, stream_id)
                     if about_me:
                         continue
                 if message is None:
@@ -75,10 +80,13 @@ async def events(request: web.Request) -> web.StreamResponse:
                                           event="state")
                 else:
                     await stream.send({"type": event.get("type"), "conversation": event.get("conversation"),
-                                       "state": event.get("state")}, event="queue")
+                                       "state": event.get("state"), "operator": event.get("operator")},
+                                      event="queue")
         except asyncio.CancelledError:
             pass
         finally:
+            with contextlib.suppress(Exception):
+                await presence.leave(session.user, stream_id)
             with contextlib.suppress(Exception):
                 await pubsub.unsubscribe()
                 await pubsub.aclose()

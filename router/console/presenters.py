@@ -100,6 +100,11 @@ def conv_view(request: web.Request, conv: Conversation, see_phones: bool) -> dic
         "queued_at": conv.queued_at,
         "wait": max(0.0, now - conv.queued_at) if conv.queued_at else 0.0,
         "summary": summary_view(request, conv, see_phones),
+        "assigned_by": conv.assigned_by,
+        # the desk's timers of this wait for a person: None until there is one
+        "first_response": conv.first_response_seconds,
+        "resolution": conv.resolution_seconds,
+        "csat": conv.csat,
     }
 
 

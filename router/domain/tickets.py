@@ -96,6 +96,7 @@ class Action(str, Enum):
     MERGE = "merge"
     WITHDRAW = "withdraw"
     REOPEN = "reopen"
+    NOTE = "note"  # a progress note (进展) from the unit handling the ticket; the status stays
 
 
 class Urgency(str, Enum):
@@ -129,7 +130,7 @@ TRANSITIONS: dict[Status, dict[Action, Status | tuple[Status, ...]]] = {
     S.DISPATCHED:  {A.ACCEPT: S.IN_PROGRESS, A.RETURN: S.RETURNED, A.DISPATCH: S.DISPATCHED,
                     A.ESCALATE: S.ESCALATED, A.MERGE: S.MERGED, A.WITHDRAW: S.WITHDRAWN},
     S.IN_PROGRESS: {A.RESOLVE: S.RESOLVED, A.RETURN: S.RETURNED, A.ESCALATE: S.ESCALATED,
-                    A.WITHDRAW: S.WITHDRAWN},
+                    A.WITHDRAW: S.WITHDRAWN, A.NOTE: S.IN_PROGRESS},
     S.RETURNED:    {A.DISPATCH: S.DISPATCHED, A.ESCALATE: S.ESCALATED, A.MERGE: S.MERGED,
                     A.WITHDRAW: S.WITHDRAWN},
     S.ESCALATED:   {A.ESCALATE: S.ESCALATED, A.DISPATCH: S.DISPATCHED, A.ACCEPT: S.IN_PROGRESS,
@@ -512,6 +513,14 @@ def apply(
         if not reason:
             raise TransitionDataError("退单 needs a reason (why the routing was wrong)")
         changes["assignee"] = None
+    elif act is Action.RESOLVE:
+        if data.get("photo"):  # a photo of the work done (the unit portal's 办结)
+            recorded = {"photo": str(data["photo"])}
+    elif act is Action.NOTE:
+        if not reason:
+            raise TransitionDataError("进展 needs the note's text")
+        if data.get("photo"):
+            recorded = {"photo": str(data["photo"])}
     elif act is Action.FOLLOW_UP:
         try:
             rating = Rating(data.get("rating"))
@@ -632,7 +641,7 @@ def reports_the_same(earlier: Ticket, ticket: Ticket, threshold: float = DUPLICA
 # Where residents reach us, and where else a ticket may be opened from (an operator's console, a call
 # an operator takes down by hand).
 RESIDENT_CHANNELS = ("web", "wechat", "voice")
-TICKET_CHANNELS = (*RESIDENT_CHANNELS, "console", "phone")
+TICKET_CHANNELS = (*RESIDENT_CHANNELS, "console", "phone", "grid")  # grid: a 网格员's patrol report
 MAX_TEXT_CHARS = 2000
 
 

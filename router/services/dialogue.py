@@ -76,6 +76,8 @@ class Dialogue:
 
     async def _handle(self, channel: str, user_id: str, text: str, metadata: dict[str, Any],
                       trusted_payload: bool = False) -> Turn:
+        if text.startswith("/csat"):  # the rating of an operator's service: the router's, not the bot's
+            return await self._csat(channel, user_id, text)
         conv = await self.conversations.current(channel, user_id)
         await self.conversations.append(conv.id, "resident", text, meta={"channel": channel})
         await self.conversations.touch(conv.id)
@@ -116,6 +118,20 @@ class Dialogue:
             await self._rotate(conv)
         conv = await self.conversations.require(conv.id)  # actions may have queued it for a person
         return Turn(replies=replies, conversation=conv)
+
+    async def _csat(self, channel: str, user_id: str, text: str) -> Turn:
+        """A 满意/一般/不满意 button from the question asked when an operator ended the conversation
+        (router.services.desk): recorded on that conversation, even if it is closed by now."""
+        from router.services.desk import record_csat
+
+        status, conv = await record_csat(self.conversations, self.redis, channel, user_id, text)
+        if conv is None:
+            conv = await self.conversations.current(channel, user_id)
+            await self.conversations.append(conv.id, "resident", text, meta={"channel": channel})
+        key = {"recorded": "csat_thanks", "already": "csat_already"}.get(status, "payload_refused")
+        reply = Reply(t(key), author="system")
+        await self.conversations.append(conv.id, "system", reply.text)
+        return Turn(replies=[reply], conversation=conv)
 
     async def _was_offered(self, conv_id: str, payload: str) -> bool:
         """Whether a bot or system message of this conversation showed a button with exactly this payload."""

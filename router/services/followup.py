@@ -28,20 +28,23 @@ def rating_buttons(ticket_id: str) -> tuple[Button, ...]:
     )
 
 
-async def ask_for_rating(conversations: Any, outbound: Any, ticket: Ticket) -> bool:
-    """Ask; False when there is nobody to ask (no conversation, or a phone call)."""
+async def ask_for_rating(conversations: Any, outbound: Any, ticket: Ticket, *, lead: str = "") -> bool:
+    """Ask; False when there is nobody to ask (no conversation, or a phone call), True once the question is in
+    the conversation (a channel that is down does not undo that: the operator sees it in the transcript).
+    ``lead``: what the question follows in the same message (the 办结 notice with the unit's result,
+    router/services/notices.py)."""
     if not ticket.conversation_id:
         return False
     conv = await conversations.get(ticket.conversation_id)
     if conv is None or conv.channel == "voice":
         return False
     buttons = rating_buttons(ticket.id)
-    reply = Reply(t("followup_rating", ticket_id=ticket.id), buttons=buttons, author="system")
+    question = f"{lead}\n{t('followup_question')}" if lead else t("followup_rating", ticket_id=ticket.id)
+    reply = Reply(question, buttons=buttons, author="system")
     await conversations.append(conv.id, "system", reply.text, buttons=[b.to_dict() for b in buttons],
                                meta={"ticket": ticket.id, "event": "follow_up"})
     try:
         await outbound.send(conv, reply)
     except Exception as exc:  # the question is in the transcript; an operator can follow up by phone
         log.warning("follow-up question for %s not delivered on %s: %s", ticket.id, conv.channel, exc)
-        return False
     return True

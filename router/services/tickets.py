@@ -2,7 +2,10 @@
 
 Every caller goes through here — the API views, the console, the SLA scheduler and the bot's actions —
 so a rule holds whoever makes the move:
-- 办结 (resolve) asks the resident for a rating on their own channel, from the console as from the API;
+- the resident hears of 派单, 办结 (with the unit's result, then the 回访 rating question), 重办 and a
+  合并 on their own channel, and so does every resident whose report was merged into the ticket
+  (router/services/notices.py); the intake's auto-dispatch is told the same way;
+- a 不满意 rating from the resident reopens the ticket to the unit that handled it;
 - a resident sees the details of, urges, withdraws or rates only a ticket they reported: from the
   conversation that opened it, from the same WeChat account in a later conversation, or after giving
   the phone number left on it. Anyone else who quotes an id learns that it exists and its status —
@@ -18,9 +21,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from router.domain.masking import mask_pii
-from router.domain.tickets import Action, Status, Ticket
-from router.services.followup import ask_for_rating
+from router.domain.tickets import Action, Rating, Status, Ticket, TransitionDataError
 from router.services.intake import TicketIntake
+from router.services.notices import Followers, Notices, TrackingLinks
 from router.services.ports import ConversationRepository, TicketRepository
 
 __all__ = ["NotReporter", "Requester", "TicketService", "RESIDENT_ACTIONS", "mask_text"]
@@ -64,20 +67,31 @@ def mask_text(text: str) -> str:
 
 class TicketService:
     def __init__(self, store: TicketRepository, *, conversations: ConversationRepository | None = None,
-                 outbound: Any | None = None, intake: TicketIntake | None = None) -> None:
+                 outbound: Any | None = None, intake: TicketIntake | None = None,
+                 followers: Followers | None = None, links: TrackingLinks | None = None) -> None:
         self.store = store
         # the store's clock, so a test's clock (or a replayed day) decides what is overdue everywhere
         self.clock = getattr(store, "clock", None) or (lambda: datetime.now(timezone.utc))
         self.conversations = conversations
         self.outbound = outbound
         self.intake = intake
+        self.links = links  # the public tracking page's links (router/views/track.py)
+        self.notices = (Notices(store, conversations, outbound, followers=followers, links=links)
+                        if conversations is not None and outbound is not None else None)
 
     # -- opening and moving ---------------------------------------------------------------------
 
     async def open(self, draft: dict[str, Any], *, idempotency_key: str | None, actor: str) -> Ticket:
         if self.intake is not None:  # topic, place, urgency filled in; dispatched when confident
-            return await self.intake.open(draft, idempotency_key=idempotency_key, actor=actor)
-        return await self.store.create(draft, idempotency_key=idempotency_key, actor=actor)
+            ticket = await self.intake.open(draft, idempotency_key=idempotency_key, actor=actor)
+        else:
+            ticket = await self.store.create(draft, idempotency_key=idempotency_key, actor=actor)
+        if self.notices is not None:  # merged at once, or auto-dispatched: the resident hears it now
+            try:
+                await self.notices.opened(ticket)
+            except Exception:  # the ticket stands; the tracking page and the bot still tell its progress
+                log.exception("could not send the opening notices of %s", ticket.id)
+        return ticket
 
     async def move(self, ticket_id: str, action: str | Action, actor: str, reason: str | None = None, *,
                    precondition: Callable[[Ticket], bool] | None = None, expected_version: int | None = None,
@@ -91,11 +105,12 @@ class TicketService:
         return ticket
 
     async def _after(self, ticket: Ticket) -> None:
-        if ticket.status is Status.RESOLVED and self.conversations is not None and self.outbound is not None:
-            try:
-                await ask_for_rating(self.conversations, self.outbound, ticket)
-            except Exception:  # the move stands; an operator can call the resident back
-                log.exception("could not ask for a rating on %s", ticket.id)
+        if self.notices is None:
+            return
+        try:
+            await self.notices.moved(ticket)
+        except Exception:  # the move stands; an operator can call the resident back
+            log.exception("could not send the notices of %s after %s", ticket.id, ticket.status.value)
 
     # -- residents ------------------------------------------------------------------------------
 
@@ -136,11 +151,25 @@ class TicketService:
         if action == "withdraw":
             return await self.move(ticket.id, Action.WITHDRAW, actor, reason or "居民撤销"), True
         if action == "rate":
-            return await self.move(ticket.id, Action.FOLLOW_UP, actor, reason, rating=rating or ""), True
+            rated = await self.move(ticket.id, Action.FOLLOW_UP, actor, reason, rating=rating or "")
+            if rated.rating is Rating.DISSATISFIED:
+                return await self._reopen(rated, actor, reason), True
+            return rated, True
         # urge
         if ticket.is_open and ticket.sla_deadline <= self.clock():
             return await self.move(ticket.id, Action.ESCALATE, actor, reason or "居民催办（已超时）"), True
         return ticket, True
+
+    async def _reopen(self, rated: Ticket, actor: str, reason: str | None) -> Ticket:
+        """不满意: 重办 by the unit that handled it — back in its dispatch queue with the resident's reason
+        and a fresh time limit (处置 when the ticket has no unit to go back to)."""
+        why = f"居民不满意：{reason.strip()}" if reason and reason.strip() else "居民不满意"
+        version = rated.version
+        try:
+            return await self.move(rated.id, Action.REOPEN, actor, why, expected_version=version,
+                                   to=Status.DISPATCHED.value)
+        except TransitionDataError:  # no department on record to send it back to
+            return await self.move(rated.id, Action.REOPEN, actor, why, expected_version=version)
 
 
 def resident_view(ticket: Ticket, reporter: bool) -> dict[str, Any]:

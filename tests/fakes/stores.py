@@ -178,3 +178,24 @@ class RecordingOutbound:
         if self.fail:
             raise ConnectionError("channel down")
         self.sent.append((conversation.id, reply))
+
+
+class InMemoryFollowers:
+    """router.services.notices.Followers in memory: who follows a ticket, and which notices went out."""
+
+    def __init__(self) -> None:
+        self.followers: dict[str, set[str]] = {}
+        self.notified: dict[str, set[str]] = {}
+
+    async def add(self, ticket_id: str, conversation_ids: Any) -> None:
+        self.followers.setdefault(ticket_id, set()).update(c for c in conversation_ids if c)
+
+    async def members(self, ticket_id: str) -> list[str]:
+        return sorted(self.followers.get(ticket_id, ()))
+
+    async def first_time(self, ticket_id: str, marker: str) -> bool:
+        seen = self.notified.setdefault(ticket_id, set())
+        if marker in seen:
+            return False
+        seen.add(marker)
+        return True

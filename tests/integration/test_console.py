@@ -299,8 +299,9 @@ async def test_hand_back_and_close(console, aiohttp_client):
     resp = await op1.post(f"/console/conversations/{first.id}/handback", data={"csrf": csrf})
     assert "会话已交还智能助手" in await resp.text()
     assert (await store.require(first.id)).state.value == "bot"
-    last = (await store.transcript(first.id))[-1]
-    assert last["author"] == "system" and "智能助手继续" in last["text"]
+    *_, notice, csat = await store.transcript(first.id)  # the notice, then the rating question (test_console_desk)
+    assert notice["author"] == "system" and "智能助手继续" in notice["text"]
+    assert csat["meta"] == {"event": "csat"}
     resp = await op1.post(f"/console/conversations/{second.id}/close", data={"csrf": csrf})
     assert "会话已结束" in await resp.text()
     assert (await store.require(second.id)).state.value == "closed"

@@ -35,7 +35,8 @@ async def test_resolving_asks_the_resident_to_rate_on_their_channel(aiohttp_clie
     for action in ("dispatch", "accept"):
         r = await client.post(f"/api/v1/tickets/{tid}/transitions", json={"action": action, "actor": "dept:城管"})
         assert r.status == 200, await r.text()
-    assert wechat.sent == []  # nothing to rate yet
+    assert [reply.buttons for _c, reply in wechat.sent] == [()]  # the 派单 notice; nothing to rate yet
+    wechat.sent.clear()
     r = await client.post(f"/api/v1/tickets/{tid}/transitions",
                           json={"action": "resolve", "actor": "dept:城管", "reason": "已更换灯泡"})
     assert r.status == 200

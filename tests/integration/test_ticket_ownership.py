@@ -61,7 +61,8 @@ async def test_a_stranger_cannot_rate_someone_elses_ticket(env) -> None:
     # the real resident's 不满意 still counts
     status, body = await ask(client, tid, "rate", reporter.id, rating="不满意")
     assert status == 200 and body["reporter"] is True
-    assert body["ticket"]["status"] == "回访" and body["ticket"]["rating"] == "不满意"
+    assert body["ticket"]["status"] == "派单"  # 不满意 reopens it (重办) to the unit that handled it
+    assert [h["action"] for h in body["ticket"]["history"]][-2:] == ["follow_up", "reopen"]
 
 
 async def test_a_stranger_learns_only_that_it_exists_and_its_status(env) -> None:

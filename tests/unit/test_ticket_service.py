@@ -58,9 +58,11 @@ async def test_resolving_asks_the_resident_for_a_rating_whoever_resolves(world) 
         conv_id, reply = outbound.sent[-1]
         assert conv_id == "conv-wechat" and ticket.id in reply.text
         assert [b.title for b in reply.buttons] == ["满意", "基本满意", "不满意"]
-    assert len(outbound.sent) == 3
+    # one 派单 notice and one question (with the result) per ticket (tests/unit/test_notices.py: the notices)
+    assert [bool(r.buttons) for _c, r in outbound.sent] == [False, True] * 3
     # the operator sees the question in the transcript too
-    assert [e["meta"]["event"] for e in conversations.conversations["conv-wechat"].transcript] == ["follow_up"] * 3
+    assert [e["meta"]["event"] for e in conversations.conversations["conv-wechat"].transcript] == [
+        "notice:dispatch", "follow_up"] * 3
 
 
 async def test_a_caller_is_not_asked_through_a_hung_up_line_and_a_dead_channel_does_not_undo_the_move(world):
@@ -86,7 +88,9 @@ async def test_only_the_reporter_rates_withdraws_or_urges(world) -> None:
     # the same WeChat account in a later conversation is the reporter
     rated, reporter = await service.resident_action(ticket.id, "rate", Requester("conv-wechat-later"),
                                                     rating="不满意", reason="灯还是不亮")
-    assert reporter and rated.status is Status.FOLLOWED_UP and rated.rating.value == "不满意"
+    # 不满意 is recorded, and reopens the ticket to the unit that handled it
+    assert reporter and rated.status is Status.DISPATCHED
+    assert [h.data.get("rating") for h in rated.history if h.action == "follow_up"] == ["不满意"]
 
 
 async def test_a_browser_tab_is_not_an_identity_but_the_phone_number_on_the_ticket_is(world) -> None:

@@ -12,7 +12,7 @@ from router.adapters.conversations import Conversation, ConversationNotFound, Co
 from router.appkeys import CONVERSATIONS
 from router.console.access import guarded
 from router.console.auth import Permission
-from router.console.context import desk_of, session_of, state_of
+from router.console.context import canned_of, desk_of, session_of
 from router.console.presenters import conv_view, entry_view, label, msg
 from router.console.render import answer, audit, render
 from router.services.desk import InvalidReply, Operator, Refused, Undelivered
@@ -54,12 +54,19 @@ async def _conversation_context(request: web.Request, conv: Conversation) -> dic
     session = session_of(request)
     see = session.can(Permission.SEE_PHONES)
     transcript = await request.config_dict[CONVERSATIONS].transcript(conv.id, limit=500)
+    may_supervise = session.can(Permission.SUPERVISE)
+    desk_users: list[dict[str, Any]] = []
+    if may_supervise and conv.state in (ConversationState.QUEUED, ConversationState.HUMAN):
+        from router.console.routes.assignment import desk_users as list_desk_users
+
+        desk_users = await list_desk_users(request)
     return {
         "conv": conv_view(request, conv, see),
         "entries": [entry_view(request, e, see) for e in transcript],
         "mine": conv.state is ConversationState.HUMAN and conv.operator == session.user,
-        "may_supervise": session.can(Permission.SUPERVISE),
-        "canned": state_of(request).canned,
+        "may_supervise": may_supervise,
+        "desk_users": desk_users,
+        "canned": await canned_of(request).list(),
     }
 
 
@@ -96,7 +103,8 @@ async def reply(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     text = str(form.get("text") or "").strip()
     if not text and form.get("canned"):
-        text = next((c["text"] for c in state_of(request).canned if c["id"] == form.get("canned")), "")
+        chosen = await canned_of(request).get(str(form.get("canned")))
+        text = chosen["text"] if chosen else ""
     try:
         conv, sent = await desk_of(request).reply(conv_id, _operator(request), text)
     except ConversationNotFound:

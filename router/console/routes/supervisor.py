@@ -8,13 +8,14 @@ from typing import Any
 
 from aiohttp import web
 
-from router.appkeys import CONVERSATIONS
+from router.appkeys import CONVERSATIONS, REDIS
 from router.console.access import guarded
 from router.console.auth import Permission
 from router.console.context import UNAVAILABLE, desk_of, session_of, state_of, ticket_store
 from router.console.presenters import conv_view, label, urgent
 from router.console.render import render
 from router.domain.masking import mask_pii
+from router.services.assignment import DeskStats
 
 __all__ = ["supervisor_page", "audit_page"]
 
@@ -55,8 +56,9 @@ async def supervisor_page(request: web.Request) -> web.Response:
             for name in ("volume", "reporters", "resolved", "on_time", "withdrawn", "rated", "satisfied",
                          "handling_hours_total"):
                 setattr(total, name, getattr(total, name) + getattr(row, name))
+    desk_today = await DeskStats(request.config_dict[REDIS]).today(now=now)
     return render(request, "supervisor.html", figures=figures, waiting=waiting, load=load, report=report,
-                  total=total, tickets_available=total is not None)
+                  total=total, tickets_available=total is not None, desk=desk_today)
 
 
 @guarded(Permission.READ_AUDIT)

@@ -197,7 +197,12 @@
       }
       opened = true;
     });
-    source.addEventListener("queue", function () {
+    source.addEventListener("queue", function (ev) {
+      var data = {};
+      try { data = JSON.parse(ev.data); } catch (e) { data = {}; }
+      if (data.type === "assigned" && data.operator && data.operator === body.dataset.user) {
+        showFlash("ok", "有一个会话分配给了您，已放入“我的会话”，请尽快回复。");
+      }
       if (queue) refresh(queue);
       if (mode === "supervisor") refreshSupervisor();
     });
