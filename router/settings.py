@@ -14,6 +14,8 @@ from pathlib import Path
 __all__ = ["Settings", "ROOT"]
 
 ROOT = Path(__file__).resolve().parent.parent
+# Trained artefacts are cached per user, outside the checkout, keyed by a hash of their inputs.
+DEFAULT_MODEL_DIR = Path.home() / ".cache" / "resident-service-assistant" / "classifier"
 
 
 def _int(name: str, default: int) -> int:
@@ -119,8 +121,9 @@ class Settings:
     console_trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     data_dir: Path = field(default_factory=lambda: ROOT / "router" / "data")
     var_dir: Path = field(default_factory=lambda: ROOT / "var")
-    # Where `make classifier` writes the trained artefacts the router serves with (CLASSIFIER_CACHE_DIR).
-    model_dir: Path = field(default_factory=lambda: ROOT / "var" / "models")
+    # Where `make classifier` writes the trained artefacts the router serves with (CLASSIFIER_CACHE_DIR;
+    # the same default as scripts/env.sh, so a process started without it finds them too).
+    model_dir: Path = field(default_factory=lambda: DEFAULT_MODEL_DIR)
 
     @property
     def rasa_workers(self) -> tuple[str, ...]:
@@ -205,5 +208,5 @@ class Settings:
             tracking_secret=env.get("TRACKING_SECRET", "").strip(),
             console_trusted_proxies=_words(env, "CONSOLE_TRUSTED_PROXIES", ("127.0.0.1", "::1")),
             var_dir=Path(env["VAR_DIR"]) if env.get("VAR_DIR") else ROOT / "var",
-            model_dir=Path(env["CLASSIFIER_CACHE_DIR"]) if env.get("CLASSIFIER_CACHE_DIR") else ROOT / "var" / "models",
+            model_dir=Path(env["CLASSIFIER_CACHE_DIR"]) if env.get("CLASSIFIER_CACHE_DIR") else DEFAULT_MODEL_DIR,
         )

@@ -145,6 +145,24 @@ def test_artefact_path_follows_cache_dir(tmp_path: Path, monkeypatch: pytest.Mon
     assert out.stdout.strip() == str(path)
 
 
+def test_a_process_started_without_the_cache_variable_finds_what_make_classifier_built(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI run by hand (or by a checker) without scripts/env.sh looks where `make classifier` wrote."""
+    import os
+
+    from router.settings import Settings
+
+    env_sh_default = Path.home() / ".cache" / "resident-service-assistant" / "classifier"
+    monkeypatch.delenv("CLASSIFIER_CACHE_DIR", raising=False)
+    assert Settings.from_env().model_dir == env_sh_default == Settings().model_dir
+    # (when `make classifier` was pointed elsewhere, as CI may do, there is nothing at the default to find)
+    if topic_classifier_stem(env_sh_default).with_suffix(".json").exists():
+        env = {k: v for k, v in os.environ.items() if k != "CLASSIFIER_CACHE_DIR"}
+        proc = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "router.classify"], cwd=REPO,
+                              input='{"text": "楼上装修太吵"}\n', capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 0 and json.loads(proc.stdout)["l1"] == "环境保护", proc.stderr
+
+
 def test_a_missing_artefact_is_a_clear_error_never_a_training_run(tmp_path: Path) -> None:
     with pytest.raises(ArtefactMissing, match="make classifier"):
         load_topic_classifier(tmp_path / "nope")
