@@ -35,6 +35,7 @@ from actions.router_client import (
     RouterNotFound,
     RouterUnavailable,
 )
+from router.domain.tickets import unit_for_residents
 
 __all__ = ["ActionSubmitTicket", "ActionStopTicket", "ActionTicketRequest", "ActionRateTicket", "DRAFT_SLOTS",
            "clear_draft", "sla_label", "ticket_department", "told_phones"]
@@ -57,7 +58,9 @@ def clear_draft() -> list[EventType]:
 def ticket_department(ticket: dict[str, Any]) -> str:
     topic = ticket.get("topic") if isinstance(ticket.get("topic"), dict) else {}
     assignee = ticket.get("assignee") if isinstance(ticket.get("assignee"), dict) else {}
-    return str(assignee.get("department") or topic.get("department") or ticket.get("department") or "")
+    if assignee.get("department"):  # a grid worker by their community, not the grid's code
+        return unit_for_residents(str(assignee["department"]), str(assignee.get("unit") or ""))
+    return str(topic.get("department") or ticket.get("department") or "")
 
 
 def _parse(ts: Any) -> datetime | None:

@@ -52,6 +52,7 @@ __all__ = [
     "ticket_day",
     "new_ticket",
     "mask_phone",
+    "unit_for_residents",
     "mask_name",
     "iso",
     "parse_time",
@@ -411,6 +412,20 @@ def mask_phone(phone: str) -> str:
     if n >= 8:
         return digits[:3] + "*" * (n - 7) + digits[-4:]
     return "*" * max(n - 2, 0) + digits[-2:] if n else ""
+
+
+_GRID_CODE_WORKER = re.compile(r"^[0-9A-Za-z_-]*\d[0-9A-Za-z_-]*网格员$")
+
+
+def unit_for_residents(department: str, unit: str = "") -> str:
+    """The handling unit as a resident reads it: 区城管局（粤海街道）; a grid worker by their community
+    (大冲社区网格员), never by the grid's code (440305007029-03网格员)."""
+    department, unit = department.strip(), unit.strip()
+    if _GRID_CODE_WORKER.match(department):
+        return f"{unit}网格员" if unit else "社区网格员"
+    if unit and unit not in department:
+        return f"{department}（{unit}）"
+    return department
 
 
 def mask_name(name: str) -> str:

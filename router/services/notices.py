@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from router import keys
 from router.domain.masking import mask_pii
-from router.domain.tickets import CST, Action, Assignee, Status, Ticket, is_ticket_id
+from router.domain.tickets import CST, Action, Assignee, Status, Ticket, is_ticket_id, unit_for_residents
 from router.services.followup import ask_for_rating
 from router.services.messages import Reply
 from router.texts import text as t
@@ -121,10 +121,7 @@ def unit_name(assignee: Assignee | None) -> str:
     """The unit as a resident reads it: 区城管局（粤海街道）."""
     if assignee is None:
         return "相关部门"
-    unit = assignee.unit.strip()
-    if unit and unit not in assignee.department:
-        return f"{assignee.department}（{unit}）"
-    return assignee.department
+    return unit_for_residents(assignee.department, assignee.unit)
 
 
 def deadline_text(ticket: Ticket) -> str:

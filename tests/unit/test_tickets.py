@@ -254,3 +254,12 @@ def test_keyed_ticket_ids_are_unique_per_day_but_not_sequential() -> None:
     assert format_ticket_id("20261203", 7, b"other") != ids[6]
     assert format_ticket_id("20261203", 7, key) == ids[6]
     assert format_ticket_id("20261203", 7) == "SZ20261203-000007"  # without a key: the plain sequence
+
+
+def test_residents_read_a_grid_worker_by_their_community_not_the_grid_code() -> None:
+    from router.domain.tickets import unit_for_residents
+
+    assert unit_for_residents("440305007029-03网格员", "大冲社区") == "大冲社区网格员"
+    assert unit_for_residents("G01网格员", "") == "社区网格员"
+    assert unit_for_residents("区城管局", "粤海街道") == "区城管局（粤海街道）"
+    assert unit_for_residents("科技园社区综治中心", "科技园社区") == "科技园社区综治中心"
