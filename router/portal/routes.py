@@ -104,6 +104,8 @@ def ticket_view(ticket: Ticket, unit: Unit, now: datetime) -> dict[str, Any]:
         "urgent": ticket.urgency.value == "life_property",
         "deadline": ticket.sla_deadline, "remaining": remaining, "overdue": ticket.is_open and remaining < 0,
         "supervised": ticket.status is Status.ESCALATED or ticket.escalation_level != "社区",
+        # 重办: a resident was not satisfied with a 办结 and it came back to be handled again
+        "reopened": ticket.is_open and any(h.action == Action.REOPEN.value for h in ticket.history),
         "escalation_level": ticket.escalation_level,
         "department": ticket.assignee.department if ticket.assignee else "",
         "contact": " ".join(p for p in (mask_name(ticket.contact.name), mask_phone(ticket.contact.phone)) if p),

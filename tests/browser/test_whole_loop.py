@@ -216,6 +216,7 @@ def test_resident_report_goes_round_the_loop_and_comes_back_when_not_satisfied(
             expect(row).to_be_visible()
             expect(row.locator(".status")).to_have_text(Status.DISPATCHED.value)
             expect(row).to_contain_text(GRID_UNIT)
+            expect(row.locator(".tag-reopened")).to_have_text("重办")  # marked in the list, not only inside
             office.screenshot(path=str(artifacts / "loop-8-street-list.png"), full_page=True)
             row.locator("a").click()
             expect(office.locator("#timeline")).to_contain_text("居民不满意")
