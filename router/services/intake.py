@@ -18,7 +18,7 @@ from typing import Any
 from router.domain.classifier import TopicClassifier
 from router.domain.jurisdiction import JurisdictionResolver
 from router.domain.normalise import normalise
-from router.domain.routing import Handling
+from router.domain.routing import Handling, RoutingError
 from router.domain.tickets import Status, Ticket
 from router.services.ports import TicketRepository
 
@@ -107,7 +107,10 @@ class TicketIntake:
     async def _dispatch(self, ticket: Ticket, topic: dict[str, Any]) -> Ticket:
         if topic.get("needs_human_dispatch") or not ticket.topic.department:
             return ticket  # a person decides where it goes
-        department, unit = self._assignee(ticket)
+        try:
+            department, unit = self._assignee(ticket)
+        except RoutingError:  # a topic the routing table does not know (an API client's own l1): a person decides
+            return ticket
         if not department:
             return ticket
         reason = f"自动派单（主题置信度 {ticket.topic.confidence:.2f}）"
