@@ -153,7 +153,17 @@ async def read_json(request: web.Request, *, max_bytes: int = 64 * 1024) -> dict
         raise ApiError(400, "invalid_json", f"JSON value not accepted: {exc}"[:200]) from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "expected a JSON object")
+    if "\\u" in decoded and _has_lone_surrogate(data):  # "\ud800" is JSON but no text: Redis and UTF-8 refuse it
+        raise ApiError(400, "invalid_json", "JSON string holds a lone surrogate (\\ud800-\\udfff); send real text")
     return data
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 async def read_limited(request: web.Request, max_bytes: int) -> bytes:

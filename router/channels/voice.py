@@ -42,6 +42,8 @@ from router.appkeys import CONVERSATIONS, DIALOGUE, OPENAPI_PATHS, OUTBOUND, RED
 from router.domain.call import LIVE_STATES, CallEvent, CallState, asks_address, is_confirming, next_state
 from router.http import ApiError, read_json
 from router.services.messages import Reply, Turn
+from router.views import models as M
+from router.views.models import body
 from router.voice import verbs as V
 from router.voice.speech import (
     Heard,
@@ -796,10 +798,7 @@ OPENAPI: dict[str, Any] = {
     "/channels/voice/call": {"post": {
         "summary": "jambonz application webhook for a new call → greeting inside a gather",
         "description": _BASIC, "security": [],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["call_sid"], "properties": {
-                "call_sid": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"},
-                "direction": {"type": "string"}, "call_status": {"type": "string"}}}}}},
+        "requestBody": body(M.VoiceCall),
         "responses": {"200": _VERBS, **_ERRORS}}},
     "/channels/voice/gather": {"post": {
         "summary": "gather actionHook (also dial/enqueue actionHook): speech or digits → next verbs",
@@ -807,13 +806,7 @@ OPENAPI: dict[str, Any] = {
         "security": [],
         "parameters": [{"name": "turn", "in": "query", "required": False, "schema": {"type": "integer"},
                         "description": "set by the router in its own actionHooks; makes retries safe"}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["call_sid"], "properties": {
-                "call_sid": {"type": "string"},
-                "reason": {"type": "string", "enum": ["speechDetected", "dtmfDetected", "timeout", "error",
-                                                      "stt-low-confidence"]},
-                "digits": {"type": "string"}, "speech": {"type": "object"},
-                "dial_call_status": {"type": "string"}, "queue_result": {"type": "string"}}}}}},
+        "requestBody": body(M.VoiceGather),
         "responses": {"200": _VERBS, **_ERRORS}}},
     "/channels/voice/status": {"post": {
         "summary": "jambonz call status webhook; on completed the bot conversation is closed",

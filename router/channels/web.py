@@ -47,6 +47,8 @@ from router.http import (
 )
 from router.http_sse import event_stream
 from router.services.messages import Reply
+from router.views import models as M
+from router.views.models import body, response
 
 __all__ = ["setup_routes", "WebSender", "sign_session", "verify_session"]
 
@@ -290,30 +292,25 @@ OPENAPI: dict[str, Any] = {
     "/api/v1/channels/web/sessions": {"post": {
         "summary": "A new signed web-chat session id; it ends after expires_in seconds without use",
         "security": [],
-        "responses": {"200": {"description": "{session_id, expires_in}"},
+        "responses": {"200": response("{session_id, expires_in}", M.WebSession),
                       "429": {"description": "too many new sessions from this address; see Retry-After"}}}},
     "/api/v1/channels/web/sessions/end": {"post": {
         "summary": "清空对话: end the session and its conversation on the server", "security": [{}, {"bearer": []}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["session_id"], "properties": {"session_id": {"type": "string"}}}}}},
-        "responses": {"200": {"description": "{ended: true}"}, "403": {"description": "unknown or expired session"}}}},
+        "requestBody": body(M.WebSessionEnd),
+        "responses": {"200": response("{ended: true}", M.WebSessionEnded),
+                      "403": {"description": "unknown or expired session"}}}},
     "/api/v1/channels/web/messages": {"post": {
         "summary": "Send one resident message from the web chat and get the replies (synchronous)",
         "security": [{}, {"bearer": []}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["session_id", "text"],
-            "properties": {"session_id": {"type": "string"}, "text": {"type": "string", "maxLength": 2000},
-                           "message_id": {"type": "string", "pattern": f"^{_MESSAGE_ID.pattern}$",
-                                          "description": "the page's name for this message: a retry under "
-                                                         "the same name gets the first answer back"}}}}}},
-        "responses": {"200": {"description": "{replies: [{text, buttons}], conversation: {id, state}}"},
+        "requestBody": body(M.WebMessage),
+        "responses": {"200": response("{replies: [{text, buttons}], conversation: {id, state}}", M.WebReplies),
                       "400": {"description": "broken JSON"}, "403": {"description": "unknown or expired session"},
                       "422": {"description": "invalid text"},
                       "429": {"description": "too many messages from this address or session; see Retry-After"}}}},
     "/api/v1/channels/web/history": {"get": {
         "summary": "The current conversation's messages (for reloads)", "security": [{}, {"bearer": []}],
         "parameters": [{"name": "session_id", "in": "query", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "messages"}}}},
+        "responses": {"200": response("messages", M.WebHistory)}}},
     "/api/v1/channels/web/events": {"get": {
         "summary": "Server-Sent Events: operator replies and state changes", "security": [{}, {"bearer": []}],
         "parameters": [{"name": "session_id", "in": "query", "required": True, "schema": {"type": "string"}},

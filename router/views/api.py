@@ -16,6 +16,8 @@ from router.appkeys import CATALOGUE, CLASSIFIER, CONVERSATIONS, OPENAPI_PATHS, 
 from router.domain.normalise import normalise
 from router.domain.tickets import RESIDENT_CHANNELS
 from router.http import ApiError, read_json, require_text
+from router.views import models as M
+from router.views.models import body, errors, response
 
 __all__ = ["setup_routes"]
 
@@ -96,52 +98,39 @@ async def get_conversation(request: web.Request) -> web.Response:
     return _json({**conv.to_dict(), "transcript": await request.app[CONVERSATIONS].transcript(conv.id)})
 
 
-_ERR = {"$ref": "#/components/schemas/Error"}
-_TEXT_BODY = {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "required": ["text"], "properties": {"text": {"type": "string", "minLength": 1,
-                                                                    "maxLength": 2000}}}}}}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    return {str(c): {"description": "error", "content": {"application/json": {"schema": _ERR}}} for c in codes}
-
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 OPENAPI: dict[str, Any] = {
     "/api/v1/triage": {"post": {
         "summary": "Triage one message: outcome, intent, topic, service items, place, emergency number",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["text"],
-            "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2000},
-                           "channel": {"type": "string", "enum": list(RESIDENT_CHANNELS), "default": "web"}}}}}},
-        "responses": {"200": {"description": "triage", "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Triage"}}}}, **_errors(400, 401, 413, 422)}}},
-    "/api/v1/classify": {"post": {"summary": "Topic (l1/l2/l3) and responsible department", "requestBody": _TEXT_BODY,
-                                  "responses": {"200": {"description": "topic", "content": {"application/json": {
-                                      "schema": {"$ref": "#/components/schemas/Topic"}}}}, **_errors(400, 401, 422)}}},
-    "/api/v1/locations/resolve": {"post": {"summary": "Free text → 区/街道/社区/网格", "requestBody": _TEXT_BODY,
-                                           "responses": {"200": {"description": "jurisdiction"},
-                                                         **_errors(400, 401, 422)}}},
+        "requestBody": body(M.TriageRequest),
+        "responses": {"200": response("triage", M.Triage), **errors(400, 401, 413, 422)}}},
+    "/api/v1/classify": {"post": {
+        "summary": "Topic (l1/l2/l3) and responsible department", "requestBody": body(M.TextRequest),
+        "responses": {"200": response("topic", M.Topic), **errors(400, 401, 422)}}},
+    "/api/v1/locations/resolve": {"post": {
+        "summary": "Free text → 区/街道/社区/网格", "requestBody": body(M.TextRequest),
+        "responses": {"200": response("jurisdiction", M.Jurisdiction), **errors(400, 401, 422)}}},
     "/api/v1/services/search": {"get": {
         "summary": "Search the service catalogue (best first, at most 3)",
         "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
                        {"name": "district", "in": "query", "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "items"}, **_errors(401, 422)}}},
+        "responses": {"200": response("items", M.ServiceSearch), **errors(401, 422)}}},
     "/api/v1/services/{id}": {"get": {
         "summary": "One service item and where this resident applies",
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
-                       {"name": "district", "in": "query", "schema": {"type": "string"}},
+        "parameters": [_ID, {"name": "district", "in": "query", "schema": {"type": "string"}},
                        {"name": "street", "in": "query", "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "item"}, **_errors(401, 404)}}},
+        "responses": {"200": response("item", M.ServiceItem), **errors(401, 404)}}},
     "/api/v1/conversations/{id}": {"get": {
         "summary": "A conversation with its transcript",
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "conversation"}, **_errors(401, 404)}}},
+        "parameters": [_ID],
+        "responses": {"200": response("conversation", M.Conversation), **errors(401, 404)}}},
     "/api/v1/conversations/{id}/handoff": {"post": {
         "summary": "Queue the conversation for an operator",
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
-            "reason": {"type": "string"}, "summary": {"type": "object"}, "urgent": {"type": "boolean"}}}}}},
-        "responses": {"200": {"description": "conversation (state queued)"}, **_errors(400, 401, 404, 409)}}},
+        "parameters": [_ID],
+        "requestBody": body(M.HandoffRequest),
+        "responses": {"200": response("conversation (state queued)", M.Conversation),
+                      **errors(400, 401, 404, 409)}}},
 }
 
 

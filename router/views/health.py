@@ -19,7 +19,9 @@ from aiohttp import web
 
 from router.appkeys import OPENAPI_PATHS, REDIS, SETTINGS
 from router.http import bearer_ok
+from router.views import models as M
 from router.views.clients import HTTP
+from router.views.models import response
 
 __all__ = ["setup_routes", "MEMORY_WARN_RATIO"]
 
@@ -114,5 +116,5 @@ def setup_routes(app: web.Application) -> None:
                    "{status, components: {name: {ok}}}; details (errors, latencies, model, Redis memory) "
                    "only with the bearer token",
         "security": [{}, {"bearer": []}],
-        "responses": {"200": {"description": "all components answer"},
-                      "503": {"description": "a component does not answer; see components"}}}}
+        "responses": {"200": response("all components answer", M.Health),
+                      "503": response("a component does not answer; see components", M.Health)}}}

@@ -9,35 +9,17 @@ from typing import Any
 from aiohttp import web
 
 from router.appkeys import OPENAPI_PATHS
+from router.views.models import component_schemas
 
 __all__ = ["setup_routes", "build_spec"]
 
-COMPONENTS: dict[str, Any] = {
-    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                   "description": "ROUTER_API_TOKEN (make run prints it)"}},
-    "schemas": {
-        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-            "type": "object", "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
-        "Topic": {"type": "object", "required": ["l1", "l2", "l3", "department", "confidence"], "properties": {
-            "l1": {"type": "string"}, "l2": {"type": ["string", "null"]}, "l3": {"type": ["string", "null"]},
-            "department": {"type": "string"}, "confidence": {"type": "number"}}},
-        "Location": {"type": "object", "required": ["district", "street", "community", "grid"], "properties": {
-            k: {"type": ["string", "null"]} for k in ("district", "street", "community", "grid")}},
-        "Triage": {"type": "object",
-                   "required": ["outcome", "intent", "topic", "service_items", "location", "emergency_number"],
-                   "properties": {
-                       "outcome": {"type": "string", "enum": ["service_item", "ticket", "emergency", "handoff",
-                                                              "ticket_status", "out_of_scope", "greeting"]},
-                       "intent": {"type": "object", "required": ["name", "confidence"], "properties": {
-                           "name": {"type": "string"}, "confidence": {"type": "number"}}},
-                       "topic": {"oneOf": [{"$ref": "#/components/schemas/Topic"}, {"type": "null"}]},
-                       "service_items": {"type": "array", "maxItems": 3, "items": {
-                           "type": "object", "required": ["id", "name", "department", "score"]}},
-                       "location": {"oneOf": [{"$ref": "#/components/schemas/Location"}, {"type": "null"}]},
-                       "emergency_number": {"type": ["string", "null"], "enum": ["110", "119", "120", None]}}},
-    },
-}
+def components() -> dict[str, Any]:
+    """The bearer scheme, and the schemas of the request and response models (router.views.models)."""
+    return {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                       "description": "ROUTER_API_TOKEN (make run prints it)"}},
+        "schemas": component_schemas(),
+    }
 
 
 def build_spec(app: web.Application) -> dict[str, Any]:
@@ -48,7 +30,7 @@ def build_spec(app: web.Application) -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "paths": dict(sorted(app[OPENAPI_PATHS].items())),
-        "components": COMPONENTS,
+        "components": components(),
     }
 
 
@@ -74,3 +56,11 @@ async def docs_page(request: web.Request) -> web.Response:
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/openapi.json", openapi_json)
     app.router.add_get("/api/v1/docs", docs_page)
+    app[OPENAPI_PATHS].update({
+        "/api/v1/openapi.json": {"get": {"summary": "This document (OpenAPI 3.1)", "security": [],
+                                         "responses": {"200": {"description": "the OpenAPI document",
+                                                               "content": {"application/json": {}}}}}},
+        "/api/v1/docs": {"get": {"summary": "The routes of this document as an HTML page", "security": [],
+                                 "responses": {"200": {"description": "HTML",
+                                                       "content": {"text/html": {"schema": {"type": "string"}}}}}}},
+    })

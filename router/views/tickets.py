@@ -18,13 +18,11 @@ from router.adapters.ticket_store import InvalidDraft, PreconditionFailed, Ticke
 from router.appkeys import OPENAPI_PATHS, TICKET_SERVICE, TICKETS
 from router.domain.tickets import (
     CST,
-    ESCALATION_LEVELS,
     Action,
     IllegalTransition,
     Rating,
     Status,
     TransitionDataError,
-    Urgency,
 )
 from router.http import ApiError, json_error, read_json
 from router.services.reports import (
@@ -38,6 +36,8 @@ from router.services.reports import (
     unit_report_to_csv,
 )
 from router.services.tickets import RESIDENT_ACTIONS, NotReporter, Requester, TicketService, resident_view
+from router.views import models as M
+from router.views.models import body, errors, response
 
 __all__ = ["setup_routes", "OPENAPI"]
 
@@ -246,73 +246,15 @@ async def report_csv(request: web.Request) -> web.Response:
 
 # --------------------------------------------------------------------------------------- OpenAPI
 
-_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
-    "type": "object", "required": ["code", "message"],
-    "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
-_NULLABLE_STR = {"type": ["string", "null"]}
-_HISTORY = {"type": "object", "required": ["from", "to", "action", "actor", "at"], "properties": {
-    "from": {"type": ["string", "null"]}, "to": {"type": "string", "enum": [s.value for s in Status]},
-    "action": {"type": "string"}, "actor": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
-    "reason": _NULLABLE_STR, "data": {"type": "object"}}}
-TICKET_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "status", "channel", "text", "topic", "location", "contact", "sla_deadline", "history"],
-    "properties": {
-        "id": {"type": "string", "pattern": r"^SZ\d{8}-\d{6}$", "example": "SZ20261125-000123"},
-        "status": {"type": "string", "enum": [s.value for s in Status]},
-        "channel": {"type": "string"},
-        "text": {"type": "string"},
-        "topic": {"type": "object", "properties": {
-            "l1": {"type": "string"}, "l2": _NULLABLE_STR, "l3": _NULLABLE_STR,
-            "department": {"type": "string"}, "confidence": {"type": "number"}}},
-        "location": {"type": "object", "properties": {
-            "district": _NULLABLE_STR, "street": _NULLABLE_STR, "community": _NULLABLE_STR,
-            "grid": _NULLABLE_STR, "address": {"type": "string"}}},
-        "contact": {"type": "object", "description": "masked (138****5678) in lists",
-                    "properties": {"name": {"type": "string"}, "phone": {"type": "string"}}},
-        "urgency": {"type": "string", "enum": [u.value for u in Urgency]},
-        "sla_deadline": {"type": "string", "format": "date-time", "example": "2026-11-25T16:30:00+08:00"},
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
-        "conversation_id": _NULLABLE_STR,
-        "assignee": {"type": ["object", "null"], "properties": {
-            "department": {"type": "string"}, "unit": {"type": "string"}}},
-        "escalation_level": {"type": "string", "enum": list(ESCALATION_LEVELS)},
-        "merged_into": _NULLABLE_STR,
-        "duplicates": {"type": "array", "items": {"type": "string"}},
-        "reporters": {"type": "integer", "minimum": 1},
-        "rating": {"type": ["string", "null"], "enum": [r.value for r in Rating] + [None]},
-        "version": {"type": "integer"},
-        "history": {"type": "array", "items": _HISTORY},
-    },
-}
-
-
-def _resp(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errs(*codes: int) -> dict[str, Any]:
-    return {str(c): _resp("error", _ERROR) for c in codes}
-
-
 _ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _PERIOD = [{"name": n, "in": "query", "schema": {"type": "string", "format": "date-time"}} for n in ("since", "until")]
 _REPORT_PARAMS = [
     *_PERIOD,
-    {"name": "group", "in": "query", "schema": {"type": "string", "enum": ["department", "district", "unit"]},
+    {"name": "group", "in": "query", "schema": {"type": "string", "enum": list(REPORT_GROUPS)},
      "description": "unit: the figures per handling unit; a round counts in the period it was dispatched in"},
-    {"name": "district", "in": "query", "schema": {"type": "string", "maxLength": 50},
+    {"name": "district", "in": "query", "schema": {"type": "string", "maxLength": MAX_DISTRICT_CHARS},
      "description": "only with group=unit: the tickets of this district"},
 ]
-_RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "null when nothing to count"}
-_UNIT_ROW: dict[str, Any] = {"type": "object", "properties": {
-    "group_by": {"type": "string", "enum": ["unit", "district", "all"]}, "group": {"type": "string"},
-    **{n: {"type": "integer", "minimum": 0} for n in (
-        "dispatched", "accepted", "accept_due", "accepted_on_time", "returned", "resolved", "resolved_on_time",
-        "rated", "satisfied", "overdue_now")},
-    "accept_on_time_rate": _RATE, "return_rate": _RATE, "resolve_on_time_rate": _RATE, "satisfaction_rate": _RATE,
-    "avg_handling_hours": {"type": ["number", "null"]}}}
 
 OPENAPI: dict[str, Any] = {
     "/api/v1/tickets": {
@@ -320,17 +262,8 @@ OPENAPI: dict[str, Any] = {
             "summary": "Open a ticket (受理); a duplicate of an open ticket at the same place comes back 合并",
             "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"},
                             "description": "retries with the same key return the same ticket"}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["text"], "properties": {
-                    "text": {"type": "string", "minLength": 1, "maxLength": 2000},
-                    "channel": {"type": "string", "enum": ["web", "wechat", "voice", "console", "phone"]},
-                    "conversation_id": {"type": "string"}, "address": {"type": "string"},
-                    "location": TICKET_SCHEMA["properties"]["location"],
-                    "topic": TICKET_SCHEMA["properties"]["topic"],
-                    "contact_phone": {"type": "string"}, "contact_name": {"type": "string"},
-                    "since": {"type": "string"}, "urgency": {"type": "string", "enum": [u.value for u in Urgency]},
-                }}}}},
-            "responses": {"201": _resp("the ticket", TICKET_SCHEMA), **_errs(400, 401, 413)},
+            "requestBody": body(M.TicketCreate),
+            "responses": {"201": response("the ticket", M.Ticket), **errors(400, 401, 413)},
         },
         "get": {
             "summary": "List tickets, newest first (contacts masked)",
@@ -341,59 +274,40 @@ OPENAPI: dict[str, Any] = {
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
                 {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
             ],
-            "responses": {"200": _resp("tickets", {"type": "object", "required": ["items"], "properties": {
-                "items": {"type": "array", "items": TICKET_SCHEMA}}}), **_errs(400, 401)},
+            "responses": {"200": response("tickets", M.TicketList), **errors(400, 401)},
         },
     },
     "/api/v1/tickets/{id}": {"get": {
         "summary": "One ticket with its full history",
         "parameters": [_ID_PARAM, {"name": "unmask", "in": "query", "schema": {"type": "string", "enum": ["1"]},
                                    "description": "1: show the full contact (operators only)"}],
-        "responses": {"200": _resp("the ticket", TICKET_SCHEMA), **_errs(401, 404)},
+        "responses": {"200": response("the ticket", M.Ticket), **errors(401, 404)},
     }},
     "/api/v1/tickets/{id}/transitions": {"post": {
         "summary": "Move a ticket through its lifecycle; 409 on an illegal move (nothing changes)",
         "parameters": [_ID_PARAM],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["action", "actor"], "properties": {
-                "action": {"type": "string", "enum": [a.value for a in Action]},
-                "actor": {"type": "string"}, "reason": {"type": "string"},
-                "department": {"type": "string"}, "unit": {"type": "string"},
-                "rating": {"type": "string", "enum": [r.value for r in Rating]},
-                "merged_into": {"type": "string"}, "to": {"type": "string", "enum": ["处置", "派单"]},
-                "expected_version": {"type": "integer"}}}}}},
-        "responses": {"200": _resp("the ticket after the move", TICKET_SCHEMA), **_errs(400, 401, 404, 409)},
+        "requestBody": body(M.TransitionRequest),
+        "responses": {"200": response("the ticket after the move", M.Ticket), **errors(400, 401, 404, 409)},
     }},
     "/api/v1/tickets/{id}/resident": {"post": {
         "summary": "A resident's 查询 / 催办 / 撤销 / 回访: moves only for the reporter; others see id and status",
         "parameters": [_ID_PARAM],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["action", "conversation_id"], "properties": {
-                "action": {"type": "string", "enum": list(RESIDENT_ACTIONS)},
-                "conversation_id": {"type": "string", "minLength": 1, "maxLength": 100},
-                "phones": {"type": "array", "maxItems": 10, "items": {"type": "string", "maxLength": 30}},
-                "rating": {"type": "string", "enum": [r.value for r in Rating]},
-                "reason": {"type": "string", "maxLength": 500}}}}}},
-        "responses": {"200": _resp("what this resident may see, and whether they reported it", {
-            "type": "object", "required": ["ticket", "reporter"], "properties": {
-                "ticket": {"type": "object"}, "reporter": {"type": "boolean"}}}),
-            **_errs(400, 401, 403, 404, 409)},
+        "requestBody": body(M.ResidentRequest),
+        "responses": {"200": response("what this resident may see, and whether they reported it",
+                                      M.ResidentResult), **errors(400, 401, 403, 404, 409)},
     }},
     "/api/v1/reports": {"get": {
         "summary": "Volume, 及时率, 解决率, 满意率 and average handling time per department and district; "
                    "with group=unit: 签收及时率, 退单率, 办结及时率, 满意率 per handling unit and district",
         "parameters": _REPORT_PARAMS,
-        "responses": {"200": _resp("report (by_department and by_district; with group=unit: by_unit, "
-                                   "by_district and total)", {"type": "object", "properties": {
-            "generated_at": {"type": "string"}, "by_department": {"type": "array"},
-            "by_district": {"type": "array", "items": {"type": "object"}},
-            "by_unit": {"type": "array", "items": _UNIT_ROW}, "total": _UNIT_ROW}}), **_errs(400, 401)},
+        "responses": {"200": response("report (by_department and by_district; with group=unit: by_unit, "
+                                      "by_district and total)", M.Report), **errors(400, 401)},
     }},
     "/api/v1/reports.csv": {"get": {
         "summary": "The same report as CSV (UTF-8 with BOM)",
         "parameters": _REPORT_PARAMS,
         "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
-                      **_errs(400, 401)},
+                      **errors(400, 401)},
     }},
 }
 
