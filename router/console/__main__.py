@@ -23,20 +23,11 @@ import sys
 
 from redis.exceptions import RedisError
 
-from router.console.auth import Role, generate_password
+from router.console.auth import Role, password_from_stdin
 from router.console.users import InvalidUser, UserExists, UserNotFound, UserStore, refresh_bootstrap_notice
 from router.settings import Settings
 
 __all__ = ["main"]
-
-
-def _password_from_stdin() -> tuple[str, bool]:
-    """(password, generated?)"""
-    if not sys.stdin.isatty():
-        given = sys.stdin.readline().rstrip("\r\n")
-        if given:
-            return given, False
-    return generate_password(), True
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -52,7 +43,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{u.name}\t{u.role.value}\t{'disabled' if u.disabled else 'active'}")
             return 0
         if args.command in ("add", "passwd"):
-            password, generated = _password_from_stdin()
+            password, generated = password_from_stdin()
             must_change = generated or args.temporary
             then = " (must be changed at the first login)" if must_change else ""
             if args.command == "add":

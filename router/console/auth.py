@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+import sys
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -122,6 +123,15 @@ def generate_password() -> str:
     """16 characters from an alphabet without look-alikes (0/O, 1/l/I), easy to read out over the phone."""
     alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
     return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+def password_from_stdin() -> tuple[str, bool]:
+    """For the admin CLIs: (a password piped in on one line, False), else (a generated one, True)."""
+    if not sys.stdin.isatty():
+        given = sys.stdin.readline().rstrip("\r\n")
+        if given:
+            return given, False
+    return generate_password(), True
 
 
 # ------------------------------------------------------------------------------------------ sessions

@@ -19,19 +19,10 @@ import sys
 from redis.exceptions import RedisError
 
 from router.adapters.units import InvalidUnit, UnitExists, UnitKind, UnitNotFound, UnitStore
-from router.console.auth import generate_password
+from router.console.auth import password_from_stdin
 from router.settings import Settings
 
 __all__ = ["main"]
-
-
-def _password_from_stdin() -> tuple[str, bool]:
-    """(password, generated?)"""
-    if not sys.stdin.isatty():
-        given = sys.stdin.readline().rstrip("\r\n")
-        if given:
-            return given, False
-    return generate_password(), True
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -46,7 +37,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{u.name}\t{u.kind.value}\t{u.unit}\t{'disabled' if u.disabled else 'active'}")
             return 0
         if args.command in ("add", "passwd"):
-            password, generated = _password_from_stdin()
+            password, generated = password_from_stdin()
             if args.command == "add":
                 unit = await store.add(args.name, args.kind, args.unit, password)
                 print(f"created {unit.name} ({unit.kind.value}: {unit.unit})")
