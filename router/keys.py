@@ -313,3 +313,9 @@ def ticket_photos(ticket_id: str) -> str:
     """Hash of the photos units attached to a ticket (stored file name → what it shows: report / note /
     resolve); only these may be shown with the ticket."""
     return f"{PREFIX}:ticket:{{{ticket_id}}}:photos"
+
+
+def ticket_mediation(ticket_id: str) -> str:
+    """JSON of a 综治中心's mediation record on a ticket (parties, sessions, outcome, escalation to the street
+    office); router/adapters/mediation.py."""
+    return f"{PREFIX}:ticket:{{{ticket_id}}}:mediation"

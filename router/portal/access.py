@@ -21,6 +21,7 @@ from router.console import proxies
 from router.console.auth import LoginLimiter
 from router.console.presenters import fmt_duration, fmt_time
 from router.portal.photos import PhotoStore
+from router.services.mediation import MediationService
 from router.services.work import WorkService
 
 __all__ = ["COOKIE", "LOGIN_COOKIE", "PortalState", "PORTAL", "UNIT_KEY", "SESSION", "state_of", "unit_of",
@@ -40,6 +41,7 @@ class PortalState:
     sessions: UnitSessions | None = None
     limiter: LoginLimiter | None = None
     work: WorkService | None = None
+    mediation: MediationService | None = None
     photos: PhotoStore | None = None
     trusted_proxies: proxies.Networks = ()
     public_https: bool = False

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from router.adapters.mediation import MediationStore
 from router.adapters.units import UnitSessions, UnitStore
-from router.appkeys import REDIS, SETTINGS, TICKET_SERVICE
+from router.appkeys import REDIS, RESOLVER, SETTINGS, TICKET_SERVICE
 from router.console import proxies
 from router.console.access import security_headers
 from router.console.auth import LoginLimiter
@@ -26,6 +27,10 @@ from router.portal.routes import (
     login_page,
     login_submit,
     logout,
+    mediation_failure,
+    mediation_parties,
+    mediation_session,
+    mediation_success,
     note,
     photo,
     report_page,
@@ -36,6 +41,7 @@ from router.portal.routes import (
     ticket_list,
     ticket_page,
 )
+from router.services.mediation import MediationService
 from router.services.work import WorkService
 
 __all__ = ["setup_portal"]
@@ -57,6 +63,10 @@ def setup_portal(app: web.Application) -> None:
     r.add_post("/tickets/{id}/note", note)
     r.add_post("/tickets/{id}/resolve", resolve)
     r.add_get("/tickets/{id}/photos/{name}", photo)
+    r.add_post("/tickets/{id}/mediation/parties", mediation_parties)
+    r.add_post("/tickets/{id}/mediation/sessions", mediation_session)
+    r.add_post("/tickets/{id}/mediation/success", mediation_success)
+    r.add_post("/tickets/{id}/mediation/failure", mediation_failure)
     r.add_get("/report", report_page)
     r.add_post("/report", report_submit)
     r.add_static("/static/", HERE / "static", append_version=False)
@@ -75,6 +85,7 @@ def setup_portal(app: web.Application) -> None:
         state.sessions = UnitSessions(redis)
         state.limiter = LoginLimiter(redis)
         state.work = WorkService(app[TICKET_SERVICE], redis)
+        state.mediation = MediationService(state.work, MediationStore(redis), app[RESOLVER].street_office)
         state.photos = PhotoStore(Path(settings.var_dir))
         state.trusted_proxies = proxies.parse_networks(settings.console_trusted_proxies)
         state.public_https = settings.public_url.lower().startswith("https://")

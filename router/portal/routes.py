@@ -45,10 +45,12 @@ from router.portal.access import (
     unit_of,
 )
 from router.portal.photos import CONTENT_TYPES, MAX_PHOTO_BYTES, PhotoError, PhotoStore
+from router.services.mediation import MediationService
 from router.services.work import NotYours, WorkService
 
 __all__ = ["root", "login_page", "login_submit", "logout", "ticket_list", "ticket_page", "accept",
-           "return_ticket", "note", "resolve", "photo", "report_page", "report_submit", "console_photo"]
+           "return_ticket", "note", "resolve", "photo", "report_page", "report_submit", "console_photo",
+           "mediation_parties", "mediation_session", "mediation_success", "mediation_failure"]
 
 MAX_BODY = MAX_PHOTO_BYTES + 256 * 1024  # one photo and a few text fields
 MAX_FIELD = 16 * 1024
@@ -66,6 +68,19 @@ def _work(request: web.Request) -> WorkService:
     work = state_of(request).work
     assert work is not None
     return work
+
+
+def _mediation(request: web.Request) -> MediationService:
+    mediation = state_of(request).mediation
+    assert mediation is not None
+    return mediation
+
+
+def _can_mediate(unit: Unit, ticket: Ticket, record: dict[str, Any] | None) -> bool:
+    """The mediation forms: the 综治中心 working on the ticket, or its street office once escalated to it."""
+    if not WorkService.handles(unit, ticket) or ticket.status is not Status.IN_PROGRESS:
+        return False
+    return unit.kind is UnitKind.COMMUNITY or (unit.kind is UnitKind.STREET and bool(record and record.get("escalated")))
 
 
 def _photos(request: web.Request) -> PhotoStore:
@@ -184,6 +199,12 @@ async def ticket_list(request: web.Request) -> web.Response:
     views = [ticket_view(t, unit, now) for t in tickets]
     # what needs doing first: open before done, overdue first, then the nearest deadline
     views.sort(key=lambda v: (not v["open"], not v["overdue"], v["remaining"] if v["open"] else 0))
+    try:
+        escalated = await _mediation(request).escalated([v["id"] for v in views])
+    except UNAVAILABLE:
+        escalated = set()
+    for v in views:
+        v["mediation_escalated"] = v["id"] in escalated
     return render(request, "list.html", tickets=views, reports=[ticket_view(t, unit, now) for t in reports],
                   kind=KIND_LABELS[unit.kind])
 
@@ -194,13 +215,19 @@ async def ticket_page(request: web.Request) -> web.Response:
     try:
         ticket = await work.ticket_for(unit, request.match_info["id"])
         photos = await work.photos(ticket.id)
+        mediation = await _mediation(request).record_for(unit, ticket)
+        for s in (mediation or {}).get("sessions", []):
+            s["at"] = datetime.fromisoformat(s["at"])
     except TicketNotFound:
         return refuse(request, 404, "没有这张工单，或不归本单位办理")
     except UNAVAILABLE:
         return refuse(request, 503, "工单服务暂时不可用，请稍后再试")
     report_photos = [name for name, what in photos.items() if what == "report"]
     return render(request, "ticket.html", t=ticket_view(ticket, unit, work.tickets.clock()),
-                  report_photos=report_photos, max_mb=MAX_PHOTO_BYTES // (1024 * 1024))
+                  report_photos=report_photos, max_mb=MAX_PHOTO_BYTES // (1024 * 1024), mediation=mediation,
+                  can_mediate=_can_mediate(unit, ticket, mediation),
+                  can_escalate=unit.kind is UnitKind.COMMUNITY and ticket.status is Status.IN_PROGRESS
+                  and WorkService.handles(unit, ticket))
 
 
 # ---------------------------------------------------------------------------------------- forms
@@ -313,6 +340,8 @@ async def _act(request: web.Request, action: str) -> web.StreamResponse:
 def _refusal(request: web.Request, exc: Exception, where: str = "/work/tickets") -> web.Response:
     if isinstance(exc, _Refused):
         return render(request, "error.html", status=exc.status, message=exc.message, back=where)
+    if isinstance(exc, PermissionError):
+        return render(request, "error.html", status=403, message=str(exc) or "无权这样办理", back=where)
     if isinstance(exc, TicketNotFound):  # NotYours too: another unit's ticket looks like none at all
         return render(request, "error.html", status=404, message="没有这张工单，或不归本单位办理",
                       back="/work/tickets")
@@ -425,3 +454,65 @@ async def console_photo(request: web.Request) -> web.StreamResponse:
     if not can(user.role, Permission.HANDLE_TICKETS):
         raise web.HTTPForbidden(text="无权查看")
     return await _ticket_photo(request, request.match_info["id"], request.match_info["name"])
+
+
+# ------------------------------------------------------------------------------- mediation (调处)
+
+
+async def _mediate(request: web.Request, what: str) -> web.StreamResponse:
+    unit, mediation = unit_of(request), _mediation(request)
+    ticket_id = request.match_info["id"]
+    where = f"/work/tickets/{quote(ticket_id, safe='')}"
+    try:
+        form = await request.post()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        if what == "parties":
+            await mediation.set_parties(unit, ticket_id, fields.get("parties"))
+            done = "当事人已保存"
+        elif what == "session":
+            await mediation.add_session(unit, ticket_id, when=fields.get("when"), place=fields.get("place"),
+                                        attendees=fields.get("attendees"), result=fields.get("result"))
+            done = "调解记录已添加"
+        elif what == "success":
+            await mediation.succeed(unit, ticket_id, fields.get("agreement"))
+            done = "调解成功，已办结，系统会请居民评价"
+        else:
+            ticket = await mediation.fail(unit, ticket_id, fields.get("reason"))
+            await flash(request, "ok", f"已上报{ticket.assignee.department if ticket.assignee else '街道'}：{ticket_id}")
+            raise web.HTTPSeeOther("/work/tickets")
+    except web.HTTPException:
+        raise
+    except TransitionDataError as exc:
+        detail = str(exc)
+        message = detail if not detail.isascii() else _data_message(detail)
+        return render(request, "error.html", status=422, back=where, message=message)
+    except IllegalTransition as exc:
+        if exc.action == "mediate":
+            message = f"工单现在是“{exc.status.value}”，{'请先签收再记录调解' if exc.status is Status.DISPATCHED else '不能再记录调解'}"
+        else:
+            message = f"工单现在是“{exc.status.value}”，不能这样办理"
+        return render(request, "error.html", status=409, back=where, message=message)
+    except Exception as exc:
+        return _refusal(request, exc, where)
+    await flash(request, "ok", done)
+    raise web.HTTPSeeOther(where)
+
+
+@guarded()
+async def mediation_parties(request: web.Request) -> web.StreamResponse:
+    return await _mediate(request, "parties")
+
+
+@guarded()
+async def mediation_session(request: web.Request) -> web.StreamResponse:
+    return await _mediate(request, "session")
+
+
+@guarded()
+async def mediation_success(request: web.Request) -> web.StreamResponse:
+    return await _mediate(request, "success")
+
+
+@guarded()
+async def mediation_failure(request: web.Request) -> web.StreamResponse:
+    return await _mediate(request, "failure")
