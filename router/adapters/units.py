@@ -13,8 +13,6 @@ older session at its next request.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import re
 import secrets
 import time
@@ -23,7 +21,7 @@ from enum import Enum
 
 from router import keys
 from router.adapters import StrRedis
-from router.console.auth import hash_password, verify_password_async
+from router.console.auth import RedisSessions, csrf_matches, hash_password, verify_password_async
 from router.console.users import InvalidUser, check_password
 
 __all__ = ["UnitKind", "Unit", "UnitStore", "UnitSession", "UnitSessions", "InvalidUnit", "UnitExists",
@@ -174,10 +172,6 @@ class UnitStore:
         return epoch
 
 
-def _digest(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class UnitSession:
     id: str  # the cookie value; never stored as such
@@ -186,45 +180,22 @@ class UnitSession:
     epoch: int
 
     def csrf_ok(self, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(str(token).encode(), self.csrf.encode())
+        return csrf_matches(self.csrf, token)
 
 
-class UnitSessions:
+class UnitSessions(RedisSessions):
+    """A unit login's portal sessions: the console's session mechanism under the portal's own keys."""
+
     def __init__(self, redis: StrRedis, *, ttl_seconds: int = SESSION_TTL_SECONDS) -> None:
-        self.redis = redis
-        self.ttl = ttl_seconds
+        super().__init__(redis, keys.unit_session, ttl_seconds=ttl_seconds)
 
     async def create(self, unit: Unit) -> UnitSession:
         session = UnitSession(secrets.token_urlsafe(32), unit.name, secrets.token_urlsafe(32), unit.epoch)
-        key = keys.unit_session(_digest(session.id))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"user": session.user, "csrf": session.csrf, "epoch": str(session.epoch)})
-            pipe.expire(key, self.ttl)
-            await pipe.execute()
+        await self._store(session.id, {"user": session.user, "csrf": session.csrf, "epoch": str(session.epoch)})
         return session
 
     async def get(self, session_id: str | None) -> UnitSession | None:
-        if not session_id or len(session_id) > 128:
-            return None
-        key = keys.unit_session(_digest(session_id))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hgetall(key)
-            pipe.expire(key, self.ttl)
-            h, _ = await pipe.execute()
-        if not h or "user" not in h:
+        h = await self._load(session_id)
+        if h is None or session_id is None:
             return None
         return UnitSession(session_id, h["user"], h.get("csrf", ""), int(h.get("epoch") or 0))
-
-    async def delete(self, session_id: str) -> None:
-        await self.redis.delete(keys.unit_session(_digest(session_id)))
-
-    async def flash(self, session: UnitSession, kind: str, text: str) -> None:
-        await self.redis.hset(keys.unit_session(_digest(session.id)), mapping={"flash_kind": kind, "flash": text})
-
-    async def pop_flash(self, session: UnitSession) -> dict[str, str] | None:
-        key = keys.unit_session(_digest(session.id))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hmget(key, ["flash_kind", "flash"])
-            pipe.hdel(key, "flash_kind", "flash")
-            (kind, text), _ = await pipe.execute()
-        return {"kind": kind or "ok", "text": text} if text else None

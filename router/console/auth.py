@@ -22,6 +22,7 @@ import json
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -158,32 +159,74 @@ class Session:
         return bool(token) and hmac.compare_digest(str(token).encode(), self.csrf.encode())
 
 
-class SessionStore:
-    def __init__(self, redis: StrRedis, *, ttl_seconds: int = SESSION_TTL_SECONDS) -> None:
+def csrf_matches(expected: str, token: str | None) -> bool:
+    """A form's CSRF token against the session's, in constant time."""
+    return bool(token) and hmac.compare_digest(str(token).encode(), expected.encode())
+
+
+class RedisSessions:
+    """Login sessions in Redis hashes keyed by a digest of the cookie value (the value itself is never
+    stored), each request sliding the expiry, with a message shown once on the next page (a POST's result
+    after its redirect). The console's sessions and the units' portal sessions are both these."""
+
+    def __init__(self, redis: StrRedis, key: Callable[[str], str], *, ttl_seconds: int) -> None:
         self.redis = redis
+        self._key_of = key
         self.ttl = ttl_seconds
 
-    async def create(self, user: str, role: Role | str, *, epoch: int = 0) -> Session:
-        session = Session(id=secrets.token_urlsafe(32), user=user, role=Role(role),
-                          csrf=secrets.token_urlsafe(32), created_at=time.time(), epoch=epoch)
-        key = keys.console_session(_digest(session.id))
+    def _key(self, session_id: str) -> str:
+        return self._key_of(_digest(session_id))
+
+    async def _store(self, session_id: str, fields: dict[str, str]) -> None:
+        key = self._key(session_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"user": session.user, "role": session.role.value, "csrf": session.csrf,
-                                    "created_at": str(session.created_at), "epoch": str(session.epoch)})
+            pipe.hset(key, mapping=fields)
             pipe.expire(key, self.ttl)
             await pipe.execute()
-        return session
 
-    async def get(self, session_id: str | None) -> Session | None:
-        """The live session for a cookie value (sliding its expiry), or None."""
+    async def _load(self, session_id: str | None) -> dict[str, str] | None:
+        """The stored fields of a live session (sliding its expiry), or None."""
         if not session_id or len(session_id) > 128:
             return None
-        key = keys.console_session(_digest(session_id))
+        key = self._key(session_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(key)
             pipe.expire(key, self.ttl)
             h, _ = await pipe.execute()
-        if not h or "user" not in h:
+        return h if h and "user" in h else None
+
+    async def delete(self, session_id: str) -> None:
+        await self.redis.delete(self._key(session_id))
+
+    async def flash(self, session: Any, kind: str, text: str) -> None:
+        """A message shown once on the next page (the result of a POST that redirected)."""
+        await self.redis.hset(self._key(session.id), "flash", json.dumps({"kind": kind, "text": text},
+                                                                         ensure_ascii=False))
+
+    async def pop_flash(self, session: Any) -> dict[str, Any] | None:
+        key = self._key(session.id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(key, "flash")
+            pipe.hdel(key, "flash")
+            raw, _ = await pipe.execute()
+        return json.loads(raw) if raw else None
+
+
+class SessionStore(RedisSessions):
+    def __init__(self, redis: StrRedis, *, ttl_seconds: int = SESSION_TTL_SECONDS) -> None:
+        super().__init__(redis, keys.console_session, ttl_seconds=ttl_seconds)
+
+    async def create(self, user: str, role: Role | str, *, epoch: int = 0) -> Session:
+        session = Session(id=secrets.token_urlsafe(32), user=user, role=Role(role),
+                          csrf=secrets.token_urlsafe(32), created_at=time.time(), epoch=epoch)
+        await self._store(session.id, {"user": session.user, "role": session.role.value, "csrf": session.csrf,
+                                       "created_at": str(session.created_at), "epoch": str(session.epoch)})
+        return session
+
+    async def get(self, session_id: str | None) -> Session | None:
+        """The live session for a cookie value (sliding its expiry), or None."""
+        h = await self._load(session_id)
+        if h is None or session_id is None:
             return None
         try:
             role = Role(h.get("role", ""))
@@ -191,22 +234,6 @@ class SessionStore:
             return None
         return Session(id=session_id, user=h["user"], role=role, csrf=h.get("csrf", ""),
                        created_at=float(h.get("created_at") or 0), epoch=int(h.get("epoch") or 0))
-
-    async def delete(self, session_id: str) -> None:
-        await self.redis.delete(keys.console_session(_digest(session_id)))
-
-    async def flash(self, session: Session, kind: str, text: str) -> None:
-        """A message shown once on the next page (the result of a POST that redirected)."""
-        await self.redis.hset(keys.console_session(_digest(session.id)), "flash",
-                              json.dumps({"kind": kind, "text": text}, ensure_ascii=False))
-
-    async def pop_flash(self, session: Session) -> dict[str, Any] | None:
-        key = keys.console_session(_digest(session.id))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hget(key, "flash")
-            pipe.hdel(key, "flash")
-            raw, _ = await pipe.execute()
-        return json.loads(raw) if raw else None
 
 
 # Take one attempt from every bucket, or none if any is spent: the check and the count are one step, so
