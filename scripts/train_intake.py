@@ -22,7 +22,10 @@ Training data — only what the project may train on (never ../shared/data/real,
   death without it: others' suicides, the news, negation, hyperbole, grief, recovery) and
   data/authored/crisis3.jsonl (the same two sides in social-media voices, written by outside authors:
   method questions, partners sought, plans, attempts, irony; against advice to others, opinions,
-  denial, recovery, sadness, memorials) and data/authored/everyday_short.jsonl (goodbyes, tonight's
+  denial, recovery, sadness, memorials) and data/authored/crisis4.jsonl (the same in late-night
+  social-media voices: a method wished for casually, by place, as a fantasy or after an ordinary day;
+  against invitations, trips, romance, illness and medicine, comfort, rides, jokes, anger at others)
+  and data/authored/everyday_short.jsonl (goodbyes, tonight's
   dinner, going home, finishing work: the short everyday words a crisis post also uses).
 Every example is also seen once more through a simulated speech recogniser (characters swapped for
 homophones), so garbled phone text still reads.
@@ -147,6 +150,7 @@ def build_corpus(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     requests = jsonl(ROOT / "data" / "authored" / "requests.jsonl")
     safety = jsonl(ROOT / "data" / "authored" / "safety.jsonl")
     crisis2 = (jsonl(ROOT / "data" / "authored" / "crisis2.jsonl") + jsonl(ROOT / "data" / "authored" / "crisis3.jsonl")
+               + jsonl(ROOT / "data" / "authored" / "crisis4.jsonl")
                + jsonl(ROOT / "data" / "authored" / "everyday_short.jsonl"))
     extra = [r["text"] for r in jsonl(ROOT / "router" / "data" / "classifier_extra.jsonl")]
     smp = smp_training_negatives()

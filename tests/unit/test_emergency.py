@@ -334,3 +334,31 @@ def test_what_happened_next_is_only_an_end_when_it_says_so() -> None:
     assert detect("上午有个老人在站台晕倒，后来被送去医院了，想问站里有没有急救箱") is None
     found = detect("厨房着火了，后来火越烧越大，我们下不去了")
     assert found is not None and found.number == "119"
+
+
+@pytest.mark.parametrize("text", [
+    "最近总是幻想从天台跳下去算了",          # a fantasy of the method, said casually
+    "真想干脆从高楼跳下 一了百了不行吗",
+    "有时候真想去跳东湖",                    # water named by place
+    "活着好累 淹死算了",
+    "好想拿刀捅自己",
+    "脑子里一直有想要高空坠落的念头",
+])
+def test_the_writers_own_method_wished_for_casually_is_a_crisis(text: str) -> None:
+    found = detect(text)
+    assert found is not None and found.is_crisis, text
+
+
+@pytest.mark.parametrize("text", [
+    "周末想去跳广场舞在湖边",                 # dancing by a lake
+    "他要跳进河里救人",                       # a rescue is not the writer's wish to die
+    "我们去楼顶跳绳吧",
+    "防止高空坠落，请系好安全带",
+    "今天去坐跳楼机了 我一定不选择跳楼",
+    "现在好多人都晒自己割腕的照片，我看着心疼",   # others, in general
+    "华山有人跳崖了",                         # someone else, heard of
+    "你知不知道你的女儿想你去死",             # a wish for another's death, not self-harm
+])
+def test_rides_rescues_others_and_safety_notes_are_not_the_writers_crisis(text: str) -> None:
+    found = detect(text)
+    assert found is None or not found.is_crisis, (text, found)
