@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -49,6 +51,20 @@ DRAFT_SLOTS = ("problem_text", "district", "street", "community", "grid", "landm
                "ticket_key")
 FINISHED = frozenset({"办结", "回访", "归档", "撤销", "合并"})
 RATINGS = ("满意", "基本满意", "不满意")
+# 不满意 without a reason: ask for one; the router takes the next free text as the reason (services/dialogue.py)
+ASK_REASON = "请说说哪里还不满意，我们转告处理单位"
+REASON_SKIP = "/reopen_reason_skip"
+_PUNCT = re.compile(r"[\s，,。.！!？?、；;：:~…]+")
+_FILLER_CHARS = frozenset("我们非常很太真的实在是对这个有点就还了啊呀吧")
+
+
+def reason_in(text: str, rating: str) -> str:
+    """What the rating message says beyond the rating word ("不满意，路灯还是不亮" → "路灯还是不亮")."""
+    if text.startswith("/"):
+        return ""
+    rest = text.replace(rating, " ", 1).strip(" ，,。.！!？?、；;：:")
+    core = _PUNCT.sub("", rest)
+    return rest if len(core) >= 2 and not set(core) <= _FILLER_CHARS else ""
 
 
 def clear_draft() -> list[EventType]:
@@ -257,10 +273,13 @@ class ActionRateTicket(RouterAction):
         rating = ratings[0] if ratings else next((r for r in sorted(RATINGS, key=len, reverse=True)
                                                   if r in text), None)
         ticket_id = tracker.get_slot("ticket_id")
+        reason = reason_in(text, rating) if rating == "不满意" else ""
+        ask = False
         if rating and ticket_id:
             try:
                 await self.client.resident_ticket(str(ticket_id), "rate", conversation_id=conversation_id(tracker),
-                                                  phones=told_phones(tracker), rating=rating)
+                                                  phones=told_phones(tracker), rating=rating, reason=reason or None)
+                ask = rating == "不满意" and not reason and channel_of(tracker) != "voice"
             except RouterForbidden:
                 dispatcher.utter_message(response="utter_rate_not_owner", ticket_id=ticket_id)
                 return []
@@ -272,4 +291,7 @@ class ActionRateTicket(RouterAction):
                 return []
         dispatcher.utter_message(response="utter_rate_dissatisfied" if rating == "不满意"
                                  else "utter_rate_thanks")
+        if ask:
+            skip = REASON_SKIP + json.dumps({"ticket_id": str(ticket_id)}, ensure_ascii=False)
+            dispatcher.utter_message(text=ASK_REASON, buttons=[{"title": "跳过", "payload": skip}])
         return []

@@ -159,8 +159,6 @@ def _resources(deps: Deps) -> Callable[[web.Application], AsyncIterator[None]]:
         conversations = ConversationStore(redis, idle_seconds=settings.session_idle_seconds,
                                           retention_seconds=settings.conversation_retention_days * 86400)
         app[K.CONVERSATIONS] = conversations
-        if deps.dialogue is None:
-            app[K.DIALOGUE] = Dialogue(redis, conversations, rasa, understanding=domain.understanding)
         id_key = settings.ticket_id_key.encode() or None
         app[K.TICKETS] = (RedisTicketStore(redis, id_key=id_key, clock=deps.clock) if deps.clock
                           else RedisTicketStore(redis, id_key=id_key))
@@ -168,6 +166,10 @@ def _resources(deps: Deps) -> Callable[[web.Application], AsyncIterator[None]]:
         app[K.TICKET_SERVICE] = TicketService(app[K.TICKETS], conversations=conversations,
                                               outbound=app[K.OUTBOUND], intake=app[K.INTAKE],
                                               followers=RedisFollowers(redis), links=tracking_links(settings))
+        if deps.dialogue is None:
+            # The dialogue records a resident's 不满意 reason through the ticket service.
+            app[K.DIALOGUE] = Dialogue(redis, conversations, rasa, understanding=domain.understanding,
+                                       tickets=app[K.TICKET_SERVICE])
         app[K.TRIAGE] = Triage(parse=rasa.parse, understanding=domain.understanding)
         yield
         await http.close()

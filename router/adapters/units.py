@@ -3,7 +3,9 @@ unit_session).
 
 A unit is who a ticket is dispatched to (``ticket.assignee.department``): a department (区城管局), a street
 office (粤海街道办事处: it also sees the work of its communities), a community 综治中心 (科技园社区综治中心)
-or a 网格员 with their grid (G01网格员). Each login belongs to one unit; several people of one unit each
+or a 网格员 with their grid (G01网格员); above the street offices, a district's 12345 分中心 (南山区12345分中心:
+the 区 level, named after the district as a street office is after its street) and the city's 12345 热线中心
+(深圳市12345热线中心: the 市 level), which take what is escalated (上报) to them. Each login belongs to one unit; several people of one unit each
 have their own login. Passwords are hashed and checked with the console's scrypt functions
 (router.console.auth); sessions are random cookies stored under their SHA-256, like the console's, with a
 sliding TTL and a CSRF token; disabling a login or changing its password bumps its epoch, which ends every
@@ -25,7 +27,8 @@ from router.console.auth import RedisSessions, csrf_matches, hash_password, veri
 from router.console.users import InvalidUser, check_password
 
 __all__ = ["UnitKind", "Unit", "UnitStore", "UnitSession", "UnitSessions", "InvalidUnit", "UnitExists",
-           "UnitNotFound", "street_of", "SESSION_TTL_SECONDS"]
+           "UnitNotFound", "street_of", "district_office", "district_of", "CITY_CENTRE", "DISTRICT_SUFFIX",
+           "CITY_SUFFIX", "SESSION_TTL_SECONDS"]
 
 SESSION_TTL_SECONDS = 12 * 3600  # a working day on the street; every request slides it
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{2,32}$")
@@ -52,6 +55,16 @@ class UnitKind(str, Enum):
     STREET = "street"
     COMMUNITY = "community"
     GRID = "grid"
+    DISTRICT = "district"  # a district's 12345 分中心: the 区 level of 上报
+    CITY = "city"  # the city's 12345 热线中心: the 市 level
+
+
+DISTRICT_SUFFIX = "12345分中心"
+CITY_SUFFIX = "12345热线中心"
+CITY_CENTRE = "深圳市" + CITY_SUFFIX  # the one 市-level unit a 上报 from a district reaches
+# The tier of the escalation ladder (ESCALATION_LEVELS) each kind works at; a department has none of its own.
+TIERS = {UnitKind.GRID: "社区", UnitKind.COMMUNITY: "社区", UnitKind.STREET: "街道", UnitKind.DISTRICT: "区",
+         UnitKind.CITY: "市"}
 
 
 class InvalidUnit(ValueError):
@@ -71,6 +84,16 @@ def street_of(office: str) -> str:
     return office.removesuffix("办事处")
 
 
+def district_office(district: str) -> str:
+    """The 区-level unit a street office escalates to: 南山区 → 南山区12345分中心."""
+    return district + DISTRICT_SUFFIX
+
+
+def district_of(office: str) -> str:
+    """The district a 12345 分中心 coordinates: 南山区12345分中心 → 南山区."""
+    return office.removesuffix(DISTRICT_SUFFIX)
+
+
 def _check(name: str, kind: str, unit: str) -> UnitKind:
     if not _NAME.match(name or ""):
         raise InvalidUnit("login name: 2-32 letters, digits, '.', '_' or '-'")
@@ -81,10 +104,12 @@ def _check(name: str, kind: str, unit: str) -> UnitKind:
     unit = (unit or "").strip()
     if not unit or len(unit) > 60:
         raise InvalidUnit("unit: the name tickets are dispatched to (e.g. 区城管局), 1-60 characters")
-    suffix = {UnitKind.STREET: "街道办事处", UnitKind.COMMUNITY: "综治中心", UnitKind.GRID: "网格员"}.get(k)
-    if suffix and not unit.endswith(suffix):
-        raise InvalidUnit(f"a {k.value} unit's name ends with {suffix} (e.g. "
-                          f"{ {'street': '粤海街道办事处', 'community': '科技园社区综治中心', 'grid': 'G01网格员'}[k.value] })")
+    suffix = {UnitKind.STREET: "街道办事处", UnitKind.COMMUNITY: "综治中心", UnitKind.GRID: "网格员",
+              UnitKind.DISTRICT: DISTRICT_SUFFIX, UnitKind.CITY: CITY_SUFFIX}.get(k)
+    if suffix and (not unit.endswith(suffix) or (k in (UnitKind.DISTRICT, UnitKind.CITY) and unit == suffix)):
+        example = {"street": "粤海街道办事处", "community": "科技园社区综治中心", "grid": "G01网格员",
+                   "district": district_office("南山区"), "city": CITY_CENTRE}[k.value]
+        raise InvalidUnit(f"a {k.value} unit's name ends with {suffix} (e.g. {example})")
     return k
 
 
@@ -110,6 +135,11 @@ class Unit:
     def actor(self) -> str:
         """How the ticket history names this login's moves."""
         return f"unit:{self.name}"
+
+    @property
+    def tier(self) -> str:
+        """The escalation tier it works at (社区/街道/区/市); empty for a department."""
+        return TIERS.get(self.kind, "")
 
     @property
     def grid(self) -> str:

@@ -178,6 +178,9 @@ async def post_message(request: web.Request) -> web.Response:
         dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
+RESIDENT_SEES = ("resident", "bot", "operator", "system")
+
+
 async def history(request: web.Request) -> web.Response:
     await _limit(request, "read")
     user_id = await verify_session(request, request.query.get("session_id"))
@@ -188,8 +191,9 @@ async def history(request: web.Request) -> web.Response:
     if conv is None:
         return web.json_response({"conversation": None, "messages": []}, headers={"Cache-Control": "no-store"})
     entries = await store.transcript(conv.id, limit=200)
+    # What was said to and by the resident; the transcript's other entries (an operator's audit note) are not theirs.
     messages = [{"author": e["author"], "text": e["text"], "buttons": e.get("buttons", []), "at": e["at"]}
-                for e in entries]
+                for e in entries if e["author"] in RESIDENT_SEES]
     return web.json_response({"conversation": conv.public(), "messages": messages},
                              headers={"Cache-Control": "no-store"},
                              dumps=lambda o: json.dumps(o, ensure_ascii=False))

@@ -42,6 +42,7 @@ from router.console.routes.conversations import (
     conversation_page,
     conversation_partial,
     handback,
+    referral,
     reply,
 )
 from router.console.routes.login import login_page, login_submit, logout, password_page, password_submit, root
@@ -83,6 +84,7 @@ def setup_console(app: web.Application) -> None:
     r.add_post("/conversations/{id}/reply", reply)
     r.add_post("/conversations/{id}/handback", handback)
     r.add_post("/conversations/{id}/close", close)
+    r.add_post("/conversations/{id}/referral", referral)
     r.add_get("/tickets", ticket_board)
     r.add_get("/tickets/{id}", ticket_detail)
     r.add_post("/tickets/{id}/transitions", ticket_transition)

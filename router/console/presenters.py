@@ -14,10 +14,12 @@ from aiohttp import web
 from router.adapters.conversations import Conversation
 from router.console.context import state_of
 from router.domain.masking import mask_pii
-from router.domain.tickets import CST, OPEN_STATUSES, Ticket, mask_name
+from router.domain.tickets import CST, OPEN_STATUSES, Ticket, mask_name, parse_time
+from router.services.escalation import trail
+from router.services.mediation import MediationService
 
 __all__ = ["msg", "label", "fmt_time", "fmt_duration", "fmt_rate", "urgent", "display_user", "masker",
-           "summary_view", "conv_view", "entry_view", "ticket_view"]
+           "summary_view", "conv_view", "entry_view", "ticket_view", "trail_view", "mediation_view"]
 
 
 def msg(request: web.Request, key: str, **params: Any) -> str:
@@ -162,3 +164,26 @@ def ticket_view(request: web.Request, t: Ticket, see_phones: bool, now: datetime
             for h in t.history
         ],
     }
+
+
+def trail_view(request: web.Request, t: Ticket) -> list[dict[str, Any]]:
+    """The ticket's 上报 / 交办 / 督办 steps (router/services/escalation.py), oldest first."""
+    return [{"kind": s.kind, "label": label(request, "escalation_steps", s.kind), "at": s.at, "actor": s.actor,
+             "from": s.from_unit, "to": s.to_unit, "reason": mask_pii(s.reason), "level": s.level}
+            for s in trail(t)]
+
+
+def mediation_view(request: web.Request, record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A 综治中心's mediation record with phone and ID numbers masked, as a street office reads it in the portal
+    (the parties are third parties: no console role sees their numbers whole)."""
+    if not record:
+        return None
+    out = MediationService.masked(record)
+    for s in out.get("sessions") or []:
+        s["at"] = parse_time(s["at"])
+    outcome = out.get("outcome")
+    if outcome:
+        outcome["label"] = label(request, "mediation_outcomes", outcome.get("result"))
+    if out.get("escalated"):
+        out["escalated"]["at"] = parse_time(out["escalated"]["at"])
+    return out

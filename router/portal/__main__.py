@@ -1,11 +1,13 @@
 """Unit accounts of the work portal from the shell, on the router's Redis (REDIS_URL, read by Settings).
 
-    python -m router.portal units add NAME --kind department|street|community|grid --unit UNIT
+    python -m router.portal units add NAME --kind department|street|community|grid|district|city --unit UNIT
     python -m router.portal units list
     python -m router.portal units passwd NAME
     python -m router.portal units disable NAME | enable NAME
 
-UNIT is the name tickets are dispatched to: 区城管局, 粤海街道办事处, 科技园社区综治中心, G01网格员. A password
+UNIT is the name tickets are dispatched to: 区城管局, 粤海街道办事处, 科技园社区综治中心, G01网格员, and for the
+levels a 上报 climbs to, 南山区12345分中心 (district: the district's name + 12345分中心) and
+深圳市12345热线中心 (city). A password
 piped on stdin is used as is; otherwise a random one is generated and printed once. ``passwd`` and
 ``disable`` end the login's portal sessions.
 """

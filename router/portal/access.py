@@ -21,6 +21,7 @@ from router.console import proxies
 from router.console.auth import LoginLimiter
 from router.console.presenters import fmt_duration, fmt_time
 from router.portal.photos import PhotoStore
+from router.services.escalation import Escalation
 from router.services.mediation import MediationService
 from router.services.work import WorkService
 
@@ -42,6 +43,7 @@ class PortalState:
     limiter: LoginLimiter | None = None
     work: WorkService | None = None
     mediation: MediationService | None = None
+    escalation: Escalation | None = None
     photos: PhotoStore | None = None
     trusted_proxies: proxies.Networks = ()
     public_https: bool = False

@@ -15,15 +15,19 @@ from aiohttp import web
 
 from router.adapters.mediation import MediationStore
 from router.adapters.units import UnitSessions, UnitStore
-from router.appkeys import REDIS, RESOLVER, SETTINGS, TICKET_SERVICE
+from router.appkeys import CLASSIFIER, REDIS, RESOLVER, SETTINGS, TICKET_SERVICE
 from router.console import proxies
 from router.console.access import security_headers
 from router.console.auth import LoginLimiter
+from router.domain.routing import Level, RoutingError
+from router.domain.tickets import Ticket
 from router.portal.access import HERE, PORTAL, PortalState, make_env
 from router.portal.photos import PhotoStore
 from router.portal.routes import (
     accept,
+    assign_down,
     console_photo,
+    escalate,
     login_page,
     login_submit,
     logout,
@@ -41,6 +45,7 @@ from router.portal.routes import (
     ticket_list,
     ticket_page,
 )
+from router.services.escalation import Escalation
 from router.services.mediation import MediationService
 from router.services.work import WorkService
 
@@ -62,6 +67,8 @@ def setup_portal(app: web.Application) -> None:
     r.add_post("/tickets/{id}/return", return_ticket)
     r.add_post("/tickets/{id}/note", note)
     r.add_post("/tickets/{id}/resolve", resolve)
+    r.add_post("/tickets/{id}/escalate", escalate)
+    r.add_post("/tickets/{id}/assign", assign_down)
     r.add_get("/tickets/{id}/photos/{name}", photo)
     r.add_post("/tickets/{id}/mediation/parties", mediation_parties)
     r.add_post("/tickets/{id}/mediation/sessions", mediation_session)
@@ -85,7 +92,16 @@ def setup_portal(app: web.Application) -> None:
         state.sessions = UnitSessions(redis)
         state.limiter = LoginLimiter(redis)
         state.work = WorkService(app[TICKET_SERVICE], redis)
-        state.mediation = MediationService(state.work, MediationStore(redis), app[RESOLVER].street_office)
+        routing = app[CLASSIFIER].routing
+
+        def city_body(ticket: Ticket) -> bool:  # the routing table names a city-level body for its topic
+            try:
+                return routing.route(ticket.topic.l1, ticket.topic.l2, ticket.topic.l3).level is Level.CITY
+            except RoutingError:
+                return False
+
+        state.escalation = Escalation(state.work, app[RESOLVER].street_office, city_body=city_body)
+        state.mediation = MediationService(state.work, MediationStore(redis), state.escalation)
         state.photos = PhotoStore(Path(settings.var_dir))
         state.trusted_proxies = proxies.parse_networks(settings.console_trusted_proxies)
         state.public_https = settings.public_url.lower().startswith("https://")

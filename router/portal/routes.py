@@ -45,12 +45,24 @@ from router.portal.access import (
     unit_of,
 )
 from router.portal.photos import CONTENT_TYPES, MAX_PHOTO_BYTES, PhotoError, PhotoStore
+from router.services.escalation import (
+    ASSIGN_DOWN,
+    REPORT_UP,
+    CannotEscalate,
+    Escalation,
+    Step,
+    arrival,
+    can_assign_down,
+    can_report_up,
+    trail,
+)
 from router.services.mediation import MediationService
 from router.services.work import NotYours, WorkService
 
 __all__ = ["root", "login_page", "login_submit", "logout", "ticket_list", "ticket_page", "accept",
            "return_ticket", "note", "resolve", "photo", "report_page", "report_submit", "console_photo",
-           "mediation_parties", "mediation_session", "mediation_success", "mediation_failure"]
+           "mediation_parties", "mediation_session", "mediation_success", "mediation_failure", "escalate",
+           "assign_down"]
 
 MAX_BODY = MAX_PHOTO_BYTES + 256 * 1024  # one photo and a few text fields
 MAX_FIELD = 16 * 1024
@@ -60,7 +72,8 @@ ACTION_LABELS = {"create": "受理", "dispatch": "派单", "accept": "签收", "
 URGENCY_LABELS = {"life_property": "紧急（2小时）", "outage": "停水停电气（24小时）", "general": "一般（7天）",
                   "complex": "复杂（15天）"}
 KIND_LABELS = {UnitKind.DEPARTMENT: "职能部门", UnitKind.STREET: "街道办", UnitKind.COMMUNITY: "社区综治中心",
-               UnitKind.GRID: "网格员"}
+               UnitKind.GRID: "网格员", UnitKind.DISTRICT: "区12345分中心", UnitKind.CITY: "市12345热线中心"}
+STEP_LABELS = {REPORT_UP: "上报", ASSIGN_DOWN: "交办", "overdue": "超时督办"}
 UNAVAILABLE = (RedisError, OSError)
 
 
@@ -70,6 +83,12 @@ def _work(request: web.Request) -> WorkService:
     return work
 
 
+def _escalation(request: web.Request) -> Escalation:
+    escalation = state_of(request).escalation
+    assert escalation is not None
+    return escalation
+
+
 def _mediation(request: web.Request) -> MediationService:
     mediation = state_of(request).mediation
     assert mediation is not None
@@ -77,10 +96,10 @@ def _mediation(request: web.Request) -> MediationService:
 
 
 def _can_mediate(unit: Unit, ticket: Ticket, record: dict[str, Any] | None) -> bool:
-    """The mediation forms: the 综治中心 working on the ticket, or its street office once escalated to it."""
+    """The mediation forms: the 综治中心 working on the ticket, or the unit it was escalated to (its street office)."""
     if not WorkService.handles(unit, ticket) or ticket.status is not Status.IN_PROGRESS:
         return False
-    return unit.kind is UnitKind.COMMUNITY or (unit.kind is UnitKind.STREET and bool(record and record.get("escalated")))
+    return MediationService.writes(unit, record)
 
 
 def _photos(request: web.Request) -> PhotoStore:
@@ -102,6 +121,12 @@ def _actor(actor: str) -> str:
         kind, "12345热线")
 
 
+def step_view(step: Step) -> dict[str, Any]:
+    return {"kind": step.kind, "label": STEP_LABELS.get(step.kind, step.kind), "at": step.at,
+            "actor": _actor(step.actor), "from": step.from_unit, "to": step.to_unit, "reason": step.reason,
+            "level": step.level}
+
+
 def ticket_view(ticket: Ticket, unit: Unit, now: datetime) -> dict[str, Any]:
     remaining = (ticket.sla_deadline - now).total_seconds()
     loc = ticket.location
@@ -111,6 +136,7 @@ def ticket_view(ticket: Ticket, unit: Unit, now: datetime) -> dict[str, Any]:
         history.append({"at": h.at, "label": ACTION_LABELS.get(h.action, h.action), "actor": _actor(h.actor),
                         "to": h.to.value, "reason": h.reason or "", "photo": photo})
     allowed = TRANSITIONS[ticket.status] if WorkService.handles(unit, ticket) else {}
+    came = arrival(ticket)
     return {
         "id": ticket.id, "status": ticket.status.value, "text": ticket.text, "open": ticket.is_open,
         "place": " ".join(p for p in (loc.district, loc.street, loc.community, loc.grid) if p),
@@ -128,6 +154,10 @@ def ticket_view(ticket: Ticket, unit: Unit, now: datetime) -> dict[str, Any]:
         "can_accept": Action.ACCEPT in allowed and ticket.status is not Status.IN_PROGRESS,
         "can_return": Action.RETURN in allowed, "can_note": Action.NOTE in allowed,
         "can_resolve": Action.RESOLVE in allowed,
+        # 上报 / 交办 (router/services/escalation.py): how it came here, and its way between the tiers
+        "came": step_view(came) if came is not None else None,
+        "trail": [step_view(s) for s in trail(ticket)],
+        "can_report_up": can_report_up(unit, ticket), "can_assign_down": can_assign_down(unit, ticket),
     }
 
 
@@ -223,11 +253,15 @@ async def ticket_page(request: web.Request) -> web.Response:
     except UNAVAILABLE:
         return refuse(request, 503, "工单服务暂时不可用，请稍后再试")
     report_photos = [name for name, what in photos.items() if what == "report"]
-    return render(request, "ticket.html", t=ticket_view(ticket, unit, work.tickets.clock()),
-                  report_photos=report_photos, max_mb=MAX_PHOTO_BYTES // (1024 * 1024), mediation=mediation,
-                  can_mediate=_can_mediate(unit, ticket, mediation),
+    view = ticket_view(ticket, unit, work.tickets.clock())
+    can_mediate = _can_mediate(unit, ticket, mediation)
+    if can_mediate and unit.kind is UnitKind.COMMUNITY:
+        view["can_report_up"] = False  # a 综治中心's dispute goes up through its mediation record (上报街道)
+    escalate_to = _escalation(request).destination(unit, ticket) if view["can_report_up"] else ""
+    return render(request, "ticket.html", t=view, report_photos=report_photos,
+                  max_mb=MAX_PHOTO_BYTES // (1024 * 1024), mediation=mediation, can_mediate=can_mediate,
                   can_escalate=unit.kind is UnitKind.COMMUNITY and ticket.status is Status.IN_PROGRESS
-                  and WorkService.handles(unit, ticket))
+                  and WorkService.handles(unit, ticket), escalate_to=escalate_to)
 
 
 # ---------------------------------------------------------------------------------------- forms
@@ -345,6 +379,8 @@ def _refusal(request: web.Request, exc: Exception, where: str = "/work/tickets")
     if isinstance(exc, TicketNotFound):  # NotYours too: another unit's ticket looks like none at all
         return render(request, "error.html", status=404, message="没有这张工单，或不归本单位办理",
                       back="/work/tickets")
+    if isinstance(exc, CannotEscalate):
+        return render(request, "error.html", status=409, back=where, message=exc.message)
     if isinstance(exc, IllegalTransition):
         return render(request, "error.html", status=409, back=where,
                       message=f"工单现在是“{exc.status.value}”，不能{ACTION_LABELS.get(str(getattr(exc.action, 'value', exc.action)), '这样办理')}")
@@ -486,6 +522,8 @@ async def _mediate(request: web.Request, what: str) -> web.StreamResponse:
         detail = str(exc)
         message = detail if not detail.isascii() else _data_message(detail)
         return render(request, "error.html", status=422, back=where, message=message)
+    except CannotEscalate as exc:
+        return render(request, "error.html", status=409, back=where, message=exc.message)
     except IllegalTransition as exc:
         if exc.action == "mediate":
             message = f"工单现在是“{exc.status.value}”，{'请先签收再记录调解' if exc.status is Status.DISPATCHED else '不能再记录调解'}"
@@ -516,3 +554,40 @@ async def mediation_success(request: web.Request) -> web.StreamResponse:
 @guarded()
 async def mediation_failure(request: web.Request) -> web.StreamResponse:
     return await _mediate(request, "failure")
+
+
+# ------------------------------------------------------------------------ 上报 / 交办 (escalation)
+
+
+async def _escalate(request: web.Request, what: str) -> web.StreamResponse:
+    unit, escalation = unit_of(request), _escalation(request)
+    ticket_id = request.match_info["id"]
+    where = f"/work/tickets/{quote(ticket_id, safe='')}"
+    try:
+        form = await request.post()
+        if what == "escalate":
+            ticket = await escalation.escalate(unit, ticket_id, str(form.get("reason") or ""))
+            done = f"已上报{ticket.assignee.department if ticket.assignee else ''}：{ticket_id}"
+        else:
+            ticket = await escalation.assign_down(unit, ticket_id, str(form.get("instruction") or ""))
+            done = f"已交办{ticket.assignee.department if ticket.assignee else ''}：{ticket_id}"
+    except TransitionDataError as exc:
+        detail = str(exc)
+        return render(request, "error.html", status=422, back=where,
+                      message=detail if not detail.isascii() else _data_message(detail))
+    except Exception as exc:
+        return _refusal(request, exc, where)
+    await flash(request, "ok", done)
+    raise web.HTTPSeeOther("/work/tickets")  # it is another unit's now
+
+
+@guarded()
+async def escalate(request: web.Request) -> web.StreamResponse:
+    """上报: to the unit of the tier above (router/services/escalation.py)."""
+    return await _escalate(request, "escalate")
+
+
+@guarded()
+async def assign_down(request: web.Request) -> web.StreamResponse:
+    """交办: back down to the unit that escalated it, with the 督办意见."""
+    return await _escalate(request, "assign")

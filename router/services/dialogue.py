@@ -39,13 +39,17 @@ REPEATS_FOR_HANDOFF = 3
 REPEAT_MIN_CHARS = 4
 # How far back a button stays valid: a rating question sent days ago is still in the transcript.
 OFFERED_LOOKBACK = 200
+# 不满意: the bot asks why ("跳过" button ``reason_skip_payload``); the resident's next free text within this
+# window is taken as the reason and recorded on the reopened ticket (TicketService.resident_reason).
+REASON_WINDOW_SECONDS = 30 * 60
+REASON_SKIP = "/reopen_reason_skip"
 CARRY_SLOTS = ("channel", "district", "street", "community", "landmark", "address", "contact_phone",
                "contact_name", "ticket_id")
 
 
 class Dialogue:
     def __init__(self, redis: aioredis.Redis, conversations: ConversationStore, rasa: RasaClient, *,
-                 understanding: Any | None = None) -> None:
+                 understanding: Any | None = None, tickets: Any | None = None) -> None:
         self.redis = redis
         self.seen = Once(redis, claim_ttl=SEEN_TTL, poll=0.1)  # message ids taken: claim "" → the replies
         self.conversations = conversations
@@ -53,6 +57,8 @@ class Dialogue:
         # router.services.understanding.Understanding: the evidence the bot's intake decision weighs
         # (the same decision POST /api/v1/triage makes). None: the bot decides from the words alone.
         self.understanding = understanding
+        # router.services.tickets.TicketService: records a 不满意 reason the resident gives after the rating
+        self.tickets = tickets
 
     async def handle(self, channel: str, user_id: str, text: str, *, message_id: str | None = None,
                      metadata: dict[str, Any] | None = None, trusted_payload: bool = False) -> Turn:
@@ -78,6 +84,8 @@ class Dialogue:
                       trusted_payload: bool = False) -> Turn:
         if text.startswith("/csat"):  # the rating of an operator's service: the router's, not the bot's
             return await self._csat(channel, user_id, text)
+        if text.startswith("/referral_consent"):  # the resident's own answer to the 心理服务室 offer
+            return await self._referral_consent(channel, user_id, text)
         conv = await self.conversations.current(channel, user_id)
         await self.conversations.append(conv.id, "resident", text, meta={"channel": channel})
         await self.conversations.touch(conv.id)
@@ -87,6 +95,9 @@ class Dialogue:
             reply = Reply(t("payload_refused"), author="system")
             await self.conversations.append(conv.id, "system", reply.text)
             return Turn(replies=[reply], conversation=conv)
+        if text.startswith(REASON_SKIP):
+            await self.redis.delete(_reason_key(conv.id))
+            return await self._system_reply(conv, t("reason_skipped"))
         if conv.state is ConversationState.QUEUED:
             # Repeat the notice only now and then; the resident's words are already with the operator.
             return Turn(replies=[Reply(t("queued_still_waiting"), author="system")], conversation=conv)
@@ -99,12 +110,20 @@ class Dialogue:
                                                  summary={"reason": "居民多次重复同一句话", "last_messages": [text]})
             return Turn(replies=[reply], conversation=conv)
         meta = {"channel": channel, "conversation_id": conv.id, **metadata}
+        pending = "" if text.startswith("/") else await self.redis.get(_reason_key(conv.id))
         if self.understanding is not None and not text.startswith("/"):
             alternatives = [a for a in meta.pop("alternatives", None) or [] if isinstance(a, str)]
             offered = await self._offered(conv.id)
             understood = await asyncio.get_running_loop().run_in_executor(
                 None, functools.partial(self.understanding, text, channel, alternatives, offered=offered))
             meta["intake"] = understood.evidence.to_dict()
+            if pending and _alarming(understood.evidence):
+                pending = ""  # an emergency is never taken for a complaint's reason: the bot answers it
+                await self.redis.delete(_reason_key(conv.id))
+        if pending:
+            recorded = await self._reason(conv, str(pending), text)
+            if recorded is not None:
+                return recorded
         try:
             messages = await self.rasa.send(conv.sender, text, meta)
         except RasaUnavailable as exc:
@@ -114,6 +133,9 @@ class Dialogue:
         replies = [r for r in replies if r.text or r.buttons]
         for r in replies:
             await self.conversations.append(conv.id, "bot", r.text, buttons=[b.to_dict() for b in r.buttons])
+            for b in r.buttons:  # the bot asked why the resident is not satisfied: their next words are the reason
+                if b.payload.startswith(REASON_SKIP) and (ticket_id := _reason_ticket(b.payload)):
+                    await self.redis.set(_reason_key(conv.id), ticket_id, ex=REASON_WINDOW_SECONDS)
         if await self.conversations.bot_turn(conv.id) >= ROTATE_AFTER_TURNS:
             await self._rotate(conv)
         conv = await self.conversations.require(conv.id)  # actions may have queued it for a person
@@ -130,6 +152,39 @@ class Dialogue:
             await self.conversations.append(conv.id, "resident", text, meta={"channel": channel})
         key = {"recorded": "csat_thanks", "already": "csat_already"}.get(status, "payload_refused")
         reply = Reply(t(key), author="system")
+        await self.conversations.append(conv.id, "system", reply.text)
+        return Turn(replies=[reply], conversation=conv)
+
+    async def _referral_consent(self, channel: str, user_id: str, text: str) -> Turn:
+        """希望社区心理服务室联系我 / 暂时不用 (actions/safety.py offers them after the crisis lines): kept on the
+        conversation for the operator, who makes the referral (router.services.referral)."""
+        from router.services.referral import record_consent
+
+        status, conv, answer = await record_consent(self.conversations, channel, user_id, text)
+        if conv is None:
+            conv = await self.conversations.current(channel, user_id)
+            await self.conversations.append(conv.id, "resident", text, meta={"channel": channel})
+        key = ("payload_refused" if status != "recorded"
+               else "referral_consent_yes" if answer == "yes" else "referral_consent_no")
+        return await self._system_reply(conv, t(key))
+
+    async def _reason(self, conv: Conversation, ticket_id: str, text: str) -> Turn | None:
+        """The resident's words after "请说说哪里还不满意": recorded on the reopened ticket for its unit.
+        None (the bot answers as usual) when there is nowhere to record them."""
+        await self.redis.delete(_reason_key(conv.id))
+        if self.tickets is None:
+            return None
+        from router.services.tickets import Requester
+
+        try:
+            await self.tickets.resident_reason(ticket_id, Requester(conversation_id=conv.id), text)
+        except Exception:  # noqa: BLE001 - not theirs, gone, closed: the message goes to the bot instead
+            log.warning("could not record the reason for %s from %s", ticket_id, conv.id, exc_info=True)
+            return None
+        return await self._system_reply(conv, t("reason_recorded"))
+
+    async def _system_reply(self, conv: Conversation, text: str) -> Turn:
+        reply = Reply(text, author="system")
         await self.conversations.append(conv.id, "system", reply.text)
         return Turn(replies=[reply], conversation=conv)
 
@@ -184,6 +239,27 @@ class Dialogue:
         await self.conversations.append(conv.id, "system", reply.text)
         conv = await self.conversations.move(conv.id, "handoff", reason="bot_unavailable")
         return Turn(replies=[reply], conversation=conv)
+
+
+def _reason_key(conv_id: str) -> str:
+    """The ticket whose 不满意 reason this conversation is asked for (TTL: the window)."""
+    return f"{keys.conversation(conv_id)}:reason_for"
+
+
+def _reason_ticket(payload: str) -> str:
+    try:
+        data = json.loads(payload[len(REASON_SKIP):])
+    except ValueError:
+        return ""
+    ticket_id = data.get("ticket_id") if isinstance(data, dict) else None
+    return ticket_id if isinstance(ticket_id, str) and 0 < len(ticket_id) <= 40 else ""
+
+
+def _alarming(evidence: Any) -> bool:
+    """Danger now, as the intake decision would read it: the rules' alarm, or the model's danger heads."""
+    danger = getattr(evidence, "danger", None) or {}
+    return getattr(evidence, "alarm", None) is not None or max(
+        float(danger.get("crisis", 0.0)), float(danger.get("emergency", 0.0))) >= 0.5
 
 
 def _key(text: str) -> str:

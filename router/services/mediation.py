@@ -2,22 +2,22 @@
 
 The record (router/adapters/mediation.py) holds the parties (2-6), the sessions (one at a time: when,
 where, who attended, what was agreed or not) and the outcome. Who writes: the unit the ticket is dispatched
-to and working on it (处置) — a 综治中心, or its street office once the mediation was escalated to it. Who
-reads: whoever sees the ticket (router.services.work.WorkService.sees); a street office reads it with phone
-and ID numbers masked.
+to and working on it (处置) — a 综治中心, or the unit it was escalated to (its street office). Who
+reads: whoever sees the ticket (router.services.work.WorkService.sees); every unit but the 综治中心 reads it
+with phone and ID numbers masked, and so do the console's operators.
 
 调解成功 → 办结 with the agreement as the result (WorkService.resolve → TicketService.move).
-调解不成功 → 上报街道: two moves through TicketService.move, because the lifecycle table has no single one
-for it: ESCALATE (处置 → 督办, escalation_level 社区 → 街道; the reason on record) and then DISPATCH
-(督办 → 派单) to the street office the 属地 resolver names, which gets it in its dispatch stream and 签收s
-it as any other ticket. A 上报 left half-way (督办, still with the 综治中心) is finished by sending it again.
+调解不成功 → 上报街道: the portal's one 上报 path (router/services/escalation.py ``Escalation.escalate``):
+ESCALATE (处置 → 督办, escalation_level 社区 → 街道; the reason on record) and then DISPATCH (督办 → 派单) to
+the street office the 属地 resolver names, which gets it in its dispatch stream and 签收s it as any other
+ticket; the record then says where it went. A 上报 left half-way (督办, still with the 综治中心) is
+finished by sending it again. The unit it was escalated to goes on with the record.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,14 +26,13 @@ from router.adapters.units import Unit, UnitKind
 from router.domain.masking import mask_pii
 from router.domain.tickets import (
     CST,
-    Action,
     IllegalTransition,
-    PreconditionFailed,
     Status,
     Ticket,
     TransitionDataError,
     iso,
 )
+from router.services.escalation import Escalation
 from router.services.work import NotYours, WorkService
 
 __all__ = ["MediationService", "MAX_PARTIES", "MIN_PARTIES", "MAX_SESSIONS"]
@@ -70,22 +69,25 @@ def _when(value: str | None, now: datetime) -> datetime:
 
 
 class MediationService:
-    def __init__(self, work: WorkService, store: MediationStore, street_office: Callable[[str], str]) -> None:
+    def __init__(self, work: WorkService, store: MediationStore, escalation: Escalation) -> None:
         self.work = work
         self.store = store
-        self.street_office = street_office  # the 属地 resolver's 街道 → 街道办事处
+        self.escalation = escalation
 
     # -- reading ----------------------------------------------------------------------------------
 
     async def record_for(self, unit: Unit, ticket: Ticket) -> dict[str, Any] | None:
-        """The record as ``unit`` reads it (it already sees ``ticket``): masked for a street office."""
+        """The record as ``unit`` reads it (it already sees ``ticket``): masked for any unit but the 综治中心."""
         record = await self.store.get(ticket.id)
         return self.view(unit, record) if record is not None else None
 
+    @classmethod
+    def view(cls, unit: Unit, record: dict[str, Any]) -> dict[str, Any]:
+        return record if unit.kind is UnitKind.COMMUNITY else cls.masked(record)
+
     @staticmethod
-    def view(unit: Unit, record: dict[str, Any]) -> dict[str, Any]:
-        if unit.kind is not UnitKind.STREET:
-            return record
+    def masked(record: dict[str, Any]) -> dict[str, Any]:
+        """The record with phone and ID numbers masked (a street office's view, the console's)."""
         out = copy.deepcopy(record)
         out["parties"] = [mask_pii(p) for p in out["parties"]]
         for s in out["sessions"]:
@@ -96,6 +98,12 @@ class MediationService:
         if out.get("escalated"):
             out["escalated"]["reason"] = mask_pii(out["escalated"].get("reason") or "")
         return out
+
+    @staticmethod
+    def writes(unit: Unit, record: dict[str, Any] | None) -> bool:
+        """A 综治中心 writes the record of a dispute it handles; after a 上报, the unit it went to."""
+        escalated = (record or {}).get("escalated") or {}
+        return unit.kind is UnitKind.COMMUNITY or (bool(escalated) and escalated.get("to") == unit.unit)
 
     async def escalated(self, ticket_ids: list[str]) -> set[str]:
         """Which of these tickets are mediations escalated to a street office (marked in its list)."""
@@ -108,11 +116,7 @@ class MediationService:
         record = await self.store.get(ticket_id)
         if not WorkService.handles(unit, ticket):
             raise NotYours(ticket_id)  # a street office reads its communities' records, it does not write them
-        if unit.kind is UnitKind.COMMUNITY:
-            pass
-        elif unit.kind is UnitKind.STREET and record and record.get("escalated"):
-            pass
-        else:
+        if not self.writes(unit, record):
             raise PermissionError("调解记录由社区综治中心填写（上报后由街道继续）")
         if ticket.status is not Status.IN_PROGRESS:
             raise IllegalTransition(ticket.id, ticket.status, "mediate", "sign for the ticket (签收) first")
@@ -174,35 +178,17 @@ class MediationService:
         return ticket
 
     async def fail(self, unit: Unit, ticket_id: str, reason: str | None) -> Ticket:
-        """调解不成功 → 上报街道 (see the module's docstring for the two moves)."""
+        """调解不成功 → 上报街道: the portal's general 上报 (router/services/escalation.py) with the mediation's
+        wording, then the outcome and where it went on the record."""
         why = _text(reason, "调解不成功的原因", 500)
         ticket = await self.work.ticket_for(unit, ticket_id)
         if unit.kind is not UnitKind.COMMUNITY:
             raise PermissionError("只有社区综治中心上报街道；街道调解不成，请写进展或按规定办结")
         if not WorkService.handles(unit, ticket):
             raise NotYours(ticket_id)
-        if not ticket.location.street:
-            raise TransitionDataError("工单没有街道信息，无法上报街道，请联系12345热线改派")
-        try:
-            office = self.street_office(ticket.location.street)
-        except ValueError:
-            raise TransitionDataError("找不到这个街道的办事处，请联系12345热线改派") from None
-        record = await self.store.get(ticket_id)
-        self._ready(record)
-        def mine(t: Ticket) -> bool:  # the same commit-time check as every unit move
-            return WorkService.handles(unit, t)
-
-        if ticket.status is Status.IN_PROGRESS:
-            ticket = await self.work.tickets.move(ticket_id, Action.ESCALATE, unit.actor,
-                                                  f"调解不成功，上报街道：{mask_pii(why)}",  # read by the street office
-                                                  precondition=mine)
-        elif ticket.status is not Status.ESCALATED:
-            raise IllegalTransition(ticket.id, ticket.status, Action.ESCALATE)
-        if not mine(ticket):
-            raise PreconditionFailed(f"ticket {ticket_id} moved on meanwhile")
-        ticket = await self.work.tickets.move(ticket_id, Action.DISPATCH, unit.actor, f"调解不成功，转{office}",
-                                              precondition=mine, department=office,
-                                              unit=ticket.location.community or ticket.location.street)
+        self._ready(await self.store.get(ticket_id))
+        ticket = await self.escalation.escalate(unit, ticket_id, why, cause="调解不成功，", what="调解不成功的原因")
+        office = ticket.assignee.department if ticket.assignee else ""
         now = self.work.tickets.clock()
 
         def change(r: dict[str, Any]) -> None:

@@ -7,6 +7,9 @@ SLA scheduler, the intake's auto-dispatch):
 - 办结: the unit's result (the move's reason, phone numbers masked), then the 回访 rating question
   (router/services/followup.py) — the question goes to the reporter only, whose ticket carries the rating;
 - 督办 (overdue: the SLA scheduler, or a resident's 催办): who supervises it now, and the new time limit;
+- 上报 by a unit in the portal (router/services/escalation.py): one notice, on its dispatch up, naming only
+  the tier it went to ("已上报街道办事处协调处理"), never the unit's reason; a 交办 back down: that the higher
+  level supervised it and who goes on with it;
 - 重办 (a 不满意 rating reopened it): back to which unit, by when;
 - 合并: a later report of the same problem is told at once that it joined an earlier ticket and how many
   residents reported it; from then on its conversation *follows* the earlier ticket and hears the same
@@ -33,6 +36,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from router import keys
+from router.adapters.units import CITY_SUFFIX, DISTRICT_SUFFIX
 from router.domain.masking import mask_pii
 from router.domain.tickets import CST, Action, Assignee, Status, Ticket, is_ticket_id, unit_for_residents
 from router.services.followup import ask_for_rating
@@ -117,6 +121,16 @@ class TrackingLinks:
         return ticket_id if hmac.compare_digest(mac.encode(), self._mac(ticket_id).encode()) else None
 
 
+# What a resident is told a 上报 reached, by the receiving unit's kind (router/adapters/units.py names them).
+_TIERS = (("街道办事处", "notice_tier_street"), (DISTRICT_SUFFIX, "notice_tier_district"),
+          (CITY_SUFFIX, "notice_tier_city"))
+
+
+def _by_unit(actor: str) -> bool:
+    """A move made in the units' portal (its 上报 and 交办 are told differently)."""
+    return actor.startswith("unit:")
+
+
 def unit_name(assignee: Assignee | None) -> str:
     """The unit as a resident reads it: 区城管局（粤海街道）."""
     if assignee is None:
@@ -155,12 +169,16 @@ class Notices:
         if ticket.status is Status.MERGED and ticket.merged_into and entry.to is Status.MERGED:
             await self._merged(ticket, index)
             return
-        if entry.to is Status.DISPATCHED:
+        if entry.to is Status.DISPATCHED and entry.action == Action.DISPATCH.value and _by_unit(entry.actor):
+            message = self._between_tiers(ticket, index)
+        elif entry.to is Status.DISPATCHED:
             key = "notice_reopened" if entry.action == Action.REOPEN.value else "notice_dispatched"
             message = t(key, ticket_id=ticket.id, unit=unit_name(ticket.assignee), deadline=deadline_text(ticket))
         elif entry.to is Status.IN_PROGRESS and entry.action == Action.REOPEN.value:
             message = t("notice_reopened", ticket_id=ticket.id, unit=unit_name(ticket.assignee),
                         deadline=deadline_text(ticket))
+        elif entry.to is Status.ESCALATED and entry.action == Action.ESCALATE.value and _by_unit(entry.actor):
+            return  # a unit's 上报: the dispatch up that follows tells the resident where it went
         elif entry.to is Status.ESCALATED and entry.action == Action.ESCALATE.value:
             message = t("notice_escalated", ticket_id=ticket.id, level=ticket.escalation_level,
                         deadline=deadline_text(ticket))
@@ -176,6 +194,23 @@ class Notices:
             if entry.to is Status.RESOLVED and conv_id == ticket.conversation_id and await self._rate(ticket, message):
                 continue  # the reporter: the result and the 回访 question in one message
             await self._tell(conv_id, message, ticket.id, entry.action)
+
+    @staticmethod
+    def _between_tiers(ticket: Ticket, index: int) -> str:
+        """A unit's dispatch: the second move of its 上报 (the tier it went to, not the office's name), or a
+        higher unit's 交办 back down (who goes on with it)."""
+        up = False
+        for h in reversed(ticket.history[:index]):
+            if h.action == Action.ESCALATE.value and not _by_unit(h.actor):
+                continue  # an overdue 督办 in between
+            up = h.action == Action.ESCALATE.value
+            break
+        if not up:
+            return t("notice_assigned_down", ticket_id=ticket.id, unit=unit_name(ticket.assignee),
+                     deadline=deadline_text(ticket))
+        department = ticket.assignee.department if ticket.assignee else ""
+        tier = next((k for suffix, k in _TIERS if department.endswith(suffix)), "notice_tier_other")
+        return t("notice_reported_up", ticket_id=ticket.id, to=t(tier), deadline=deadline_text(ticket))
 
     async def _merged(self, ticket: Ticket, index: int) -> None:
         assert ticket.merged_into is not None

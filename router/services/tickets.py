@@ -14,12 +14,14 @@ so a rule holds whoever makes the move:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from router import keys
 from router.domain.masking import mask_pii
 from router.domain.tickets import Action, Rating, Status, Ticket, TransitionDataError
 from router.services.intake import TicketIntake
@@ -111,6 +113,8 @@ class TicketService:
             await self.notices.moved(ticket)
         except Exception:  # the move stands; an operator can call the resident back
             log.exception("could not send the notices of %s after %s", ticket.id, ticket.status.value)
+        if ticket.status is Status.IN_PROGRESS and ticket.history and ticket.history[-1].action == Action.ACCEPT.value:
+            await self._attach_reasons(ticket)
 
     # -- residents ------------------------------------------------------------------------------
 
@@ -160,16 +164,55 @@ class TicketService:
             return await self.move(ticket.id, Action.ESCALATE, actor, reason or "居民催办（已超时）"), True
         return ticket, True
 
+    async def resident_reason(self, ticket_id: str, requester: Requester, text: str) -> Ticket:
+        """The reporter's words on why they were not satisfied, after a 不满意 reopened the ticket: a 进展
+        (NOTE) by the resident, phone and ID numbers masked, for the unit. A ticket still waiting for its
+        unit's 签收 (NOTE is for 处置 only) keeps them until the 签收, when they are written."""
+        ticket = await self.store.require(ticket_id)
+        if not await self.is_reporter(ticket, requester):
+            raise NotReporter(ticket.id, "reason")
+        words = " ".join((text or "").split())[:500]
+        if not words or not ticket.is_open or not any(h.action == Action.REOPEN.value for h in ticket.history):
+            raise ValueError(f"{ticket.id} is not waiting for a 不满意 reason")
+        note = f"居民补充不满意原因：{mask_text(words)}"
+        if ticket.status is Status.IN_PROGRESS:
+            return await self.move(ticket.id, Action.NOTE, requester.actor, note)
+        redis = getattr(self.store, "redis", None)
+        if redis is None:
+            raise ValueError("nowhere to keep the reason until the unit accepts the ticket")
+        key = _reasons_key(ticket.id)
+        await redis.rpush(key, json.dumps({"actor": requester.actor, "note": note}, ensure_ascii=False))
+        await redis.expire(key, 90 * 86400)
+        return ticket
+
+    async def _attach_reasons(self, ticket: Ticket) -> None:
+        """The reasons a resident gave while the ticket waited for 签收, as 进展 now that it is in 处置."""
+        redis = getattr(self.store, "redis", None)
+        if redis is None:
+            return
+        try:
+            while raw := await redis.lpop(_reasons_key(ticket.id)):
+                item = json.loads(raw)
+                await self.move(ticket.id, Action.NOTE, str(item["actor"]), str(item["note"]))
+        except Exception:  # the 签收 stands; the reason is logged for the operators
+            log.exception("could not attach the resident's reason to %s", ticket.id)
+
     async def _reopen(self, rated: Ticket, actor: str, reason: str | None) -> Ticket:
         """不满意: 重办 by the unit that handled it — back in its dispatch queue with the resident's reason
         and a fresh time limit (处置 when the ticket has no unit to go back to)."""
-        why = f"居民不满意：{reason.strip()}" if reason and reason.strip() else "居民不满意"
+        # the resident's words go to the unit: phone and ID numbers masked, as in their later reason
+        why = f"居民不满意：{mask_text(reason.strip())}" if reason and reason.strip() else "居民不满意"
         version = rated.version
         try:
             return await self.move(rated.id, Action.REOPEN, actor, why, expected_version=version,
                                    to=Status.DISPATCHED.value)
         except TransitionDataError:  # no department on record to send it back to
             return await self.move(rated.id, Action.REOPEN, actor, why, expected_version=version)
+
+
+def _reasons_key(ticket_id: str) -> str:
+    """Reasons a resident gave for a 不满意 while the ticket waited for its unit's 签收 (a list)."""
+    return f"{keys.ticket(ticket_id)}:resident_reasons"
 
 
 def resident_view(ticket: Ticket, reporter: bool) -> dict[str, Any]:

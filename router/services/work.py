@@ -1,8 +1,10 @@
 """The work of the units that handle tickets (the portal at /work/), without HTTP.
 
 Who sees what: a unit sees the tickets dispatched to it (``ticket.assignee.department`` is its name); a
-street office also sees, read-only, the work of the community units in its street (综治中心, 网格员), and
-a login sees the tickets it reported on patrol. Anything else is "not found" for it — it cannot tell
+street office also sees, read-only, the work of the community units in its street (综治中心, 网格员); a
+district's 12345 分中心 the work of its district's street offices and community units and whatever is
+supervised (督办) at 区 or 市 level in its district; the city's 12345 热线中心 whatever reached 市; and a
+login sees the tickets it reported on patrol. Anything else is "not found" for it — it cannot tell
 another unit's ticket from one that does not exist.
 
 Who moves what: only the unit a ticket is dispatched to, and every move checks that again at commit time
@@ -21,7 +23,7 @@ from typing import Any
 from router import keys
 from router.adapters import StrRedis
 from router.adapters.dispatch import GROUP, Claim, Dispatcher, StaleClaim
-from router.adapters.units import Unit, UnitKind, street_of
+from router.adapters.units import Unit, UnitKind, district_of, street_of
 from router.domain.tickets import (
     MAX_TEXT_CHARS,
     OPEN_STATUSES,
@@ -32,12 +34,14 @@ from router.domain.tickets import (
     TicketNotFound,
     TransitionDataError,
 )
+from router.services.referral import is_referral
 from router.services.tickets import TicketService
 
 __all__ = ["WorkService", "NotYours", "CONSUMER", "COMMUNITY_SUFFIXES", "MAX_NOTE_CHARS"]
 
 CONSUMER = "portal"  # the portal's consumer name in every department's dispatch group
 COMMUNITY_SUFFIXES = ("综治中心", "网格员")  # units below a street office
+LOCAL_SUFFIXES = ("街道办事处", *COMMUNITY_SUFFIXES)  # units below a district's 12345 分中心
 MAX_NOTE_CHARS = 1000
 _LIST_LIMIT = 200
 
@@ -81,10 +85,18 @@ class WorkService:
     def sees(cls, unit: Unit, ticket: Ticket) -> bool:
         if cls.handles(unit, ticket):
             return True
+        if is_referral(ticket):  # a 心理服务室 referral: its room only, never the levels above, even overdue
+            return False
         if unit.kind is UnitKind.STREET and ticket.assignee is not None:
             if (ticket.location.street == street_of(unit.unit)
                     and ticket.assignee.department.endswith(COMMUNITY_SUFFIXES)):
                 return True
+        if unit.kind is UnitKind.DISTRICT and ticket.assignee is not None:
+            if ticket.location.district == district_of(unit.unit) and (
+                    ticket.assignee.department.endswith(LOCAL_SUFFIXES) or ticket.escalation_level in ("区", "市")):
+                return True
+        if unit.kind is UnitKind.CITY and ticket.assignee is not None and ticket.escalation_level == "市":
+            return True
         return bool(ticket.history) and ticket.history[0].actor == unit.actor
 
     async def ticket_for(self, unit: Unit, ticket_id: str) -> Ticket:
@@ -94,12 +106,14 @@ class WorkService:
         return ticket
 
     async def my_tickets(self, unit: Unit) -> list[Ticket]:
-        """What was dispatched to this unit (a street office: and to its communities), newest first."""
+        """What was dispatched to this unit (a street office, a district, the city: and the open work below it
+        that it sees), newest first."""
         found: dict[str, Ticket] = {t.id: t for t in await self.store.search(department=unit.unit,
                                                                                limit=_LIST_LIMIT)}
-        if unit.kind is UnitKind.STREET:
+        if unit.kind in (UnitKind.STREET, UnitKind.DISTRICT, UnitKind.CITY):
+            district = district_of(unit.unit) if unit.kind is UnitKind.DISTRICT else None
             for status in OPEN_STATUSES:
-                for t in await self.store.search(status=status, limit=_LIST_LIMIT):
+                for t in await self.store.search(status=status, district=district, limit=_LIST_LIMIT):
                     found.setdefault(t.id, t)
         mine = [t for t in found.values() if self.sees(unit, t) and t.assignee is not None]
         return sorted(mine, key=lambda t: t.created_at, reverse=True)

@@ -321,3 +321,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/reports", report_json)
     app.router.add_get("/api/v1/reports.csv", report_csv)
     app[OPENAPI_PATHS].update(OPENAPI)
+

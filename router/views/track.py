@@ -20,6 +20,7 @@ from router.appkeys import TICKET_SERVICE, TICKETS
 from router.domain.masking import mask_pii
 from router.domain.tickets import CST, HistoryEntry, Status, Ticket
 from router.services.notices import TrackingLinks
+from router.services.referral import is_referral
 
 __all__ = ["setup_routes", "render"]
 
@@ -140,8 +141,10 @@ async def track(request: web.Request) -> web.Response:
     links = request.app[TICKET_SERVICE].links
     ticket_id = links.ticket_id(request.match_info["token"]) if links is not None else None
     ticket = await request.app[TICKETS].get(ticket_id) if ticket_id else None
-    if ticket is None or links is None:
-        raise web.HTTPNotFound()  # says nothing: the same as any path that does not exist
+    if ticket is None or links is None or is_referral(ticket):
+        # says nothing: the same as any path that does not exist. A 心理服务室 referral has no public page at
+        # all (no link is ever sent for one; even its topic would say too much).
+        raise web.HTTPNotFound()
     return web.Response(text=render(ticket, links), content_type="text/html", charset="utf-8",
                         headers={"Cache-Control": "no-store", "Content-Security-Policy": _CSP,
                                  "X-Robots-Tag": "noindex, nofollow"})

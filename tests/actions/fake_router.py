@@ -206,6 +206,8 @@ def create_app(state: FakeRouter) -> web.Application:
         move = {"action": {"withdraw": "withdraw", "rate": "follow_up"}[action], "actor": actor}
         if action == "rate":
             move["rating"] = body.get("rating")
+            if body.get("reason"):
+                move["reason"] = body["reason"]
         state.transitions.append((tid, move))
         ticket["status"] = {"withdraw": "撤销", "rate": "回访"}[action]
         return web.json_response({"ticket": {**view, "status": ticket["status"]}, "reporter": True})

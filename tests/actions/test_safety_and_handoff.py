@@ -47,7 +47,13 @@ async def test_self_harm_gives_crisis_lines_and_an_urgent_handoff(router, tracke
     t = tracker("conversation", text="我不想活了", intent="self_harm")
     events = await ActionSelfHarm(client).run(d, t, domain)
     assert events == [SlotSet("handoff_reason", "self_harm")]
-    assert [m["response"] for m in d.messages] == ["utter_self_harm"]
+    assert [m["response"] for m in d.messages] == ["utter_self_harm", None]
+    # then, on a channel with buttons, the offer of the community's 心理服务室 (the router takes the answer)
+    offer = d.messages[1]
+    assert "社区心理服务室" in offer["text"]
+    assert [b["title"] for b in offer["buttons"]] == ["希望社区心理服务室联系我", "暂时不用"]
+    assert offer["buttons"][0]["payload"] == (
+        '/referral_consent{"conversation_id": "C00000000000000a1", "answer": "yes"}')
     text = domain["responses"]["utter_self_harm"][0]["text"]
     assert "400-161-9995" in text and "120" in text and "110" in text
     [(conv, body)] = state.handoffs
@@ -131,3 +137,11 @@ def test_ordinary_complaint_heat_is_not_strong_anger():
     assert not is_angry("我家楼上半夜装修吵死了")
     assert not is_angry("商场的滚梯坏了")
     assert is_angry("你们到底管不管，忍无可忍了")
+
+
+async def test_self_harm_on_the_phone_offers_no_buttons(router, tracker, domain):
+    _, client = router
+    d = CollectingDispatcher()
+    t = tracker("conversation", text="我不想活了", intent="self_harm", slots={"channel": "voice"})
+    await ActionSelfHarm(client).run(d, t, domain)
+    assert [m["response"] for m in d.messages] == ["utter_self_harm"]

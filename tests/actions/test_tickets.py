@@ -195,6 +195,29 @@ async def test_rating_a_resolved_ticket_records_the_follow_up(router, tracker, d
     assert d.messages[0]["response"] == "utter_rate_dissatisfied"
 
 
+async def test_dissatisfied_without_a_reason_is_asked_why_with_a_skip_button(router, tracker, domain):
+    state, client = router
+    state.add_ticket("SZ20261125-000123", status="办结")
+    d = CollectingDispatcher()
+    t = tracker("conversation", text="不满意", intent="rate", slots={"ticket_id": "SZ20261125-000123"})
+    await ActionRateTicket(client).run(d, t, domain)
+    assert [m["response"] for m in d.messages] == ["utter_rate_dissatisfied", None]
+    assert d.messages[1]["text"] == "请说说哪里还不满意，我们转告处理单位"
+    assert d.messages[1]["buttons"] == [{"title": "跳过",
+                                         "payload": '/reopen_reason_skip{"ticket_id": "SZ20261125-000123"}'}]
+
+
+async def test_dissatisfied_with_a_reason_passes_it_on_and_does_not_ask(router, tracker, domain):
+    state, client = router
+    state.add_ticket("SZ20261125-000123", status="办结")
+    d = CollectingDispatcher()
+    t = tracker("conversation", text="不满意，路灯还是不亮", intent="rate", slots={"ticket_id": "SZ20261125-000123"})
+    await ActionRateTicket(client).run(d, t, domain)
+    [(tid, move)] = state.transitions
+    assert move["rating"] == "不满意" and move.get("reason") == "路灯还是不亮"
+    assert [m["response"] for m in d.messages] == ["utter_rate_dissatisfied"]
+
+
 async def test_rating_a_ticket_still_open_changes_nothing(router, tracker, domain):
     state, client = router
     state.add_ticket("SZ20261125-000123")

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from router.adapters.conversations import ConversationStore
 from router.adapters.rasa import RasaClient
+from router.appkeys import REDIS
 from router.services.dialogue import Dialogue
 
 TOKEN = "api-token-for-tests"
@@ -48,6 +49,16 @@ async def test_history_survives_a_reload(client, rasa):
     resp = await client.get("/api/v1/channels/web/history", params={"session_id": sid})
     messages = (await resp.json())["messages"]
     assert [(m["author"], m["text"]) for m in messages] == [("resident", "你好"), ("bot", "收到：你好")]
+
+
+async def test_history_leaves_out_the_operators_audit_notes(client, rasa):
+    """A referral's consent record (who, when, which ticket) is on the transcript for the console, not for
+    the resident's page."""
+    sid = await new_session(client)
+    body = await (await client.post("/api/v1/channels/web/messages", json={"session_id": sid, "text": "你好"})).json()
+    await ConversationStore(client.app[REDIS]).append(body["conversation"]["id"], "audit", "居民已同意转介 坐席 op1 工单 SZ1")
+    resp = await client.get("/api/v1/channels/web/history", params={"session_id": sid})
+    assert [m["author"] for m in (await resp.json())["messages"]] == ["resident", "bot"]
 
 
 async def test_forged_session_is_refused_but_token_holder_may_use_any_id(client):

@@ -1,6 +1,7 @@
 """One conversation: its page (summary, transcript, canned replies) and the operator's actions on it —
-claim, reply, hand back to the bot, close. The actions themselves are the operator desk's
-(router.services.desk); these handlers read the form, call the desk, audit, and answer."""
+claim, reply, hand back to the bot, close, and 转介社区心理服务室 (with the resident's consent). The actions
+themselves are the operator desk's (router.services.desk) and the referrals' (router.services.referral);
+these handlers read the form, call them, audit, and answer."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ from typing import Any
 from aiohttp import web
 
 from router.adapters.conversations import Conversation, ConversationNotFound, ConversationState
-from router.appkeys import CONVERSATIONS
+from router.appkeys import CONVERSATIONS, DIALOGUE, OUTBOUND, RESOLVER
 from router.console.access import guarded
 from router.console.auth import Permission
-from router.console.context import canned_of, desk_of, session_of
+from router.console.context import canned_of, desk_of, session_of, ticket_service
 from router.console.presenters import conv_view, entry_view, label, msg
 from router.console.render import answer, audit, render
 from router.services.desk import InvalidReply, Operator, Refused, Undelivered
+from router.services.referral import Referrals, room_of
 
-__all__ = ["conversation_page", "conversation_partial", "claim", "reply", "handback", "close"]
+__all__ = ["conversation_page", "conversation_partial", "claim", "reply", "handback", "close", "referral"]
 
 _OTHER_OPERATOR = "其他坐席"  # a claimed conversation whose operator the store does not name
 
@@ -37,6 +39,26 @@ def _refusal(request: web.Request, exc: Refused) -> str:
     if exc.reason == "claimed_by_other":
         params["operator"] = params.get("operator") or _OTHER_OPERATOR
     return msg(request, exc.reason, **params)
+
+
+def _referrals(request: web.Request) -> Referrals:
+    dialogue = request.config_dict.get(DIALOGUE)
+    return Referrals(request.config_dict[CONVERSATIONS], ticket_service(request), request.config_dict[OUTBOUND],
+                     request.config_dict[RESOLVER], rasa=getattr(dialogue, "rasa", None))
+
+
+async def _referral_view(request: web.Request, conv: Conversation, may_refer: bool) -> dict[str, Any]:
+    """The referral panel: a referral already made, the resident's own answer to the bot's offer, and the
+    form's defaults (the number masked: the service uses the full one when the field is left empty)."""
+    referrals = _referrals(request)
+    status = await referrals.status(conv.id)
+    view: dict[str, Any] = {**status, "may_refer": may_refer and not status["referral"], "phone_masked": "",
+                            "community": "", "room": ""}
+    if view["may_refer"]:
+        known = await referrals.known(conv)
+        view.update(phone_masked=known.phone_masked, community=known.community,
+                    room=room_of(known.community) if known.community else "")
+    return view
 
 
 def _not_found(request: web.Request) -> web.HTTPNotFound:
@@ -60,10 +82,13 @@ async def _conversation_context(request: web.Request, conv: Conversation) -> dic
         from router.console.routes.assignment import desk_users as list_desk_users
 
         desk_users = await list_desk_users(request)
+    mine = conv.state is ConversationState.HUMAN and conv.operator == session.user
     return {
+        "referral": await _referral_view(request, conv, mine or (
+            may_supervise and conv.state is ConversationState.HUMAN)),
         "conv": conv_view(request, conv, see),
         "entries": [entry_view(request, e, see) for e in transcript],
-        "mine": conv.state is ConversationState.HUMAN and conv.operator == session.user,
+        "mine": mine,
         "may_supervise": may_supervise,
         "desk_users": desk_users,
         "canned": await canned_of(request).list(),
@@ -145,3 +170,31 @@ async def handback(request: web.Request) -> web.StreamResponse:
 @guarded(Permission.HANDLE_CONVERSATIONS)
 async def close(request: web.Request) -> web.StreamResponse:
     return await _end(request, "close")
+
+
+@guarded(Permission.HANDLE_CONVERSATIONS)
+async def referral(request: web.Request) -> web.StreamResponse:
+    """转介社区心理服务室: only with the box "居民已同意转介" ticked (422 and nothing created otherwise)."""
+    return await _referral(request)
+
+
+async def _referral(request: web.Request) -> web.StreamResponse:
+    conv_id = request.match_info["id"]
+    where = f"/console/conversations/{conv_id}"
+    form = await request.post()
+    try:
+        ticket = await _referrals(request).create(
+            conv_id, _operator(request), consent=form.get("consent") in ("1", "on", "yes", "true"),
+            phone=str(form.get("contact_phone") or ""), community=str(form.get("community") or ""),
+            note=str(form.get("note") or ""))
+    except ConversationNotFound:
+        raise _not_found(request) from None
+    except InvalidReply as exc:
+        await audit(request, "referral_refused", conv_id, reason=exc.reason)
+        return await answer(request, False, _refusal(request, exc), where, status=422)
+    except Refused as exc:
+        await audit(request, "referral_refused", conv_id, reason=exc.reason)
+        return await answer(request, False, _refusal(request, exc), where, status=409)
+    room = ticket.assignee.department if ticket.assignee else ""
+    await audit(request, "referral", conv_id, ticket=ticket.id, unit=room, consent=True)
+    return await answer(request, True, msg(request, "referral_created", room=room, id=ticket.id), where)

@@ -11,11 +11,12 @@ from urllib.parse import quote
 from aiohttp import web
 
 from router import keys
+from router.adapters.mediation import MediationStore
 from router.appkeys import REDIS
 from router.console.access import guarded
 from router.console.auth import Permission
 from router.console.context import UNAVAILABLE, session_of, ticket_service, ticket_store
-from router.console.presenters import label, msg, ticket_view
+from router.console.presenters import label, mediation_view, msg, ticket_view, trail_view
 from router.console.render import answer, audit, render
 from router.domain.tickets import (
     CST,
@@ -74,11 +75,16 @@ async def ticket_detail(request: web.Request) -> web.Response:
     if ticket is None:
         raise web.HTTPNotFound(text=msg(request, "not_found"))
     see = session_of(request).can(Permission.SEE_PHONES)
+    try:  # a 综治中心's mediation record, if the ticket has one (written in the units' portal)
+        mediation = mediation_view(request, await MediationStore(request.config_dict[REDIS]).get(ticket.id))
+    except UNAVAILABLE:
+        mediation = None
     actions = [{"value": a.value, "label": label(request, "ticket_actions", a.value),
                 "fields": _ACTION_FIELDS.get(a.value, ())} for a in allowed_actions(ticket.status)]
     return render(request, "ticket.html", t=ticket_view(request, ticket, see, datetime.now(CST)),
                   actions=actions, ratings=[r.value for r in Rating],
-                  reopen_targets=[Status.IN_PROGRESS.value, Status.DISPATCHED.value])
+                  reopen_targets=[Status.IN_PROGRESS.value, Status.DISPATCHED.value], mediation=mediation,
+                  trail=trail_view(request, ticket))
 
 
 @guarded(Permission.HANDLE_TICKETS)
