@@ -160,8 +160,17 @@ class Session:
 
 
 def csrf_matches(expected: str, token: str | None) -> bool:
-    """A form's CSRF token against the session's, in constant time."""
+    """A form's CSRF token against the session's (or, on a login form, the double-submit cookie's), in
+    constant time; an empty token never matches."""
     return bool(token) and hmac.compare_digest(str(token).encode(), expected.encode())
+
+
+def safe_next(target: str | None, prefix: str, default: str) -> str:
+    """Where to go after logging in: only our own pages under ``prefix``, never an open redirect to another
+    site (//evil, /\\evil)."""
+    if target and target.startswith(prefix) and not target.startswith(("//", "/\\")) and "\\" not in target:
+        return target
+    return default
 
 
 class RedisSessions:

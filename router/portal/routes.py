@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from router.adapters.units import Unit, UnitKind
 from router.console.access import COOKIE as CONSOLE_COOKIE
-from router.console.auth import Permission, SessionStore, can
+from router.console.auth import Permission, SessionStore, can, csrf_matches, safe_next
 from router.console.users import UserStore
 from router.domain.tickets import (
     TRANSITIONS,
@@ -109,9 +109,7 @@ def _photos(request: web.Request) -> PhotoStore:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/work/") and not target.startswith(("//", "/\\")) and "\\" not in target:
-        return target
-    return "/work/tickets"
+    return safe_next(target, "/work/", "/work/tickets")
 
 
 def _actor(actor: str) -> str:
@@ -182,8 +180,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     state = state_of(request)
     assert state.units is not None and state.sessions is not None and state.limiter is not None
     form = await request.post()
-    cookie_token = request.cookies.get(LOGIN_COOKIE, "")
-    if not cookie_token or not secrets.compare_digest(cookie_token.encode(), str(form.get("csrf") or "").encode()):
+    if not csrf_matches(request.cookies.get(LOGIN_COOKIE, ""), str(form.get("csrf") or "")):
         return await login_page(request, error="页面已过期，请重新登录", status=403)
     name = str(form.get("username") or "").strip()[:64]
     password = str(form.get("password") or "")

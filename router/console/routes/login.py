@@ -12,6 +12,8 @@ from aiohttp import web
 
 from router.appkeys import REDIS
 from router.console.access import COOKIE, LOGIN_COOKIE, cookie_secure, guarded, set_session_cookie
+from router.console.auth import csrf_matches
+from router.console.auth import safe_next as safe_next_page
 from router.console.context import SESSION_KEY, client_ip, session_of, state_of
 from router.console.presenters import msg
 from router.console.render import audit, render
@@ -24,10 +26,8 @@ _LOGIN_USER: web.RequestKey[str] = web.RequestKey("console_login_user", str)
 
 
 def safe_next(target: str | None) -> str:
-    """Only our own console pages: never an open redirect to another site (//evil, /\\evil)."""
-    if target and target.startswith("/console/") and not target.startswith(("//", "/\\")) and "\\" not in target:
-        return target
-    return "/console/queue"
+    """Only our own console pages: never an open redirect to another site."""
+    return safe_next_page(target, "/console/", "/console/queue")
 
 
 async def login_page(request: web.Request) -> web.Response:
@@ -43,9 +43,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     state = state_of(request)
     assert state.users is not None and state.sessions is not None and state.limiter is not None
     form = await request.post()
-    cookie_token = request.cookies.get(LOGIN_COOKIE, "")
-    form_token = str(form.get("csrf") or "")
-    if not cookie_token or not secrets.compare_digest(cookie_token.encode(), form_token.encode()):
+    if not csrf_matches(request.cookies.get(LOGIN_COOKIE, ""), str(form.get("csrf") or "")):
         request[_LOGIN_ERROR] = msg(request, "csrf")
         resp = await login_page(request)
         resp.set_status(403)
