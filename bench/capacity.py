@@ -10,7 +10,9 @@ and drives the same load through POST /api/v1/channels/web/messages:
     file fsynced on every write (REDIS_APPENDFSYNC=always) instead of once a second
 Each setting: a warm-up, then C residents at once, each in 10-turn conversations (bench/web_channel.py's
 script: greeting, service questions, a report with its follow-ups, thanks). Reported: msg/s, p50/p99,
-errors, CPU seconds by process kind during the load and the stack's peak memory (RSS of every process).
+errors, CPU seconds by process kind during the load and the stack's peak memory (RSS and PSS of every
+process). A last setting turns TensorFlow's oneDNN kernels off (TF_ENABLE_ONEDNN_OPTS=0: ~110 MB less per
+worker after loading the model, measured with bot.runtime loading it alone) with capped malloc arenas.
 Ratios are against the baseline measured in the same run.
 
 Usage: .venv/bin/python bench/capacity.py [--workers 2] [--concurrency 10 20] [--out bench/results/capacity.md]
@@ -71,16 +73,31 @@ def stack_processes(root: int) -> dict[int, tuple[str, float, int]]:
     return out
 
 
+def pss(pid: int) -> int:
+    """Proportional set size in bytes: private pages plus each shared page divided among the processes that
+    map it (two Rasa workers share TensorFlow's library pages; RSS would count them twice)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 class Sampler:
-    """Peak RSS of the stack, sampled every 0.5 s while the load runs."""
+    """Peak RSS and peak PSS (the memory the stack really holds) of the stack, sampled every 0.5 s while the
+    load runs."""
 
     def __init__(self, root: int) -> None:
-        self.root, self.peak, self._stop = root, 0, threading.Event()
+        self.root, self.peak, self.peak_pss, self._stop = root, 0, 0, threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, sum(r for _, _, r in stack_processes(self.root).values()))
+            procs = stack_processes(self.root)
+            self.peak = max(self.peak, sum(r for _, _, r in procs.values()))
+            self.peak_pss = max(self.peak_pss, sum(pss(pid) for pid in procs))
             self._stop.wait(0.5)
 
     def __enter__(self) -> Sampler:
@@ -117,7 +134,7 @@ def measure(name: str, env: dict[str, str], concurrency: list[int]) -> list[dict
             with Sampler(root) as sampler:
                 r = asyncio.run(run_load("router", args, conc, 10, conc * 3))
             cpu = cpu_by_kind(before, stack_processes(root))
-            r.update(setting=name, startup_s=started, peak_rss=sampler.peak, cpu=cpu,
+            r.update(setting=name, startup_s=started, peak_rss=sampler.peak, peak_pss=sampler.peak_pss, cpu=cpu,
                      wall=r["messages"] / r["msg_per_s"] if r["msg_per_s"] else 0.0)
             rows.append(r)
             print(f"{name} c={conc}: {r['msg_per_s']:.1f} msg/s p50 {r['p50']:.0f} ms p99 {r['p99']:.0f} ms "
@@ -146,9 +163,16 @@ def main() -> None:
         (f"{args.workers} workers, validator, TF 1 thread, MALLOC_ARENA_MAX=2",
          {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1",
           "TF_INTER_OP_PARALLELISM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}),
+        (f"{args.workers} workers, validator, oneDNN off, MALLOC_ARENA_MAX=2",
+         {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
+          "MALLOC_ARENA_MAX": "2"}),
         (f"{args.workers} workers, validator, Redis appendfsync always",
          {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "REDIS_APPENDFSYNC": "always"}),
     ]
+    # make run now turns oneDNN off and caps malloc's arenas by default; the other settings are measured as
+    # they were chosen (oneDNN on, glibc's default arenas) unless they say otherwise.
+    shipped = {"TF_ENABLE_ONEDNN_OPTS": "1", "MALLOC_ARENA_MAX": ""}
+    settings = [(name, {**shipped, **env}) for name, env in settings]
     chosen = [settings[0]] + [s for i, s in enumerate(settings) if i and (not args.only or i in args.only)]
     rows = [r for name, env in chosen for r in measure(name, env, args.concurrency)]
     base = {r["concurrency"]: r for r in rows if r["setting"] == settings[0][0]}
@@ -156,10 +180,11 @@ def main() -> None:
              "Each setting is the whole stack as `make run` starts it (own Redis, free ports), then a warm-up, "
              "then C residents at once in 10-turn conversations (3·C conversations) through "
              "POST /api/v1/channels/web/messages. CPU = seconds of CPU used during that load by each kind of "
-             "process; memory = peak RSS of every process of the stack.", "",
+             "process; memory = peak RSS and peak PSS (shared pages divided among the processes that map them: "
+             "what the stack really holds) summed over every process of the stack.", "",
              "| setting | concurrent | msgs | errors | msg/s | × baseline | p50 ms | p99 ms | CPU s rasa / router / "
-             "actions / redis | wall s | peak RSS GiB | startup s |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
+             "actions / redis | wall s | peak RSS GiB | peak PSS GiB | startup s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
     for r in rows:
         c = r["cpu"]
         ratio = r["msg_per_s"] / base[r["concurrency"]]["msg_per_s"]
@@ -167,7 +192,7 @@ def main() -> None:
             f"| {r['setting']} | {r['concurrency']} | {r['messages']} | {r['errors']} | {r['msg_per_s']:.1f} | "
             f"×{ratio:.2f} | {r['p50']:.0f} | {r['p99']:.0f} | {c.get('rasa', 0):.0f} / {c.get('router', 0):.0f} / "
             f"{c.get('actions', 0):.0f} / {c.get('redis', 0):.0f} | {r['wall']:.0f} | "
-            f"{r['peak_rss'] / 2**30:.2f} | {r['startup_s']:.0f} |")
+            f"{r['peak_rss'] / 2**30:.2f} | {r['peak_pss'] / 2**30:.2f} | {r['startup_s']:.0f} |")
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)
