@@ -384,18 +384,10 @@ def _refusal(request: web.Request, exc: Exception, where: str = "/work/tickets")
     if isinstance(exc, PreconditionFailed):
         return render(request, "error.html", status=409, back=where, message="工单刚被其他人处理过，请刷新后再看")
     if isinstance(exc, TransitionDataError):
-        return render(request, "error.html", status=422, back=where, message=_data_message(str(exc)))
+        return render(request, "error.html", status=422, back=where, message=str(exc))
     if isinstance(exc, UNAVAILABLE):
         return render(request, "error.html", status=503, back=where, message="工单服务暂时不可用，请稍后再试")
     raise exc
-
-
-def _data_message(detail: str) -> str:
-    for key, text in (("退单理由", "请写明退单理由"), ("进展内容", "请写下进展"), ("办理结果", "请写下办理结果，居民会看到"),
-                      ("问题描述", "请写下发现的问题"), ("地点", "地点太长了")):
-        if key in detail:
-            return text + ("（太长了）" if "longer" in detail else "")
-    return f"填写的内容不完整：{detail}"
 
 
 @guarded()
@@ -516,9 +508,7 @@ async def _mediate(request: web.Request, what: str) -> web.StreamResponse:
     except web.HTTPException:
         raise
     except TransitionDataError as exc:
-        detail = str(exc)
-        message = detail if not detail.isascii() else _data_message(detail)
-        return render(request, "error.html", status=422, back=where, message=message)
+        return render(request, "error.html", status=422, back=where, message=str(exc))
     except CannotEscalate as exc:
         return render(request, "error.html", status=409, back=where, message=exc.message)
     except IllegalTransition as exc:
@@ -569,9 +559,7 @@ async def _escalate(request: web.Request, what: str) -> web.StreamResponse:
             ticket = await escalation.assign_down(unit, ticket_id, str(form.get("instruction") or ""))
             done = f"已交办{ticket.assignee.department if ticket.assignee else ''}：{ticket_id}"
     except TransitionDataError as exc:
-        detail = str(exc)
-        return render(request, "error.html", status=422, back=where,
-                      message=detail if not detail.isascii() else _data_message(detail))
+        return render(request, "error.html", status=422, back=where, message=str(exc))
     except Exception as exc:
         return _refusal(request, exc, where)
     await flash(request, "ok", done)

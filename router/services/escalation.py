@@ -47,7 +47,7 @@ from router.domain.tickets import (
     Ticket,
     TransitionDataError,
 )
-from router.services.work import NotYours, WorkService
+from router.services.work import NotYours, WorkService, required_text
 
 __all__ = ["Escalation", "CannotEscalate", "Step", "trail", "arrival", "can_report_up", "can_assign_down", "REPORT_UP", "ASSIGN_DOWN", "OVERDUE",
            "MAX_REASON_CHARS"]
@@ -151,15 +151,6 @@ def arrival(ticket: Ticket) -> Step | None:
     return _walk(ticket)[1]
 
 
-def _text(value: str | None, what: str) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise TransitionDataError(f"请填写{what}")
-    if len(text) > MAX_REASON_CHARS:
-        raise TransitionDataError(f"{what}太长了（最多 {MAX_REASON_CHARS} 字）")
-    return text
-
-
 class Escalation:
     def __init__(self, work: WorkService, street_office: Callable[[str], str], *,
                  city_body: Callable[[Ticket], bool] | None = None) -> None:
@@ -210,7 +201,7 @@ class Escalation:
         ticket = await self.work.ticket_for(unit, ticket_id)  # 404 for a ticket it does not even see
         if not WorkService.handles(unit, ticket):
             raise NotYours(ticket_id)
-        why = _text(reason, what)
+        why = required_text(reason, what, MAX_REASON_CHARS)
         resuming = _halfway(ticket)
         if ticket.status in (Status.DISPATCHED, Status.ESCALATED) and not resuming:
             raise CannotEscalate(ticket, "escalate", f"工单现在是“{ticket.status.value}”，请先签收再上报")
@@ -237,7 +228,7 @@ class Escalation:
         ticket = await self.work.ticket_for(unit, ticket_id)
         if not WorkService.handles(unit, ticket):
             raise NotYours(ticket_id)
-        text = _text(instruction, "督办意见")
+        text = required_text(instruction, "督办意见", MAX_REASON_CHARS)
         came = arrival(ticket)
         if came is None or came.kind != REPORT_UP or not came.from_unit:
             raise CannotEscalate(ticket, "assign_down", "这张工单不是下级上报来的，不能交办（不归本单位办理请退单）")

@@ -33,7 +33,7 @@ from router.domain.tickets import (
     iso,
 )
 from router.services.escalation import Escalation
-from router.services.work import NotYours, WorkService
+from router.services.work import NotYours, WorkService, required_text
 
 __all__ = ["MediationService", "MAX_PARTIES", "MIN_PARTIES", "MAX_SESSIONS"]
 
@@ -42,15 +42,6 @@ MAX_PARTY_CHARS = 40
 MAX_SESSIONS = 30
 CITY_TIME = CST  # the city's time, a fixed +08:00 (no tzdata needed)
 _SPLIT = re.compile(r"[\n\r、，,；;]+")
-
-
-def _text(value: str | None, what: str, limit: int, *, required: bool = True) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise TransitionDataError(f"请填写{what}")
-    if len(text) > limit:
-        raise TransitionDataError(f"{what}太长了（最多 {limit} 字）")
-    return text
 
 
 def _when(value: str | None, now: datetime) -> datetime:
@@ -141,8 +132,8 @@ class MediationService:
     async def add_session(self, unit: Unit, ticket_id: str, *, when: str | None, place: str | None,
                           attendees: str | None, result: str | None) -> dict[str, Any]:
         now = self.work.tickets.clock()
-        session = {"at": iso(_when(when, now)), "place": _text(place, "调解地点", 100),
-                   "attendees": _text(attendees, "参加人员", 200), "result": _text(result, "调解情况", 1000),
+        session = {"at": iso(_when(when, now)), "place": required_text(place, "调解地点", 100),
+                   "attendees": required_text(attendees, "参加人员", 200), "result": required_text(result, "调解情况", 1000),
                    "by": unit.unit, "recorded_at": iso(now)}
         await self._writable(unit, ticket_id)
 
@@ -165,7 +156,7 @@ class MediationService:
 
     async def succeed(self, unit: Unit, ticket_id: str, agreement: str | None) -> Ticket:
         """调解成功: the ticket is 办结 with the agreement as the result the resident reads."""
-        text = _text(agreement, "调解协议内容", 900)
+        text = required_text(agreement, "调解协议内容", 900)
         _, record = await self._writable(unit, ticket_id)
         self._ready(record)
         ticket = await self.work.resolve(unit, ticket_id, f"调解成功。协议：{text}")
@@ -180,7 +171,7 @@ class MediationService:
     async def fail(self, unit: Unit, ticket_id: str, reason: str | None) -> Ticket:
         """调解不成功 → 上报街道: the portal's general 上报 (router/services/escalation.py) with the mediation's
         wording, then the outcome and where it went on the record."""
-        why = _text(reason, "调解不成功的原因", 500)
+        why = required_text(reason, "调解不成功的原因", 500)
         ticket = await self.work.ticket_for(unit, ticket_id)
         if unit.kind is not UnitKind.COMMUNITY:
             raise PermissionError("只有社区综治中心上报街道；街道调解不成，请写进展或按规定办结")

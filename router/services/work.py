@@ -37,7 +37,7 @@ from router.domain.tickets import (
 from router.services.referral import is_referral
 from router.services.tickets import TicketService
 
-__all__ = ["WorkService", "NotYours", "CONSUMER", "COMMUNITY_SUFFIXES", "MAX_NOTE_CHARS"]
+__all__ = ["WorkService", "NotYours", "CONSUMER", "COMMUNITY_SUFFIXES", "MAX_NOTE_CHARS", "required_text"]
 
 CONSUMER = "portal"  # the portal's consumer name in every department's dispatch group
 COMMUNITY_SUFFIXES = ("综治中心", "网格员")  # units below a street office
@@ -58,12 +58,14 @@ def _live_index(ticket: Ticket) -> int | None:
     return last if ticket.history[last].to is Status.DISPATCHED else None
 
 
-def _text(value: str | None, what: str, limit: int) -> str:
+def required_text(value: str | None, what: str, limit: int, *, required: bool = True) -> str:
+    """A unit's free text (a reason, a note, a result, a mediation's record): trimmed; missing or too long is a
+    TransitionDataError whose message the unit reads as it is ("请填写退单理由", "办理结果太长了（最多 N 字）")."""
     text = (value or "").strip()
-    if not text:
-        raise TransitionDataError(f"{what} is required")
+    if required and not text:
+        raise TransitionDataError(f"请填写{what}")
     if len(text) > limit:
-        raise TransitionDataError(f"{what} longer than {limit} characters")
+        raise TransitionDataError(f"{what}太长了（最多 {limit} 字）")
     return text
 
 
@@ -187,7 +189,7 @@ class WorkService:
 
     async def return_ticket(self, unit: Unit, ticket_id: str, reason: str | None) -> Ticket:
         """退单: not this unit's matter; back to the dispatch centre with the reason."""
-        why = _text(reason, "退单理由", 500)
+        why = required_text(reason, "退单理由", 500)
         ticket = await self._mine(unit, ticket_id)
         claim = await self._claim(ticket)  # None unless it still waits for a dispatch (派单, or 督办 since)
         if claim is not None:
@@ -199,7 +201,7 @@ class WorkService:
 
     async def note(self, unit: Unit, ticket_id: str, text: str | None, photo: str | None = None) -> Ticket:
         """进展: what was done so far; the status stays."""
-        note = _text(text, "进展内容", MAX_NOTE_CHARS)
+        note = required_text(text, "进展内容", MAX_NOTE_CHARS)
         ticket = await self._move(unit, ticket_id, Action.NOTE, note, **({"photo": photo} if photo else {}))
         if photo:
             await self.attach(ticket_id, photo, "note")
@@ -207,7 +209,7 @@ class WorkService:
 
     async def resolve(self, unit: Unit, ticket_id: str, result: str | None, photo: str | None = None) -> Ticket:
         """办结 with the result the resident will read (and be asked to rate)."""
-        text = _text(result, "办理结果", MAX_NOTE_CHARS)
+        text = required_text(result, "办理结果", MAX_NOTE_CHARS)
         ticket = await self._move(unit, ticket_id, Action.RESOLVE, text, **({"photo": photo} if photo else {}))
         if photo:
             await self.attach(ticket_id, photo, "resolve")
@@ -221,10 +223,10 @@ class WorkService:
         which enters the same loop (classified, placed, dispatched) as a resident's."""
         if unit.kind is not UnitKind.GRID:
             raise PermissionError("only a 网格员 reports from patrol")
-        body = _text(text, "问题描述", MAX_TEXT_CHARS)
+        body = required_text(text, "问题描述", MAX_TEXT_CHARS)
         place = (address or "").strip()
         if len(place) > 200:
-            raise TransitionDataError("地点 longer than 200 characters")
+            raise TransitionDataError("地点太长了（最多 200 字）")
         draft: dict[str, Any] = {"text": body, "channel": "grid", "location": {"grid": unit.grid}}
         if place:
             draft["address"] = place

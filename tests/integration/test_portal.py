@@ -271,7 +271,7 @@ async def test_note_with_a_photo_then_resolve_with_the_result(portal, aiohttp_cl
     assert uploads(portal["var_dir"]) == []  # the refused note's photo is not kept
     await client.post(f"/work/tickets/{ticket.id}/accept", data={"csrf": token})
     resp = await client.post(f"/work/tickets/{ticket.id}/note", data=photo_form(token, "  ", None))
-    assert resp.status == 422 and "请写下进展" in await resp.text()
+    assert resp.status == 422 and "请填写进展内容" in await resp.text()
     resp = await client.post(f"/work/tickets/{ticket.id}/note",
                              data=photo_form(token, "已到现场，井盖已临时围挡", PNG, filename="IMG_1.png",
                                              content_type="image/png"))
