@@ -362,3 +362,9 @@ def test_the_writers_own_method_wished_for_casually_is_a_crisis(text: str) -> No
 def test_rides_rescues_others_and_safety_notes_are_not_the_writers_crisis(text: str) -> None:
     found = detect(text)
     assert found is None or not found.is_crisis, (text, found)
+
+
+def test_a_crowd_trying_to_talk_someone_down_is_not_a_general_remark() -> None:
+    """A recogniser's run-on sentence: "好多人在劝" is the crowd at the scene, not people in general."""
+    found = detect("天桥上有个男的翻到栏杆外面了好多人在劝北站那个天桥")
+    assert found is not None and found.number == "110"
