@@ -92,9 +92,7 @@ class Dialogue:
         if text.startswith("/") and not trusted_payload and not await self._was_offered(conv.id, text):
             # A typed "/rate{"rating":"满意","ticket_id":"SZ…"}" is not a button anyone was shown.
             log.info("refused an unoffered payload in %s", conv.id)
-            reply = Reply(t("payload_refused"), author="system")
-            await self.conversations.append(conv.id, "system", reply.text)
-            return Turn(replies=[reply], conversation=conv)
+            return await self._system_reply(conv, t("payload_refused"))
         if text.startswith(REASON_SKIP):
             await self.redis.delete(_reason_key(conv.id))
             return await self._system_reply(conv, t("reason_skipped"))
@@ -104,8 +102,7 @@ class Dialogue:
         if conv.state is ConversationState.HUMAN:
             return Turn(replies=[], conversation=conv)
         if await self._keeps_repeating(conv.id):
-            reply = Reply(t("repeated_handoff"), author="system")
-            await self.conversations.append(conv.id, "system", reply.text)
+            reply = await self._system_message(conv, t("repeated_handoff"))
             conv = await self.conversations.move(conv.id, "handoff", reason="resident_repeats",
                                                  summary={"reason": "居民多次重复同一句话", "last_messages": [text]})
             return Turn(replies=[reply], conversation=conv)
@@ -151,9 +148,7 @@ class Dialogue:
             conv = await self.conversations.current(channel, user_id)
             await self.conversations.append(conv.id, "resident", text, meta={"channel": channel})
         key = {"recorded": "csat_thanks", "already": "csat_already"}.get(status, "payload_refused")
-        reply = Reply(t(key), author="system")
-        await self.conversations.append(conv.id, "system", reply.text)
-        return Turn(replies=[reply], conversation=conv)
+        return await self._system_reply(conv, t(key))
 
     async def _referral_consent(self, channel: str, user_id: str, text: str) -> Turn:
         """希望社区心理服务室联系我 / 暂时不用 (actions/safety.py offers them after the crisis lines): kept on the
@@ -183,10 +178,14 @@ class Dialogue:
             return None
         return await self._system_reply(conv, t("reason_recorded"))
 
+    async def _system_message(self, conv: Conversation, text: str) -> Reply:
+        """A system message: on the transcript (and so on the page's live stream) and in the answer, with the
+        transcript's time so that the page shows it once."""
+        entry = await self.conversations.append(conv.id, "system", text)
+        return Reply(text, author="system", at=entry["at"])
+
     async def _system_reply(self, conv: Conversation, text: str) -> Turn:
-        reply = Reply(text, author="system")
-        await self.conversations.append(conv.id, "system", reply.text)
-        return Turn(replies=[reply], conversation=conv)
+        return Turn(replies=[await self._system_message(conv, text)], conversation=conv)
 
     async def _was_offered(self, conv_id: str, payload: str) -> bool:
         """Whether a bot or system message of this conversation showed a button with exactly this payload."""
@@ -235,8 +234,7 @@ class Dialogue:
                 and len(said[0]) >= REPEAT_MIN_CHARS and not said[0].startswith("/"))
 
     async def _bot_down(self, conv: Conversation) -> Turn:
-        reply = Reply(t("bot_unavailable"), author="system")
-        await self.conversations.append(conv.id, "system", reply.text)
+        reply = await self._system_message(conv, t("bot_unavailable"))
         conv = await self.conversations.move(conv.id, "handoff", reason="bot_unavailable")
         return Turn(replies=[reply], conversation=conv)
 

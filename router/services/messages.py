@@ -25,11 +25,16 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     author: str = "bot"
     custom: dict[str, Any] | None = None
+    # The transcript entry's time, for a reply that is also on the conversation's live stream (a system
+    # message): the page shows the two deliveries once.
+    at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"text": self.text, "buttons": [b.to_dict() for b in self.buttons]}
         if self.author != "bot":
             d["author"] = self.author
+        if self.at is not None:
+            d["at"] = self.at
         return d
 
     @classmethod

@@ -225,7 +225,11 @@
     post(text, label, true).then(function (d) {
       statusEl.textContent = "";
       setState(d.conversation.state);
-      d.replies.forEach(function (r) { add(r.author || "bot", r.text, r.buttons); });
+      d.replies.forEach(function (r) {
+        // a system message also comes on the live stream: with its time, it is shown once
+        if (r.at && seen({at: r.at, author: r.author || "bot", text: r.text})) { return; }
+        add(r.author || "bot", r.text, r.buttons);
+      });
       listen(d.conversation.id);
     }).catch(function (err) {
       if (code(err) === "bad_session") { forget(); }

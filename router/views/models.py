@@ -363,6 +363,8 @@ class ReplyOut(Out):
     text: str | None
     buttons: list[Button] = []
     author: str | None = Field(None, description="operator or system; left out for the bot")
+    at: float | None = Field(None, description="a system message's time on the transcript (epoch seconds): the "
+                                               "same message also comes on the events stream with this time")
 
 
 class WebReplies(Out):

@@ -38,6 +38,7 @@ RESIDENT_SEES = "大冲社区网格员"  # how the resident is told who handles 
 STREET_UNIT = "粤海街道办事处"
 REPORT = "大冲新城花园门口有人占道经营摆摊，堵住了人行道，行人都过不去"
 RESULT = "已会同城管到现场劝离摊贩，人行道已清理通畅，将每天巡查"
+REASON = "第二天摊贩又回来了，人行道还是走不了"
 PASSWORD = "loop-unit-password"
 FIGURES = ("dispatched", "accepted", "accept_rate", "returned", "return_rate", "resolved", "resolve_rate",
            "satisfaction_rate", "avg_hours", "overdue_now")
@@ -194,10 +195,15 @@ def test_resident_report_goes_round_the_loop_and_comes_back_when_not_satisfied(
             expect(rating.locator("button")).to_have_text(["满意", "基本满意", "不满意"])
             resident.screenshot(path=str(artifacts / "loop-6-resident-result.png"), full_page=True)
             tap(resident, "不满意")
-            expect(resident.locator(".msg.bot").last).to_contain_text("很抱歉")
+            expect(resident.locator(".msg.bot", has_text="很抱歉").last).to_be_visible()
+            expect(resident.locator(".msg.bot").last).to_contain_text("请说说哪里还不满意")  # asked why
             reopened = resident.locator(".msg", has_text=f"您对工单 {ticket_id} 的处理不满意")
             expect(reopened).to_be_visible(timeout=20_000)
             expect(reopened).to_contain_text("重新交给")
+            # the resident says why in their own words: it goes to the unit
+            resident.fill("#text", REASON)
+            resident.click("#send")
+            expect(resident.locator(".msg", has_text="已记下您的意见")).to_be_visible(timeout=20_000)
             resident.screenshot(path=str(artifacts / "loop-7-resident-not-satisfied.png"), full_page=True)
 
             status, ticket = stack.request("GET", f"/api/v1/tickets/{ticket_id}")
@@ -223,10 +229,13 @@ def test_resident_report_goes_round_the_loop_and_comes_back_when_not_satisfied(
             expect(office.locator("#accept")).to_have_count(0)  # the street office watches; the grid handles it
             office.screenshot(path=str(artifacts / "loop-9-street-ticket.png"), full_page=True)
 
-            # the 网格员 has it back to 签收 again
+            # the 网格员 has it back to 签收 again, and on 签收 reads the resident's reason
             worker.goto(f"{stack.url}/work/tickets/{ticket_id}")
             expect(worker.locator("#ticket-status")).to_have_text(Status.DISPATCHED.value)
             expect(worker.locator("#accept")).to_be_visible()
+            worker.click("#accept")
+            expect(worker.locator("#ticket-status")).to_have_text(Status.IN_PROGRESS.value)
+            expect(worker.locator("#timeline")).to_contain_text(f"居民补充不满意原因：{REASON}")
 
             # 5. the supervisor's figures for the grid moved
             after = unit_figures(supervisor, stack.url, GRID_UNIT)
@@ -235,7 +244,7 @@ def test_resident_report_goes_round_the_loop_and_comes_back_when_not_satisfied(
             browser.close()
 
     assert int(after["dispatched"]) == int(before["dispatched"]) + 2, (before, after)  # 派单, then 重办
-    assert int(after["accepted"]) == int(before["accepted"]) + 1, (before, after)
+    assert int(after["accepted"]) == int(before["accepted"]) + 2, (before, after)  # 签收, then again after 重办
     assert int(after["resolved"]) == int(before["resolved"]) + 1, (before, after)
     satisfied, rated = (int(n) for n in after["satisfied_of_rated"].split("/"))
     if before.get("satisfied_of_rated"):

@@ -219,3 +219,15 @@ async def test_a_message_sent_again_under_its_name_is_answered_once(client, rasa
     assert reply["replies"] == [{"text": "收到：你好", "buttons": []}]
     resp = await client.post("/api/v1/channels/web/messages", json={**body, "message_id": "../x"})
     assert resp.status == 422 and (await resp.json())["error"]["field"] == "message_id"
+
+
+async def test_a_system_reply_carries_its_transcript_time_so_the_page_shows_it_once(client, rasa):
+    """A system message is both in the answer and on the live stream; the page drops the second by its time."""
+    sid = await new_session(client)
+    resp = await client.post("/api/v1/channels/web/messages",
+                             json={"session_id": sid, "text": '/rate{"rating":"满意","ticket_id":"SZ1"}'})
+    [reply] = (await resp.json())["replies"]
+    assert reply["author"] == "system" and isinstance(reply["at"], float)
+    history = (await (await client.get("/api/v1/channels/web/history", params={"session_id": sid})).json())
+    [entry] = [m for m in history["messages"] if m["author"] == "system"]
+    assert (entry["at"], entry["text"]) == (reply["at"], reply["text"])
