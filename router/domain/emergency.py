@@ -88,17 +88,20 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
         "(?:煤气|燃气|天然气|液化气|石油气)(?:罐|瓶|钢瓶|管|管道|管子|阀门|阀|灶|表|喉管)?(?:在)?(?:味|泄漏|泄露|漏了|漏气|"
         "在漏|罐爆)|(?:漏|泄)(?:煤气|燃气|天然气|液化气)|(?:气罐|气瓶|钢瓶)(?:在)?(?:漏|泄)|"
         "(?:气|罐|瓶|管)[^，。,.!?！？]{0,6}嘶嘶|嘶嘶[^，。,.!?！？]{0,6}(?:漏|气)|臭鸡蛋味|"
-        "闻到(?:一股)?(?:很大的|很浓的)?(?:煤气|燃气|天然气|液化气)|(?:煤气|燃气|天然气|液化气)(?:好|很|超|好大|一股|阵)[^，。,.!?！？]{0,3}味")),
+        "闻到(?:一股)?(?:很大的|很浓的)?(?:煤气|燃气|天然气|液化气)|(?:煤气|燃气|天然气)(?:管|管道|管子)[^，。,.!?！？]{0,4}(?:挖断|弄断|断了|破了|裂了|爆了)|"
+        "(?:滋滋|嘶嘶|呼呼)[^，。,.!?！？]{0,4}(?:往外)?冒气|(?:煤气|燃气|天然气|液化气)(?:好|很|超|好大|一股|阵)[^，。,.!?！？]{0,3}味")),
     ("explosion", "119", re.compile("爆炸|炸开了|罐爆了")),
     ("trapped", "119", re.compile(
         "困咗|困住咗|卡(?:喺|在)[^，。,.!?！？]{0,10}(?:中间|之间)|(?:锁|关)(?:在|喺)车(?:里|入面)|困在车里|"
         "困在电梯|被困电梯|电梯(?:里)?困(?:了)?人|电梯里(?:有人)?被困|困电梯|关在电梯|电梯里出不来|"
-        "被关在里面|被困(?!扰|惑)|困在(?:车|水|屋顶|楼顶|房顶|山|河|岛|里面|楼里|房间|屋里)|"
+        "被关在里面|被困(?!扰|惑)|困住了(?:一个|个|两个)?(?:人|老人|小孩|孩子)|困在(?:车|水|屋顶|楼顶|房顶|山|河|岛|里面|楼里|房间|屋里)|"
         "困在[^，。,.!?！？]{0,6}(?:出不来|下不来|出不去)|卡在[^，。,.!?！？]{0,8}出不来|"
         "(?:车|车子|车辆|人)(?:被)?(?:水|洪水)?(?:淹|冲)[^。.!?！？]{0,8}(?:出不来|困|打不开)|水(?:已经)?(?:淹到|漫到|没过|到)(?:了)?"
         "(?:胸口|脖子|腰|车窗|车顶|车门)|(?:车|车子)里出不来|出唔到去|出不去了|下不去了|逃不出|"
         "淹到(?:了)?(?:腰|胸口|胸|脖子)|(?:水|淹)[^。!?！？]{0,30}(?:车门|门)(?:也)?(?:打不开|推不开)|"
-        "(?:车门|门)(?:也)?(?:打不开|推不开)[^。!?！？]{0,30}水(?:还)?在(?:进|涨|往里)")),
+        "(?:车门|门)(?:也)?(?:打不开|推不开)[^。!?！？]{0,30}水(?:还)?在(?:进|涨|往里)|"
+        # lost in the hills as night falls, or someone there who cannot walk: mountain rescue
+        "(?:山上|山里|山顶|山路)[^。!?！？]{0,12}迷路|迷路了[^。!?！？]{0,20}(?:天黑|走不了|下不了山|出不去|腿断|摔)")),
     ("collapse", "119", re.compile(
         "被埋|埋(?:了|住了)?(?:人|在(?:下面|里面|底下|土里))|压在(?:下面|底下|里面)|被压住|被压在|压住了[^，。]{0,4}人|"
         "被[^，。,.!?！？]{0,6}压住|压住(?:了)?(?:只|条)?(?:脚|腿)|"
@@ -129,6 +132,7 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
         # bleeding, falls, head injuries
         "(?:在|一直|不停|还在)流血|血(?:一直)?流(?:个)?不停|流血不止|血止不住|止不住血|出了(?:好多|很多)血|头(?:摔|磕|撞)?破了|"
         "(?:楼梯|梯子|高处|楼上|床上|树上)[^，。,.!?！？]{0,3}(?:摔|跌|掉)下来|迷迷糊糊|意识不清|神志不清|"
+        "(?:腿|脚|胳膊)(?:摔|跌)?断了[^。!?！？]{0,6}(?:不能走|走不了|动不了)|"
         # labour
         "羊水破|破水了|见红了|宫缩|(?:马上|快要|就要|要)生了(?![^，。,.!?！？]{0,8}(?:证|怎么|办|手续|登记|补贴))|"
         "生在(?:家里|车上|路上)|"
@@ -167,7 +171,8 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
         "屏幕共享|共享屏幕|验证码[^。!?！？]{0,12}(?:读|念|报|告诉|发)给(?:他|她|对方|他们)|(?:读|念|报)(?:了)?验证码给(?:他|她|对方|他们)|"
         "(?:自称|说是|冒充)[^。!?！？]{0,15}(?:公安|警察|反诈|检察|法院|客服)[^。!?！？]{0,40}(?:转|汇|验证码|下载|抓)|"
         "(?:ATM|柜台|银行)[^。!?！？]{0,20}(?:要先转|让我转|催我转|正在转|马上转)|对方[^。!?！？]{0,10}(?:一直)?(?:在)?催[^。!?！？]{0,10}(?:转|汇|打钱)")),
-    ("drowning", "110", re.compile("溺水|落水|掉(?:进|到|落)?(?:了)?(?:河|水|海|湖|塘|水库|江)(?:里|中)|掉水里|被水冲走|淹死|沉下去|在水里扑腾|"
+    # Water rescue is the fire and rescue service's (消防救援): 119, as outside authors' callers expect.
+    ("drowning", "119", re.compile("溺水|落水|掉(?:进|到|落)?(?:了)?(?:河|水|海|湖|塘|水库|江)(?:里|中)|掉水里|被水冲走|淹死|沉下去|在水里扑腾|"
                                   "跌(?:了)?(?:落|进)(?:了)?(?:海|河|水|江|塘)")),
     ("missing", "110", re.compile(
         "(?:孩子|小孩|老人|儿子|女儿|孙子|孙女|老伴|父亲|母亲|爸|妈|爷爷|奶奶|外婆|外公|宝宝|个女|个仔|细路)(?:又|已经|突然)?"
@@ -205,7 +210,7 @@ _PAST = re.compile(
     "上周|上个?星期|上个?礼拜|上个月|上次|上回|去年|前年|之前|以前|那次|当时|前几天|前(?:一|两|三)天|前些天|前阵子|前段时间|年前|曾经|发生过|事后|后来|"
     "[0-9一二三四五六七八九十]+(?:月|号)[0-9一二三四五六七八九十]*(?:日|号)?|[0-9]{4}年|昨天|昨晚|前天|"
     "上个?(?:周|礼拜|星期)[一二三四五六日天]|几天前|几个月前|[0-9一二三四五六七八九十两]+(?:天|个月|年|周)(?:以)?前")
-_COMPLAINT = re.compile("投诉|太慢|来得慢|来晚|迟到|态度|不满意|差评|说法|反映|赔偿|收费|乱收|理赔|保险|推来推去|推嚟推去|跟进|追责|问责")
+_COMPLAINT = re.compile("投诉|太慢|来得慢|来晚|迟到|态度|不满意|差评|说法|反映|赔偿|收费|乱收|理赔|保险|推来推去|推嚟推去|跟进|追责|问责|道歉|年检")
 _NOW = re.compile("现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救|头先|依家|宜家|紧过嚟")
 # An ambulance heard, not called for: "救护车半夜老是鸣笛，吵得睡不着".
 _NOISE = re.compile("吵|鸣笛|噪音|噪声|扰民|声音(?:太|很|好)大")
@@ -215,10 +220,12 @@ _RESOLVED = re.compile("后来[^。!?！？]{0,12}(?:送|救|灭|好了|没事|�
 # "救护车费用医保报吗".
 _NOT_A_BODY = re.compile("费用|报销|多少钱|医保|表格|提交|系统|网站|网页|小程序|密码|登录|作业|考试|工资|额度")
 # Chronic faults described as a pattern ("电梯老是困人") are tickets, not emergencies.
+_CHRONIC_KINDS = frozenset({"trapped", "gas", "smoke"})
+_NOW_NEGATED = re.compile("(?:到)?(?:现在|而家|目前)(?:也|都|还|已经|又)?(?:不敢|没有|没|不|闻不到|看不到|冇|一句)")
 _CHRONIC = re.compile("经常|老是|总是|常常|每次|动不动|三天两头|隔三差五|好几次|多次|[0-9一二三四五六七八九十几]+次")
 # What may happen, what someone fears, what they read about: a hazard to report, not danger now.
 _HYPOTHETICAL = re.compile(
-    "怕|担心|万一|一旦|如果|假如|要是|会不会|容易|可能会|随时可能|防止|预防|以防|避免|隐患|风险|演练|培训|知识|宣传|"
+    "怕|担心|万一|一旦|如果|假如|要是|会不会|容易|可能会|随时可能|防止|预防|以防|避免|隐患|风险|演练|培训|知识|宣传|以为|"
     "检查|安全教育|新闻|报道|网上|视频|电视|听说|据说|朋友圈|群里说|谣言|辟谣|是不是真的|国内|全国|各地|事故频发|频发|屡屡|曾发生|发生过|引人关注|"
     "会(?:着火|起火|爆炸|塌|倒)|怎么(?:预防|防)")
 # What may happen, said of the whole message.
@@ -395,7 +402,9 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
         return Emergency(number="120" if injured else "110", kind="self_harm", is_crisis=True,
                          matched=tuple(dict.fromkeys(h[2] for h in crisis))), aside
     kinds = tuple(dict.fromkeys(h[0] for h in hits))
-    about_the_past = bool(_PAST.search(clean)) and bool(_COMPLAINT.search(clean)) and not _NOW.search(clean)
+    # "现在都不敢坐电梯", "现在也闻不到了": "now" said of what is not happening now.
+    now = bool(_NOW.search(_NOW_NEGATED.sub("", clean)))
+    about_the_past = bool(_PAST.search(clean)) and bool(_COMPLAINT.search(clean)) and not now
     if about_the_past:
         return None, (*aside, *kinds)
     # Only a mention of an ambulance or a number, in a complaint: "救护车收费太贵了，我要投诉".
@@ -404,7 +413,8 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
         return None, (*aside, *kinds)
     if weak and _NOT_A_BODY.search(clean) and not _NOW.search(clean.replace("救命", "")):
         return None, (*aside, *kinds)
-    if all(h[0] == "trapped" for h in hits) and _CHRONIC.search(clean) and not _NOW.search(clean):
+    if all(h[0] in _CHRONIC_KINDS for h in hits) and _CHRONIC.search(clean) and not now:
+        # "电梯老是困人", "好几次闻到煤气味…现在也闻不到了": a fault that keeps coming back, reported
         return None, (*aside, *kinds)
     # A bare call for help ("救命") says little about which service; a specific kind beats it.
     specific = [h for h in hits if h[0] != "call"] or hits

@@ -40,7 +40,7 @@ PHRASES: tuple[str, ...] = (
     "杀人了", "要杀我", "要杀人", "砍人了", "砍死你", "弄死你", "打死你", "杀了你", "持刀", "拿着刀", "拿刀",
     "抢劫", "家暴", "入室", "撬门", "撬锁", "打人了", "被打了",
     # trapped, water, missing
-    "困在电梯", "关在电梯", "电梯困人", "被困住", "被困", "出不来了", "下不去了", "溺水", "掉水里", "掉进河里",
+    "困在电梯", "关在电梯", "电梯困人", "被困住", "被困", "出不来了", "下不去了", "有人溺水", "小孩溺水", "孩子溺水", "掉水里", "掉进河里",
     "走丢了", "不见了", "找不到了",
     # self-harm
     "自杀", "跳楼", "不想活了", "不想活", "想去死", "活不下去", "割腕", "安眠药", "农药", "上吊", "烧炭", "轻生",
@@ -87,8 +87,15 @@ def readings(ch: str) -> frozenset[str]:
         return frozenset((ch,))
     from pypinyin import Style, pinyin
 
-    # The two commonest readings: rare ones (接 read "sha") make everyday words sound like danger.
+    # The two commonest readings: rare ones (接 read "sha") make everyday words sound like danger. A few
+    # everyday characters whose second reading is literary only read one way (说 as "shui" made every
+    # "你说" sound like 溺水).
+    if ch in _ONE_READING:
+        return frozenset((_ONE_READING[ch],))
     return frozenset(loose(p) for p in pinyin(ch, style=Style.NORMAL, heteronym=True)[0][:2])
+
+
+_ONE_READING = {"说": "suo"}
 
 
 @lru_cache(maxsize=4)

@@ -22,8 +22,8 @@ from router.domain.emergency import assess, calm, crisis_number, detect
         ("楼下有人拿刀砍人", "110", "violence"),
         ("我老公在打我", "110", "violence"),
         ("有人正在撬门", "110", "violence"),
-        ("有小孩掉河里了", "110", "drowning"),
-        ("有人溺水了", "110", "drowning"),
+        ("有小孩掉河里了", "119", "drowning"),
+        ("有人溺水了", "119", "drowning"),
         ("我家孩子找不到了", "110", "missing"),
         ("救命啊", "110", "call"),
         ("快打幺幺九", "119", "call"),  # spoken number, as the voice gateway writes it
@@ -260,7 +260,7 @@ def test_emergencies_written_like_a_question_or_a_complaint(text: str, number: s
 @pytest.mark.parametrize(("text", "number"), [
     # Cantonese read in Mandarin words too
     ("我老豆头先晕低咗，而家冇反应", "120"),
-    ("有个阿叔跌咗落河，喺度挣扎", "110"),
+    ("有个阿叔跌咗落河，喺度挣扎", "119"),
     ("我老婆喺车上要生喇", "120"),
     # a scam in progress, a robbery, a gang fight, someone dragged into a car
     ("有个自称公安的让我开屏幕共享，说要把钱转到安全的地方，我现在就在弄", "110"),
@@ -368,3 +368,23 @@ def test_a_crowd_trying_to_talk_someone_down_is_not_a_general_remark() -> None:
     """A recogniser's run-on sentence: "好多人在劝" is the crowd at the scene, not people in general."""
     found = detect("天桥上有个男的翻到栏杆外面了好多人在劝北站那个天桥")
     assert found is not None and found.number == "110"
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("路边施工把燃气管挖断了 滋滋往外冒气 味道很大", "119"),      # a gas main cut open
+    ("我们在梧桐山迷路了 天黑了 同伴摔下去腿断了不能走", "119"),   # lost and hurt in the hills
+    ("深圳湾公园这边有人掉海里了！！在水里扑腾", "119"),           # water rescue is 119's
+    ("电梯老是困人，现在又困住了一个老人", "119"),
+])
+def test_danger_now_said_in_words_the_rules_lacked(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None and found.number == number, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "电梯困人！！！上周三我妈被困在电梯里四十分钟 老人吓得现在都不敢坐电梯 物业到现在一句道歉都没有",
+    "好几次闻到煤气味，燃气公司昨天来查过说没有泄漏，现在也闻不到了，希望再做一次管道检测",
+    "每天晚上楼下都有人烧垃圾，烟大得整栋楼都是，好几次我以为着火了，现在没在烧，希望城管管一管",
+])
+def test_now_said_of_what_is_not_happening_is_not_an_emergency(text: str) -> None:
+    assert detect(text) is None, text
