@@ -18,6 +18,7 @@ from router.console.users import UserStore
 from router.domain.tickets import Action, Status
 from router.services.referral import consent_payload
 from tests.integration.test_console import PASSWORD, audit_actions, build_app, login, queued_conversation
+from tests.integration.test_portal import login as unit_login
 
 FETCH = {"X-Requested-With": "fetch"}
 ROOM = "科技园社区心理服务室"
@@ -41,13 +42,7 @@ async def setup(redis, tmp_path, aiohttp_server, monkeypatch, rasa) -> dict[str,
 
 
 async def portal_login(aiohttp_client, server: Any, name: str) -> Any:
-    client = await aiohttp_client(server)
-    page = await (await client.get("/work/login")).text()
-    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    resp = await client.post("/work/login", data={"username": name, "password": UNIT_PASSWORD, "csrf": token,
-                                                  "next": "/work/tickets"})
-    assert resp.status == 200, await resp.text()
-    return client
+    return await unit_login(aiohttp_client, server, name, UNIT_PASSWORD)
 
 
 async def taken_crisis(setup: dict[str, Any], aiohttp_client, operator: str = "op1") -> tuple[Any, Any, str]:
