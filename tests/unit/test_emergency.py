@@ -343,6 +343,8 @@ def test_what_happened_next_is_only_an_end_when_it_says_so() -> None:
     "活着好累 淹死算了",
     "好想拿刀捅自己",
     "脑子里一直有想要高空坠落的念头",
+    "听说那边是雨季 我就想去玩 运气好的话可以意外死亡了",   # an accident hoped for
+    "所以我要跳我一定不让他们看见",                          # "我要跳" mid-sentence
 ])
 def test_the_writers_own_method_wished_for_casually_is_a_crisis(text: str) -> None:
     found = detect(text)
@@ -358,6 +360,8 @@ def test_the_writers_own_method_wished_for_casually_is_a_crisis(text: str) -> No
     "现在好多人都晒自己割腕的照片，我看着心疼",   # others, in general
     "华山有人跳崖了",                         # someone else, heard of
     "你知不知道你的女儿想你去死",             # a wish for another's death, not self-harm
+    "我要跳槽了我也不想干了",                 # a new job
+    "运气好的话能中奖",
 ])
 def test_rides_rescues_others_and_safety_notes_are_not_the_writers_crisis(text: str) -> None:
     found = detect(text)
