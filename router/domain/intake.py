@@ -48,6 +48,9 @@ SERVICE_FLOOR = 0.5       # catalogue score of a usable item (router.domain.cata
 SERVICE_STRONG = 0.75
 CRISIS_DETECTOR = 0.80    # P(crisis) that is a crisis without any rule
 EMERGENCY_DETECTOR = 0.80  # P(emergency) that is an emergency without any rule (short messages only)
+# Fewer characters than this say too little for the model alone to raise the alarm: a recogniser's "以后"
+# for 你好啊 read as a crisis at 0.92. The rules still read every length ("救命", "着火了").
+DETECTOR_MIN_CHARS = 4
 EMERGENCY_WITH_NLU = 0.50
 ALTERNATIVE_PHONETIC_FLOOR = 0.30  # P(emergency) + P(crisis) that confirms a safety word put back into an ASR alternative
 NLU_SURE = 0.80
@@ -116,7 +119,7 @@ _HUMAN = re.compile("人工坐席|真人(?:客服|接听|服务)|找(?:个)?人(
                     "叫(?:你们)?(?:的)?(?:领导|负责人|主管|经理|上级)(?:出)?来|(?:我要|让我)?(?:跟|和|找)(?:你们)?(?:的)?(?:领导|负责人)(?:说|讲|谈)|"
                     # a person asked for in everyday words: "叫个人来听", "换个姑娘来跟我说", "有没有活人", "有个人接"
                     "(?:叫|找|换|派|搵|嗌)(?:个|一个|個)?(?:人|姑娘|小姑娘|工作人员|真人|活人)(?:来|嚟|過嚟|过来)?(?:跟|和|同|俾)?(?:我)?(?:说|讲|聊|听|聽|接)|"
-                    "活人|有(?:个|一个)人接|转接(?:一下)?(?:工作人员|人工)|(?:跟|和|同)人(?:讲|说|倾)|" + _HUMAN_PLAIN_WORDS)
+                    "活人|有(?:个|一个)人接|有没有人工|(?:要|找)人工|人工(?:啊|呀|吧)?人工|转接(?:一下)?(?:工作人员|人工)|(?:跟|和|同)人(?:讲|说|倾)|" + _HUMAN_PLAIN_WORDS)
 _FOLLOW_UP = re.compile(
     "进度|进展|到哪一步|哪一步了|什么阶段|处理到|办到|处理得怎么样|处理了没|处理好了没|派给|派到|谁在跟|哪个部门在|受理了|办结|"
     "撤销|撤回|撤单|催办|催一下|催促|查一下(?:我的)?(?:工单|单子|投诉|反映)|查询工单|工单|单号|好了没|有没有人(?:处理|管|来|跟)")
@@ -128,7 +131,7 @@ _OWN_TICKET = re.compile("工单|单号|我的单|我(?:那|这)?(?:张|个)单|
 _EARLIER_REPORT = re.compile(
     "(?:我|我们|我哋|他|她|佢)?(?:昨天|前天|上周|上个?星期|上个?礼拜|上個?禮拜|上个?月|上個月|[0-9一二三四五六七八九十]+月份?|之前|以前|上次|前几天|"
     "前段时间|那天|早上|上午|刚才|[0-9一二两三四五六七八九十几]+(?:天|周|个星期|个礼拜|个月)(?:以)?前|网上|帮我|替我)"
-    "[^。！？!?]{0,12}(?:报|報|投诉|投訴|反映|举报|打(?:过|過)?电话|打(?:过|過)?(?:来|嚟)|说|講|讲|提交|留言|打过)"
+    "[^。！？!?]{0,12}(?:报|報|投诉|投訴|反映|反应|举报|打(?:过|過)?电话|打(?:过|過)?(?:来|嚟)|说|講|讲|提交|留言|打过)"
     "(?:过|過|了)?(?:的|嘅|嗰|那|咗|[^。！？!?]{0,30}(?:单|單|事|问题|那个))?")
 _ASKS_ABOUT_IT = re.compile(
     "(?:有人|有冇人)[^。！？!?]{0,4}(?:接|管|处理|来|跟|覆|回)[^。！？!?]{0,3}(?:了没|没有|吗|未)|到底[^。！？!?]{0,6}(?:来|处理|管)了?没|"
@@ -136,7 +139,7 @@ _ASKS_ABOUT_IT = re.compile(
     "(?:修|弄|搞|办|处理)(?:好)?了没|好了没(?:有)?|来了没(?:有)?|(?:处理|办|做)到(?:哪|边)|到(?:哪|边)一步|而家点|點呀|点呀|"
     "怎么样了|处理结果|结果(?:怎么样|如何)|催催|催一下|帮(?:我)?查|能查到|查(?:一)?下|到(?:现在|而家)[^。！？!?]{0,6}(?:没|冇|未|仲係)|"
     "一直没(?:有)?(?:人)?(?:联系|来|处理|回复|回音)|有冇人理|有没有人(?:理|管)|取消|撤销|撤回|不用(?:处理|管|搞)了|唔使搞|"
-    "有(?:没有)?结果(?:了)?(?:吗|没)|是不是(?:已经)?(?:修|处理|解决|办)(?:好)?了|(?:查|管|处理|修)了没(?:有)?")
+    "有(?:没有)?结果(?:了)?(?:吗|没)|是不是(?:已经)?(?:修|处理|解决|办)(?:好)?了|(?:查|管|处理|修)(?:了|的)没(?:有)?")
 # A ticket id, or its digits read out after the word for it (the recogniser drops or mangles "SZ").
 _TICKET_ID = re.compile(r"SZ\d{8}-\d{6}|(?:工单|单号|编号|单子)[^0-9]{0,6}20\d{2}[01]\d[0-3]\d[-\s]?\d{3,6}")
 # Small talk about the assistant itself ("你是医生吗", "你生日是什么时候", "你会唱歌吗"): not a city matter,
@@ -320,11 +323,12 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
     nlu_crisis = nlu.score("self_harm")
     # The NLU's self_harm alone is no evidence where the danger model reads the text: DIET calls much
     # everyday sadness self_harm (bench/results/intake.md), the model and the rules separate them better.
-    if p_crisis >= CRISIS_DETECTOR or (not modelled and nlu_crisis >= NLU_SURE):
+    if (p_crisis >= CRISIS_DETECTOR and ev.chars >= DETECTOR_MIN_CHARS) or (not modelled and nlu_crisis >= NLU_SURE):
         return Decision("emergency", "self_harm", max(p_crisis, nlu_crisis), (f"detector:crisis:{p_crisis:.2f}",),
                         ev.crisis_number, True)
     # Only the model hears danger while the resident asks for a person ("听不懂，找个人来跟我说"): the person.
-    if not letter and not ev.set_aside and not cues.human and (p_emergency >= EMERGENCY_DETECTOR
+    if not letter and not ev.set_aside and not cues.human and ev.chars >= DETECTOR_MIN_CHARS and (
+            p_emergency >= EMERGENCY_DETECTOR
                        or (p_emergency >= EMERGENCY_WITH_NLU and nlu.score("emergency") >= NLU_SURE)
                        or (not modelled and nlu.score("emergency") >= NLU_SURE)):
         # The model hears danger the rules could not name: the service its words point to (fire or

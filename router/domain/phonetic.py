@@ -35,7 +35,7 @@ PHRASES: tuple[str, ...] = (
     # medical
     "晕倒了", "晕倒", "昏倒了", "昏过去了", "昏迷了", "没有呼吸", "没呼吸了", "不能呼吸", "喘不过气", "喘不上气",
     "心脏病发作", "叫不醒", "口吐白沫", "抽搐", "中风了", "流了好多血", "血流不止", "好多血", "大出血", "止不住血",
-    "臭鸡蛋味", "栏杆外面", "栏杆外", "护栏外面",
+    "臭鸡蛋味", "栏杆外面", "栏杆外", "护栏外面", "眼睛往上翻", "叫不应",
     # violence, threats, crime
     "杀人了", "要杀我", "要杀人", "砍人了", "砍死你", "弄死你", "打死你", "杀了你", "持刀", "拿着刀", "拿刀",
     "抢劫", "家暴", "入室", "撬门", "撬锁", "打人了", "被打了",
@@ -56,7 +56,7 @@ PHRASES: tuple[str, ...] = (
 # Words that say what a caller wants, heard wrong just as often ("公单" for 工单, "专人工" for 转人工):
 # repaired before the intake's cues read a spoken turn.
 INTENT_PHRASES: tuple[str, ...] = (
-    "工单", "单号", "工单号", "转人工", "人工客服", "人工服务", "真人", "接线员", "工作人员", "领导", "负责人",
+    "工单", "单号", "工单号", "转人工", "人工", "人工客服", "人工服务", "真人", "接线员", "工作人员", "领导", "负责人",
     "处理结果", "进度", "催办", "撤销", "投诉", "举报", "反映",
 )
 
@@ -98,13 +98,34 @@ def readings(ch: str) -> frozenset[str]:
 _ONE_READING = {"说": "suo"}
 
 
+# Characters with two everyday readings: a recogniser may write them for either sound (长 chang/zhang, 还
+# hai/huan). Any other character it wrote stands for its first reading only: its rare second one (园 "wan",
+# 但 "tan", 踹 "shuan") made "隔园" sound like 割腕 and "烧但" like 烧炭.
+_TWO_EVERYDAY_READINGS = frozenset(
+    "行长还都重着了得地只为要便传种调乐好少中几当教觉看空难相应转更卷发干和朝藏差称冲处答打大倒的恶"
+    "分缝供冠号喝横划会假间将降角结解借尽经卡壳可量露落蒙难宁漂铺强曲任散丧色扇上盛石数刷说似宿"
+    "提体挑通吐系鲜相削兴血压咽要一殷饮晕载扎占正转钻作")
+
+
+@lru_cache(maxsize=8192)
+def heard_as(ch: str) -> frozenset[str]:
+    """The sounds a character the recogniser wrote may stand for: its first reading, or both for the
+    characters with two everyday readings."""
+    both = readings(ch)
+    if ch in _TWO_EVERYDAY_READINGS or len(both) < 2 or not "\u4e00" <= ch <= "\u9fff":
+        return both
+    from pypinyin import Style, pinyin
+
+    return frozenset((loose(pinyin(ch, style=Style.NORMAL, heteronym=True)[0][0]),))
+
+
 @lru_cache(maxsize=4)
 def _phrases_by_first_sound(phrases: tuple[str, ...] = PHRASES
                             ) -> dict[str, tuple[tuple[str, tuple[frozenset[str], ...]], ...]]:
     """first loose syllable → (phrase, its sounds), longest phrase first."""
     by_first: dict[str, list[tuple[str, tuple[frozenset[str], ...]]]] = {}
     for phrase in sorted(phrases, key=len, reverse=True):
-        sounds = tuple(readings(c) for c in phrase)
+        sounds = tuple(heard_as(c) for c in phrase)
         for first in sounds[0]:
             by_first.setdefault(first, []).append((phrase, sounds))
     return {k: tuple(v) for k, v in by_first.items()}
@@ -147,7 +168,7 @@ def repair(text: str, *, max_chars: int = 400, phrases: tuple[str, ...] = PHRASE
     freq, _tokenizer = _words()
     bounds = _boundaries(head)
     positions = [i for i, ch in enumerate(head) if _CJK.match(ch)]
-    sounds = [readings(head[i]) for i in positions]
+    sounds = [heard_as(head[i]) for i in positions]
     by_first = _phrases_by_first_sound(phrases)
     chars = list(head)
     fixes: list[tuple[str, str]] = []

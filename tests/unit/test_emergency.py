@@ -392,3 +392,13 @@ def test_danger_now_said_in_words_the_rules_lacked(text: str, number: str) -> No
 ])
 def test_now_said_of_what_is_not_happening_is_not_an_emergency(text: str) -> None:
     assert detect(text) is None, text
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("我朋友刚发朋友圈告别 说要去深圳湾跳海 电话一直打不通 怎么办", "110"),   # someone else about to act
+    ("插座那里有烧焦味 还冒火花", "119"),
+    ("厨房里一股臭鸡蛋那种味 很重很重 我头都有点晕了", "119"),
+])
+def test_someone_about_to_act_and_a_fire_or_gas_starting_are_emergencies(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None and found.number == number, (text, found)

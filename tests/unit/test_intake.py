@@ -180,6 +180,10 @@ def test_danger_only_the_model_heard_names_the_service_its_words_point_to() -> N
     "有没有活人啊",
     "麻烦帮我转接一下人工",
     "搵个人嚟听啦",
+    "你是机器人吧？？我要跟活人说话",            # calling it a robot does not make it small talk
+    "别再给我发链接了 能不能让一个真正的客服来",
+    "我想跟值班的人直接讲，不要自动回复",
+    "那个有没有人工啊人工人工",
 ])
 def test_a_person_asked_for_in_everyday_words_is_a_handoff(text: str) -> None:
     assert decide(nlu("report_problem", 0.85), evidence(text)).outcome == "handoff"
@@ -220,3 +224,24 @@ def test_a_safety_word_put_back_into_an_asr_alternative_needs_the_model_or_the_n
     # the best transcript's own reading is never second-guessed
     text_alarm = evidence("救命", alarm=Alarm("110", "call", False, "phonetic", ("救命",)), danger={"none": 0.99})
     assert decide(nlu("greet", 0.9), text_alarm).outcome == "emergency"
+
+
+def test_two_characters_are_too_few_for_the_model_alone_to_raise_the_alarm() -> None:
+    """A recogniser wrote "以后" for 你好啊 and the model read a crisis at 0.92."""
+    d = decide(nlu("nlu_fallback", 0.4), evidence("以后", danger={"none": 0.08, "emergency": 0.0, "crisis": 0.92}))
+    assert d.outcome != "emergency"
+
+
+@pytest.mark.parametrize("text", [
+    "我之前投诉房东不退押金 说三个工作日会回复 现在一周了 到哪一步了",
+    "上月提交的关于小区物业乱收费的诉求，回复说已转住建局，请问住建局那边有结果了吗？",
+    "两周前举报的那家无证诊所 查的没有啊 还天天开着门",
+    "麻烦帮忙催一下我3月份反应的中介扣工资的事情，到现在都没有任何部门联系我",   # 反映 heard as 反应
+])
+def test_an_earlier_report_asked_about_is_a_status_question(text: str) -> None:
+    assert decide(nlu("report_problem", 0.9), evidence(text, city=0.95)).outcome == "ticket_status", text
+
+
+def test_where_to_complain_with_the_complaint_is_a_ticket_not_a_service_question() -> None:
+    text = "喺龙岗横岗嘅大排档收费好离谱，菜单冇写价钱，埋单先话一碟虾三百几，点投诉？"
+    assert decide(nlu("ask_service", 0.9), evidence(text, city=0.95, service=0.6)).outcome == "ticket"

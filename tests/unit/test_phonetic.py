@@ -22,7 +22,10 @@ def test_a_garbled_emergency_is_an_emergency_after_repair(heard: str, number: st
 
 @pytest.mark.parametrize("text", ["期货今天涨了", "或在家里吃饭", "社保卡丢了怎么补办", "我想问一下居住证", "",
                                   # 说 read as "shui" and 你睡 both sounded like 溺水: a caller's every "你说"
-                                  "喂我听不懂你说的那个机器说话我要找个真人", "你睡了吗", "我跟你说那个"])
+                                  "喂我听不懂你说的那个机器说话我要找个真人", "你睡了吗", "我跟你说那个",
+                                  # a written character stands for its usual sound, not its rare one
+                                  # (园 "wan", 但 "tan", 踹 "shuan")
+                                  "网隔园上报宝安新安街道", "现在没再烧但希望城管管一管", "积分怎么算门"])
 def test_everyday_words_that_sound_alike_are_left_alone(text: str) -> None:
     assert repair(text).text == text
     assert not repair(text).fixes
