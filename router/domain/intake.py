@@ -139,9 +139,12 @@ _ASKS_ABOUT_IT = re.compile(
     "(?:修|弄|搞|办|处理)(?:好)?了没|好了没(?:有)?|来了没(?:有)?|(?:处理|办|做)到(?:哪|边)|到(?:哪|边)一步|而家点|點呀|点呀|"
     "怎么样了|处理结果|结果(?:怎么样|如何)|催催|催一下|帮(?:我)?查|能查到|查(?:一)?下|到(?:现在|而家)[^。！？!?]{0,6}(?:没|冇|未|仲係)|"
     "一直没(?:有)?(?:人)?(?:联系|来|处理|回复|回音)|有冇人理|有没有人(?:理|管)|取消|撤销|撤回|不用(?:处理|管|搞)了|唔使搞|"
-    "有(?:没有)?结果(?:了)?(?:吗|没)|是不是(?:已经)?(?:修|处理|解决|办)(?:好)?了|(?:查|管|处理|修)(?:了|的)没(?:有)?")
+    "有(?:没有)?(?:结果|消息|回音|答复)(?:了)?(?:吗|没)|是不是(?:已经)?(?:修|处理|解决|办)(?:好)?了|(?:查|管|处理|修)(?:了|的)没(?:有)?")
 # A ticket id, or its digits read out after the word for it (the recogniser drops or mangles "SZ").
-_TICKET_ID = re.compile(r"SZ\d{8}-\d{6}|(?:工单|单号|编号|单子)[^0-9]{0,6}20\d{2}[01]\d[0-3]\d[-\s]?\d{3,6}")
+# A ticket id: SZ, the date and the number (the dash often left out), or the same digits after the word for
+# it, or alone — 14 digits that start with a date are no phone (11) or ID card (18) number.
+_TICKET_ID = re.compile(r"SZ\d{8}-?\d{6}|(?:工单|单号|编号|单子|号码)[^0-9]{0,6}20\d{2}[01]\d[0-3]\d[-\s]?\d{3,6}|"
+                        r"(?<![0-9])20\d{2}[01]\d[0-3]\d-?\d{6}(?![0-9])")
 # Small talk about the assistant itself ("你是医生吗", "你生日是什么时候", "你会唱歌吗"): not a city matter,
 # whatever a catalogue word in it matches.
 _TO_BOT = re.compile("^(?:那)?(?:你|您)(?:是|叫|会|能不能|有没有|喜欢|多大|几岁|生日|在干|在做|吃|结婚|男|女|好像|觉得|知道|爸|妈|家)")

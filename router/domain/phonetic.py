@@ -56,7 +56,7 @@ PHRASES: tuple[str, ...] = (
 # Words that say what a caller wants, heard wrong just as often ("公单" for 工单, "专人工" for 转人工):
 # repaired before the intake's cues read a spoken turn.
 INTENT_PHRASES: tuple[str, ...] = (
-    "工单", "单号", "工单号", "转人工", "人工", "人工客服", "人工服务", "真人", "接线员", "工作人员", "领导", "负责人",
+    "工单", "单号", "工单号", "转人工", "人工", "活人", "人工客服", "人工服务", "真人", "接线员", "工作人员", "领导", "负责人",
     "处理结果", "进度", "催办", "撤销", "投诉", "举报", "反映",
 )
 

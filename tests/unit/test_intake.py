@@ -237,6 +237,8 @@ def test_two_characters_are_too_few_for_the_model_alone_to_raise_the_alarm() -> 
     "上月提交的关于小区物业乱收费的诉求，回复说已转住建局，请问住建局那边有结果了吗？",
     "两周前举报的那家无证诊所 查的没有啊 还天天开着门",
     "麻烦帮忙催一下我3月份反应的中介扣工资的事情，到现在都没有任何部门联系我",   # 反映 heard as 反应
+    "你好 我之前报过空调的问题，有消息吗？",
+    "催办！！！SZ20240502118456 都一个月了还没处理",                               # the id without its dash
 ])
 def test_an_earlier_report_asked_about_is_a_status_question(text: str) -> None:
     assert decide(nlu("report_problem", 0.9), evidence(text, city=0.95)).outcome == "ticket_status", text
