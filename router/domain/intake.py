@@ -144,7 +144,16 @@ _ASKS_ABOUT_IT = re.compile(
 # A ticket id: SZ, the date and the number (the dash often left out), or the same digits after the word for
 # it, or alone — 14 digits that start with a date are no phone (11) or ID card (18) number.
 _TICKET_ID = re.compile(r"SZ\d{8}-?\d{6}|(?:工单|单号|编号|单子|号码)[^0-9]{0,6}20\d{2}[01]\d[0-3]\d[-\s]?\d{3,6}|"
-                        r"(?<![0-9])20\d{2}[01]\d[0-3]\d-?\d{6}(?![0-9])")
+                        r"(?<![0-9])20\d{2}[01]\d[0-3]\d-?\d{6}(?![0-9])|"
+                        # asked for by what it is, the digits a recogniser got nearly right ("查一下简多二零二六…")
+                        r"(?:查|催|单|号)[^0-9]{0,6}20\d{10,13}(?![0-9])")
+# Digits read out in Chinese ("二零二六一一一八…"): a run of six or more, as the ticket id cue reads them.
+_CN_DIGIT_RUN = re.compile("[零〇一二三四五六七八九]{6,}")
+_CN_DIGITS = str.maketrans("零〇一二三四五六七八九", "00123456789")
+
+
+def _arabic(text: str) -> str:
+    return _CN_DIGIT_RUN.sub(lambda m: m.group(0).translate(_CN_DIGITS), text)
 # Small talk about the assistant itself ("你是医生吗", "你生日是什么时候", "你会唱歌吗"): not a city matter,
 # whatever a catalogue word in it matches.
 _TO_BOT = re.compile("^(?:那)?(?:你|您)(?:是|叫|会|能不能|有没有|喜欢|多大|几岁|生日|在干|在做|吃|结婚|男|女|好像|觉得|知道|爸|妈|家)")
@@ -195,7 +204,7 @@ def cues_of(text: str) -> Cues:
         refers_back=bool(_EARLIER_REPORT.search(text)) and bool(_ASKS_ABOUT_IT.search(text)),
         own_ticket=bool(_OWN_TICKET.search(text)) and bool(_ASKS_ABOUT_IT.search(text) or _FOLLOW_UP.search(text)
                                                           or _QUESTION.search(text)),
-        ticket_id=bool(_TICKET_ID.search(text)),
+        ticket_id=bool(_TICKET_ID.search(_arabic(text))),
         city_words=len(set(_CITY_WORDS.findall(text))),
         social=_social(text),
         to_bot=bool(_TO_BOT.match(text)) and len(text) <= SHORT_CHARS,

@@ -239,6 +239,7 @@ def test_two_characters_are_too_few_for_the_model_alone_to_raise_the_alarm() -> 
     "麻烦帮忙催一下我3月份反应的中介扣工资的事情，到现在都没有任何部门联系我",   # 反映 heard as 反应
     "你好 我之前报过空调的问题，有消息吗？",
     "催办！！！SZ20240502118456 都一个月了还没处理",                               # the id without its dash
+    "查一下简多二零二六一一八零零零五一",                   # 进度 misheard, the id read out in Chinese digits
 ])
 def test_an_earlier_report_asked_about_is_a_status_question(text: str) -> None:
     assert decide(nlu("report_problem", 0.9), evidence(text, city=0.95)).outcome == "ticket_status", text
@@ -247,3 +248,8 @@ def test_an_earlier_report_asked_about_is_a_status_question(text: str) -> None:
 def test_where_to_complain_with_the_complaint_is_a_ticket_not_a_service_question() -> None:
     text = "喺龙岗横岗嘅大排档收费好离谱，菜单冇写价钱，埋单先话一碟虾三百几，点投诉？"
     assert decide(nlu("ask_service", 0.9), evidence(text, city=0.95, service=0.6)).outcome == "ticket"
+
+
+def test_a_phone_number_read_out_is_not_a_ticket_id() -> None:
+    assert not cues_of("我的电话是一三八零零一三八零零零").ticket_id
+    assert not cues_of("查一下号码13800138000").ticket_id
