@@ -20,13 +20,15 @@ Rasa (``record_consent``) and the console shows it to the operator, who still ma
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from router import keys
 from router.adapters.conversations import Conversation, ConversationState
-from router.domain.tickets import Action, Status, Ticket
+from router.domain.tickets import CST, Action, Status, Ticket
 from router.services.desk import InvalidReply, Operator, Refused
 from router.services.messages import Reply
 from router.texts import text as t
@@ -34,6 +36,7 @@ from router.texts import text as t
 __all__ = ["REFERRAL_TOPIC", "ROOM_SUFFIX", "Known", "InvalidReferral", "Referrals", "room_of", "mask_phone",
            "consent_payload", "parse_consent", "record_consent", "CONSENT_ANSWERS", "is_referral"]
 
+log = logging.getLogger(__name__)
 REFERRAL_TOPIC = "心理服务转介"
 ROOM_SUFFIX = "心理服务室"
 MAX_NOTE_CHARS = 500
@@ -177,7 +180,7 @@ class Referrals:
                                              department=room, unit=place.community)
         await self.conversations.redis.hset(keys.conversation(conv.id), "referral", ticket.id)
         # the audit trail on the transcript: consent, by whom, when (not pushed to the resident's page)
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(now))
+        when = datetime.fromtimestamp(now, CST).strftime("%Y-%m-%d %H:%M")  # the city's time, whatever the host's
         await self.conversations.append(
             conv.id, "audit", t("referral_audit", operator=operator.name, at=when, room=room, id=ticket.id),
             meta={"event": "referral", "operator": operator.name, "consented_at": now, "ticket_id": ticket.id,
@@ -191,7 +194,7 @@ class Referrals:
         try:
             await self.outbound.send(conv, Reply(text, author="system"))
         except Exception:  # noqa: BLE001 - the referral stands; the transcript holds the message
-            pass
+            log.warning("referral message not delivered to %s", conv.id, exc_info=True)
 
 
 # -- the resident's own answer to the bot's offer ------------------------------------------------------
