@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
 
 from router.console import proxies
-from router.console.auth import Permission, Session
+from router.console.auth import Permission, Session, csrf_matches
 from router.console.context import FLASH_KEY, SESSION_KEY, ConsoleState, state_of
 from router.console.presenters import label, msg
 from router.console.render import is_fetch, json_answer, refuse
 
-__all__ = ["COOKIE", "LOGIN_COOKIE", "Handler", "guarded", "current", "cookie_secure", "set_session_cookie",
-           "security_headers", "set_headers"]
+__all__ = ["COOKIE", "LOGIN_COOKIE", "LOGIN_FORM", "LoginForm", "Handler", "guarded", "current", "cookie_secure",
+           "set_session_cookie", "security_headers", "set_headers"]
 
 COOKIE = "rsa_console"
 LOGIN_COOKIE = "rsa_console_login"  # double-submit token for the login form (no session yet)
@@ -26,6 +27,33 @@ _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'
         "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclasses.dataclass(frozen=True)
+class LoginForm:
+    """A login form's double-submit token (there is no session yet to hold a CSRF token): a random value in
+    a Strict, HttpOnly cookie scoped to the form's own path, echoed by the form. The console's and the
+    units' portal's login pages are both this, each with its cookie and path."""
+
+    cookie: str
+    path: str
+
+    def token(self, request: web.Request) -> str:
+        """The token the page carries: the browser's own if it has one, else a new one."""
+        return request.cookies.get(self.cookie) or secrets.token_urlsafe(24)
+
+    def give(self, resp: web.StreamResponse, token: str, *, secure: bool) -> None:
+        resp.set_cookie(self.cookie, token, httponly=True, samesite="Strict", path=self.path, secure=secure)
+
+    def sent_back(self, request: web.Request, form_token: str) -> bool:
+        """The form's token is the cookie's: the post came from our own login page."""
+        return csrf_matches(request.cookies.get(self.cookie, ""), form_token)
+
+    def clear(self, resp: web.StreamResponse, *, secure: bool) -> None:
+        resp.del_cookie(self.cookie, path=self.path, secure=secure, httponly=True, samesite="Strict")
+
+
+LOGIN_FORM = LoginForm(LOGIN_COOKIE, "/console/login")
 
 
 def _is_page(request: web.Request) -> bool:

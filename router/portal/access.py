@@ -18,6 +18,7 @@ from aiohttp import web
 
 from router.adapters.units import Unit, UnitSession, UnitSessions, UnitStore
 from router.console import proxies
+from router.console.access import LoginForm
 from router.console.auth import LoginLimiter
 from router.console.presenters import fmt_duration, fmt_time
 from router.portal.photos import PhotoStore
@@ -25,12 +26,13 @@ from router.services.escalation import Escalation
 from router.services.mediation import MediationService
 from router.services.work import WorkService
 
-__all__ = ["COOKIE", "LOGIN_COOKIE", "PortalState", "PORTAL", "UNIT_KEY", "SESSION", "state_of", "unit_of",
+__all__ = ["COOKIE", "LOGIN_COOKIE", "LOGIN_FORM", "PortalState", "PORTAL", "UNIT_KEY", "SESSION", "state_of", "unit_of",
            "guarded", "render", "refuse", "set_session_cookie", "cookie_secure", "client_ip", "HERE"]
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "rsa_work"
 LOGIN_COOKIE = "rsa_work_login"
+LOGIN_FORM = LoginForm(LOGIN_COOKIE, "/work/login")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -5,7 +5,6 @@ message and the right status: 404 for a ticket that is not this unit's (as for o
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -16,7 +15,7 @@ from redis.exceptions import RedisError
 
 from router.adapters.units import Unit, UnitKind
 from router.console.access import COOKIE as CONSOLE_COOKIE
-from router.console.auth import Permission, SessionStore, can, csrf_matches, safe_next
+from router.console.auth import Permission, SessionStore, can, safe_next
 from router.console.users import UserStore
 from router.domain.tickets import (
     TRANSITIONS,
@@ -32,7 +31,7 @@ from router.domain.tickets import (
 )
 from router.portal.access import (
     COOKIE,
-    LOGIN_COOKIE,
+    LOGIN_FORM,
     SESSION,
     client_ip,
     cookie_secure,
@@ -168,11 +167,10 @@ async def root(request: web.Request) -> web.StreamResponse:
 
 async def login_page(request: web.Request, *, error: str = "", name: str = "", status: int = 200
                      ) -> web.Response:
-    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    token = LOGIN_FORM.token(request)
     resp = render(request, "login.html", status=status, login_token=token, error=error, username=name,
                   next=_safe_next(request.query.get("next")))
-    resp.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", path="/work/login",
-                    secure=cookie_secure(request))
+    LOGIN_FORM.give(resp, token, secure=cookie_secure(request))
     return resp
 
 
@@ -180,7 +178,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     state = state_of(request)
     assert state.units is not None and state.sessions is not None and state.limiter is not None
     form = await request.post()
-    if not csrf_matches(request.cookies.get(LOGIN_COOKIE, ""), str(form.get("csrf") or "")):
+    if not LOGIN_FORM.sent_back(request, str(form.get("csrf") or "")):
         return await login_page(request, error="页面已过期，请重新登录", status=403)
     name = str(form.get("username") or "").strip()[:64]
     password = str(form.get("password") or "")
@@ -196,8 +194,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     session = await state.sessions.create(unit)
     resp = web.HTTPSeeOther(_safe_next(str(form.get("next") or "")))
     set_session_cookie(request, resp, session)
-    resp.del_cookie(LOGIN_COOKIE, path="/work/login", secure=cookie_secure(request), httponly=True,
-                    samesite="Strict")
+    LOGIN_FORM.clear(resp, secure=cookie_secure(request))
     raise resp
 
 

@@ -4,15 +4,13 @@ their password); the login form carries a double-submit token, as there is no se
 from __future__ import annotations
 
 import contextlib
-import secrets
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
 from router.appkeys import REDIS
-from router.console.access import COOKIE, LOGIN_COOKIE, cookie_secure, guarded, set_session_cookie
-from router.console.auth import csrf_matches
+from router.console.access import COOKIE, LOGIN_FORM, cookie_secure, guarded, set_session_cookie
 from router.console.auth import safe_next as safe_next_page
 from router.console.context import SESSION_KEY, client_ip, session_of, state_of
 from router.console.presenters import msg
@@ -31,11 +29,10 @@ def safe_next(target: str | None) -> str:
 
 
 async def login_page(request: web.Request) -> web.Response:
-    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    token = LOGIN_FORM.token(request)
     resp = render(request, "login.html", login_token=token, next=safe_next(request.query.get("next")),
                   error=request.get(_LOGIN_ERROR), username=request.get(_LOGIN_USER, ""))
-    resp.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", path="/console/login",
-                    secure=cookie_secure(request))
+    LOGIN_FORM.give(resp, token, secure=cookie_secure(request))
     return resp
 
 
@@ -43,7 +40,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     state = state_of(request)
     assert state.users is not None and state.sessions is not None and state.limiter is not None
     form = await request.post()
-    if not csrf_matches(request.cookies.get(LOGIN_COOKIE, ""), str(form.get("csrf") or "")):
+    if not LOGIN_FORM.sent_back(request, str(form.get("csrf") or "")):
         request[_LOGIN_ERROR] = msg(request, "csrf")
         resp = await login_page(request)
         resp.set_status(403)
@@ -74,8 +71,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         target = f"/console/password?next={quote(target, safe='')}"
     resp = web.HTTPSeeOther(target)
     set_session_cookie(request, resp, session)
-    resp.del_cookie(LOGIN_COOKIE, path="/console/login", secure=cookie_secure(request), httponly=True,
-                    samesite="Strict")
+    LOGIN_FORM.clear(resp, secure=cookie_secure(request))
     raise resp
 
 
