@@ -304,3 +304,17 @@ def test_the_new_unit_kinds_are_named_like_the_ones_below() -> None:
     for kind, bad in (("district", "南山区政府"), ("district", "12345分中心"), ("city", "市热线")):
         with pytest.raises(InvalidUnit, match="ends with"):
             _check("x1", kind, bad)
+
+
+@pytest.mark.parametrize("what", ["escalate", "assign"])
+async def test_escalation_posts_need_a_login_and_the_forms_token(portal, aiohttp_client, what: str) -> None:
+    ticket = await ticket_at(portal, STREET)
+    fields = {"reason": "本级解决不了", "instruction": "请三日内办结"}
+    stranger = await aiohttp_client(portal["server"])
+    resp = await stranger.post(f"/work/tickets/{ticket.id}/{what}", data={"csrf": "x", **fields})
+    assert resp.status == 401
+    street = await login(aiohttp_client, portal["server"], "yh1")
+    resp = await street.post(f"/work/tickets/{ticket.id}/{what}", data={"csrf": "forged", **fields})
+    assert resp.status == 403
+    after = await get(portal, ticket.id)
+    assert (after.status, after.version) == (ticket.status, ticket.version)

@@ -21,6 +21,7 @@ from tests.integration.test_console import PASSWORD, audit_actions, build_app, l
 from tests.integration.test_portal import login as unit_login
 
 FETCH = {"X-Requested-With": "fetch"}
+STRANGER_STATUS = 0  # set below
 ROOM = "科技园社区心理服务室"
 UNIT_PASSWORD = "street patrol 2026"
 
@@ -183,3 +184,18 @@ async def test_the_residents_own_consent_is_taken_before_rasa_and_shown(setup, a
     assert "居民已在对话中选择：希望社区心理服务室联系我" in page
     assert await setup["app"][TICKETS].search(department=ROOM) == []  # the operator still makes the referral
 
+
+
+async def test_the_referral_form_needs_a_login_and_the_pages_token(setup, aiohttp_client) -> None:
+    """A stranger (no console session) and a post without the page's CSRF token create nothing."""
+    app = setup["app"]
+    setup["rasa"].slots = {"contact_phone": "13800138000", "community": "科技园社区"}
+    conv, op, _csrf = await taken_crisis(setup, aiohttp_client)
+    form = {"consent": "1", "community": "科技园社区", "contact_phone": "13800138000"}
+    stranger = await aiohttp_client(setup["server"])
+    resp = await stranger.post(f"/console/conversations/{conv.id}/referral", data={"csrf": "x", **form},
+                               headers=FETCH, allow_redirects=False)
+    assert resp.status == 401 and "请先登录" in (await resp.json())["message"]
+    resp = await refer(op, conv.id, "forged", **form)
+    assert resp.status == 403
+    assert await app[TICKETS].search(department=ROOM) == []
