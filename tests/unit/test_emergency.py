@@ -402,3 +402,27 @@ def test_now_said_of_what_is_not_happening_is_not_an_emergency(text: str) -> Non
 def test_someone_about_to_act_and_a_fire_or_gas_starting_are_emergencies(text: str, number: str) -> None:
     found = detect(text)
     assert found is not None and found.number == number, (text, found)
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("我闺蜜说被那个男的关起来了 手机马上要被收走 她发了个定位给我", "110"),   # locked up, said without who
+    ("爸爸又打妈妈了 我躲在房间里好害怕", "110"),                                  # a child telling of it now
+    ("我在跟一个自称警察的人视频 他让我把钱转到安全账户 我正在转", "110"),       # a video call is no video seen
+    ("我问下工伤怎么申请 我工友刚被切割机划到腿 血一直喷", "120"),               # in a service question
+    ("孙子偷吃了奶奶的安眠药 好几片 现在叫他他就哼一声", "120"),                   # a child who swallowed pills
+    ("我喺十楼 成栋楼都系烟 门口都热咗 唔敢开门", "119"),                          # afraid to open a hot door: the fire
+    ("对面阳台有个人坐在栏杆外面 一直在哭", "110"),                                # someone on the edge
+    ("银行卡密码我写在抽屉里了 帮我告诉我女儿 我以后就不在了", "110"),             # a farewell
+])
+def test_danger_hidden_in_everyday_words_is_an_emergency(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None and found.number == number, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "我前年被人打伤过 到现在没有处理结果 打人的还在外面",                      # the attacker named, the attack long past
+    "小区门口那根电线杆下雨就冒火花 已经好几次了 现在天晴没事 请供电局来修",   # sparks that keep coming back
+    "孩子在幼儿园吃坏了 医生说是食物中毒 现在好了 想投诉幼儿园",               # poisoned, over
+])
+def test_what_is_over_or_keeps_coming_back_is_not_an_emergency(text: str) -> None:
+    assert detect(text) is None, text
