@@ -253,3 +253,37 @@ def test_where_to_complain_with_the_complaint_is_a_ticket_not_a_service_question
 def test_a_phone_number_read_out_is_not_a_ticket_id() -> None:
     assert not cues_of("我的电话是一三八零零一三八零零零").ticket_id
     assert not cues_of("查一下号码13800138000").ticket_id
+
+
+@pytest.mark.parametrize("text", [
+    "我上个月提的那个增设公交站的建议 有没有被采纳",          # a suggestion asked about
+    "我反映的楼下麻将馆噪音的事 处理了没有",                # "my report", no time word
+    "我嘅投诉跟进成点呀",                                    # Cantonese: how far has it got
+    "之前举报的那个无证摊档 处理了吗",
+    "井盖那件事你们说转给水务局了 水务局说不知道 到底转了没",
+])
+def test_a_report_of_ones_own_asked_about_in_everyday_words_is_a_status_question(text: str) -> None:
+    assert decide(nlu("report_problem", 0.9), evidence(text, city=0.95)).outcome == "ticket_status", text
+
+
+def test_a_new_complaint_is_not_taken_for_a_status_question() -> None:
+    for text in ("我要投诉楼下的烧烤店油烟", "我投诉一下这个路口的红绿灯坏了"):
+        assert decide(nlu("report_problem", 0.9), evidence(text, city=0.95)).outcome == "ticket", text
+
+
+@pytest.mark.parametrize("text", [
+    "麻烦帮我转一下你们值班的同志",
+    "你们这个系统太差了，叫你们负责人打电话给我",
+])
+def test_the_person_on_duty_or_in_charge_asked_for_is_a_person(text: str) -> None:
+    assert decide(nlu("report_problem", 0.8), evidence(text, city=0.9)).outcome == "handoff", text
+
+
+@pytest.mark.parametrize("text", ["好嘞 明白了 谢啦", "收到，谢谢", "知道了谢了"])
+def test_thanks_with_an_ok_is_a_courtesy(text: str) -> None:
+    assert cues_of(text).social == "thank", text
+
+
+def test_asking_whether_one_may_complain_with_the_grievance_is_a_ticket() -> None:
+    text = "公司一直不给交社保，劳动合同也没签，这种可以投诉吗"
+    assert decide(nlu("ask_service", 0.9), evidence(text, city=0.95, service=0.6)).outcome == "ticket"
