@@ -51,6 +51,8 @@ PHRASES: tuple[str, ...] = (
     "羊水破了", "噎住了", "卡住喉咙", "没反应了", "叫不应", "晕过去了", "说不出话", "嘴歪了", "摔倒了",
     "吃了安眠药", "喝了农药", "踹门", "砸门", "踢门", "拿着菜刀", "拿菜刀", "要打死", "被人打", "掉河里", "掉进水里",
     "掉海里", "落水了", "被水冲走", "走失了", "被压住", "压住了", "屏幕共享", "安全账户",
+    # bleeding that will not stop, a face gone purple (2026-12-04, the dev sets' phone lines)
+    "脸都紫了", "嘴唇发紫", "流血止不住",
 )
 
 # Words that say what a caller wants, heard wrong just as often ("公单" for 工单, "专人工" for 转人工):

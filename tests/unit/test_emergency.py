@@ -426,3 +426,12 @@ def test_danger_hidden_in_everyday_words_is_an_emergency(text: str, number: str)
 ])
 def test_what_is_over_or_keeps_coming_back_is_not_an_emergency(text: str) -> None:
     assert detect(text) is None, text
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("手上划了好深的口子 一直流 止不住", "120"),
+    ("阿伯晕低咗 叫佢冇反应", "120"),     # Cantonese as a recogniser writes it, 冇 and all
+])
+def test_bleeding_that_will_not_stop_and_no_response_are_an_ambulance(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None and found.number == number, (text, found)
