@@ -46,8 +46,7 @@ CITY_UNLIKELY = 0.15      # below this, with nothing else, a message is not a ci
 CITY_SURE = 0.85          # above this the city model alone outweighs a confident NLU
 SERVICE_FLOOR = 0.5       # catalogue score of a usable item (router.domain.catalogue calibrates it)
 SERVICE_STRONG = 0.75
-CRISIS_DETECTOR = 0.75    # P(crisis) that is a crisis without any rule (0.80 until risk_posts; 0.75 raised
-#                           no alarm on the dev halves of the real letters or the residents' dev sets)
+CRISIS_DETECTOR = 0.80    # P(crisis) that is a crisis without any rule
 EMERGENCY_DETECTOR = 0.80  # P(emergency) that is an emergency without any rule (short messages only)
 # Fewer characters than this say too little for the model alone to raise the alarm: a recogniser's "以后"
 # for 你好啊 read as a crisis at 0.92. The rules still read every length ("救命", "着火了").
