@@ -304,14 +304,45 @@ def _nearest(pattern: re.Pattern[str], text: str, left: int, right: int, start: 
     return best
 
 
+# The writer's own crisis, told as over: a time long gone before the word ("高中的时候想过自杀", "那年写过一封
+# 遗书"), the end of it said after ("现在孩子都两岁了", "熬过来了"), and nothing that brings it back ("现在又想").
+# A past attempt alone is not over: annotators of real posts rate "去年买了炭本来想烧炭" as high risk.
+_CRISIS_LONG_AGO = re.compile(
+    "以前|从前|当年|那年|那会儿?|那时候?|曾经|小时候|(?:高中|初中|大学|大一|大二|大三|大四|读书|上学)(?:的)?(?:时候|那年|那会儿?)|"
+    "[0-9一二三四五六七八九十两几]+(?:岁|年)(?:那年|的时候|前)|去年|前年|年轻(?:的)?时候")
+_CRISIS_OVER = re.compile(
+    "现在[^，。,.!?！？]{0,10}(?:好了|挺好|很好|还行|活得|过得|不想了|没事|开心|幸福|孩子|结婚|工作|上班|读研|在读|每天)|"
+    "过去了|走出来|熬过来|活下来|救回来|都好了|不会再|好多年没|很久没(?:有)?(?:出现|想)|不想了")
+_CRISIS_BACK_AGAIN = re.compile("又(?:想|开始|要)|还(?:是)?(?:想|在想|会想)|现在(?:也|还|又)(?:想|要)|今天(?:又|也)|最近(?:又|还|总|老)")
+# Said in jest or of something else: a sale, laughing, the heat, a pain, a deadline ("跳楼价", "笑不活了",
+# "热到想死", "疼得想死", "开玩笑的"); a book, a film or a song by name ("《遗书》").
+_CRISIS_FIGURE = re.compile(
+    "跳楼(?:价|大甩卖|甩卖)|笑(?:不活|死)|(?:累|疼|痛|热|冷|饿|困|烦|忙|笑|气|吵|丑|难吃)(?:得|到)[^，。,.!?！？]{0,6}(?:想死|死掉|不活|想撞墙)|"
+    "想死的心都有|开玩笑|《[^》]{0,20}》|(?:电影|电视剧|韩剧|日剧|美剧|纪录片|小说|这本书|那本书|歌词|剧里|戏里)")
+# Words quoted: another's, or the writer's long ago ("闺蜜分手后说"我要去死"，然后点了三份炸鸡").
+_QUOTED = re.compile("[“\"「『][^”\"」』]{0,40}[”\"」』]")
+
+
 def _crisis_taken_back(text: str, start: int, end: int) -> bool:
     if "我也" in text[start:end]:  # "有人跳崖了…我也想去": the writer's own wish after someone else's death
         return False
     left, right = _clause(text, start, end)
-    if _ACTING_NOW.search(text[max(0, left - 20):min(len(text), right + 30)]):
+    if _ACTING_NOW.search(text[max(0, left - 20):start] + "，" + text[end:min(len(text), right + 30)]):
         # "我朋友发朋友圈告别 说要去跳海 电话打不通": someone else about to act, now — not the news
         return False
     if _CRISIS_NEGATED.search(text[left:start]):
+        return True
+    word = text[start:end]
+    if word.startswith("想") and re.search("(?:不|没|不是|并不|也没|从没)$", text[max(0, start - 2):start]):
+        return True  # "我不想死", "也没想死": said to say it is not so
+    if any(m.start() <= start and end <= m.end() and not re.search("想(?:着|到|过)?$", text[max(0, m.start() - 3):m.start()])
+           for m in _QUOTED.finditer(text, max(0, start - 45), min(len(text), end + 45))):
+        return True  # someone's words, not the writer's own thought ("我在想“跳下去就没事了吧”" stays)
+    if _CRISIS_FIGURE.search(text[max(0, left - 6):min(len(text), right + 6)]):
+        return True
+    before = text[max(0, start - 30):start]
+    after = text[end:min(len(text), end + 80)]
+    if _CRISIS_LONG_AGO.search(before) and _CRISIS_OVER.search(after) and not _CRISIS_BACK_AGAIN.search(after):
         return True
     return bool(_CRISIS_GENERIC.search(text[left:right]))
 

@@ -435,3 +435,27 @@ def test_what_is_over_or_keeps_coming_back_is_not_an_emergency(text: str) -> Non
 def test_bleeding_that_will_not_stop_and_no_response_are_an_ambulance(text: str, number: str) -> None:
     found = detect(text)
     assert found is not None and found.number == number, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "大学那会儿我也想过从宿舍楼跳下去，现在工作稳定了，周末还去爬山",     # long ago, and over
+    "初中的时候割腕留下的疤，我现在纹成了一只蝴蝶，早就不想了",
+    "同事开会说“再改方案我就跳楼”，大家都笑了",                          # someone's words, quoted
+    "今天跳楼价清仓，全场三折",                                            # a sale
+    "腰疼得想死，明天一定去看医生",                                        # a pain
+    "昨晚看了电影《遗书》，结尾好压抑",                                    # a film by name
+    "我不想死，我只是很累，想请几天假",                                    # said to say it is not so
+])
+def test_a_crisis_word_long_over_quoted_in_jest_or_denied_is_not_a_crisis(text: str) -> None:
+    found = detect(text)
+    assert found is None or not found.is_crisis, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "去年买了两包炭想烧炭，一直没找到机会，炭还在床底下",                  # a past attempt, not over
+    "以前想过跳楼，现在又开始想了",                                        # back again
+    "每天走到阳台我都在想“跳下去就解脱了吧”",                              # the writer's own thought, quoted
+])
+def test_a_past_attempt_or_the_writers_own_quoted_thought_is_still_a_crisis(text: str) -> None:
+    found = detect(text)
+    assert found is not None and found.is_crisis, (text, found)
