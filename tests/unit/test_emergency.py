@@ -459,3 +459,13 @@ def test_a_crisis_word_long_over_quoted_in_jest_or_denied_is_not_a_crisis(text: 
 def test_a_past_attempt_or_the_writers_own_quoted_thought_is_still_a_crisis(text: str) -> None:
     found = detect(text)
     assert found is not None and found.is_crisis, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "以前想过自杀，现在不想了，只是偶尔还是会想起那段日子",     # remembering is not wanting again
+    "今天是我停止自残的第一百天",
+    "我的钱包已经自杀了，都怪双十一",
+])
+def test_remembering_stopping_and_things_are_not_a_crisis(text: str) -> None:
+    found = detect(text)
+    assert found is None or not found.is_crisis, (text, found)
