@@ -25,7 +25,7 @@ Training data — only what the project may train on (never ../shared/data/real,
   denial, recovery, sadness, memorials) and data/authored/crisis4.jsonl (the same in late-night
   social-media voices: a method wished for casually, by place, as a fantasy or after an ordinary day;
   against invitations, trips, romance, illness and medicine, comfort, rides, jokes, anger at others)
-  and data/authored/risk_posts.jsonl (1,200 social-media posts an outside author rated 0–10 for the
+  and data/authored/risk_posts.jsonl (1,198 social-media posts an outside author rated 0–10 for the
   writer's own risk now: 3 and above is a crisis, 0–2 is not — the same words about others, in advice, in
   quotes, as jokes, and low mood or wishing to get away without a wish to die)
   and data/authored/everyday_short.jsonl (goodbyes, tonight's
