@@ -52,7 +52,7 @@ PHRASES: tuple[str, ...] = (
     "吃了安眠药", "喝了农药", "踹门", "砸门", "踢门", "拿着菜刀", "拿菜刀", "要打死", "被人打", "掉河里", "掉进水里",
     "掉海里", "落水了", "被水冲走", "走失了", "被压住", "压住了", "屏幕共享", "安全账户",
     # bleeding that will not stop, a face gone purple (2026-12-04, the dev sets' phone lines)
-    "脸都紫了", "嘴唇发紫", "流血止不住",
+    "脸都紫了", "嘴唇发紫", "流血止不住", "往外冒烟", "往外冒黑烟", "阳台栏杆外面", "阳台栏杆外", "活着没意思",
 )
 
 # Words that say what a caller wants, heard wrong just as often ("公单" for 工单, "专人工" for 转人工):

@@ -469,3 +469,19 @@ def test_a_past_attempt_or_the_writers_own_quoted_thought_is_still_a_crisis(text
 def test_remembering_stopping_and_things_are_not_a_crisis(text: str) -> None:
     found = detect(text)
     assert found is None or not found.is_crisis, (text, found)
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("我老公又在打我女儿我好怕他现在还拿着皮带", "110"),            # fear said after, in a recogniser's run-on turn
+    ("前夫在门口一直踹门说不开门就放火", "110"),                    # a threat of arson
+    ("我老头子早上出去到现在没回来电话也不接他有老年痴呆", "110"),  # an elder with dementia not back
+    ("炒菜的时候油锅烧着了火很大", "119"),                          # a pan alight
+    ("我朋友割了手腕现在一直在流", "120"),
+])
+def test_danger_told_in_a_run_on_turn_is_an_emergency(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None and found.number == number, (text, found)
+
+
+def test_a_fear_of_what_may_happen_before_the_danger_word_is_still_a_hazard() -> None:
+    assert detect("楼道里堆满了电动车，好怕哪天着火") is None
