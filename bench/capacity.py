@@ -7,7 +7,9 @@ and drives the same load through POST /api/v1/channels/web/messages:
   - N Rasa workers (RASA_WORKERS) with the validator; then with TensorFlow held to one thread per worker
     (TF_INTRA/INTER_OP_PARALLELISM_THREADS=1, so N workers do not fight over N cores); then also with
     glibc's malloc arenas capped (MALLOC_ARENA_MAX=2) for memory; then N workers with Redis' append-only
-    file fsynced on every write (REDIS_APPENDFSYNC=always) instead of once a second
+    file fsynced on every write (REDIS_APPENDFSYNC=always) instead of once a second; then as `make run`
+    serves now (oneDNN off, capped arenas) with TEDPolicy not run when RulePolicy/MemoizationPolicy
+    already decide the action (RASA_SERVE_TED_SKIP, bot/runtime/serve.py; off in every other setting)
 Each setting: a warm-up, then C residents at once, each in 10-turn conversations (bench/web_channel.py's
 script: greeting, service questions, a report with its follow-ups, thanks). Reported: msg/s, p50/p99,
 errors, CPU seconds by process kind during the load and the stack's peak memory (RSS and PSS of every
@@ -168,10 +170,14 @@ def main() -> None:
           "MALLOC_ARENA_MAX": "2"}),
         (f"{args.workers} workers, validator, Redis appendfsync always",
          {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "REDIS_APPENDFSYNC": "always"}),
+        (f"{args.workers} workers, validator, oneDNN off, MALLOC_ARENA_MAX=2, TED skipped when outvoted",
+         {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
+          "MALLOC_ARENA_MAX": "2", "RASA_SERVE_TED_SKIP": "1"}),
     ]
-    # make run now turns oneDNN off and caps malloc's arenas by default; the other settings are measured as
-    # they were chosen (oneDNN on, glibc's default arenas) unless they say otherwise.
-    shipped = {"TF_ENABLE_ONEDNN_OPTS": "1", "MALLOC_ARENA_MAX": ""}
+    # make run now turns oneDNN off and caps malloc's arenas by default, and serve.py skips TED when the
+    # other policies decide; the other settings are measured as they were chosen (oneDNN on, glibc's
+    # default arenas, TED run for every prediction) unless they say otherwise.
+    shipped = {"TF_ENABLE_ONEDNN_OPTS": "1", "MALLOC_ARENA_MAX": "", "RASA_SERVE_TED_SKIP": "0"}
     settings = [(name, {**shipped, **env}) for name, env in settings]
     chosen = [settings[0]] + [s for i, s in enumerate(settings) if i and (not args.only or i in args.only)]
     rows = [r for name, env in chosen for r in measure(name, env, args.concurrency)]

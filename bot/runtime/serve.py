@@ -17,6 +17,32 @@ The fixes, for Rasa 3.6.21 only (requirements/bot.lock pins it):
   type name to the class the walk would have found first; a name it does not know rebuilds it once
   (an event class imported later), then answers as Rasa did.
 
+- **TED is not run when a higher-priority policy has already decided.** Every action prediction runs the
+  three policies of config.yml as nodes of the predict graph, and TEDPolicy's TensorFlow inference is
+  the costliest of them (bench/results/profile_rasa.md: TF inference ~39% of a worker's samples; TED
+  runs at least twice per message). When the model is loaded, TED's graph node is made to depend on the
+  other policies' nodes (their outputs are extra inputs; the stored model and its metadata are left as
+  they are), and TED returns all-zero probabilities — what Rasa's TED returns without a model — instead
+  of running when Rasa's `DefaultPolicyPredictionEnsemble` provably picks another prediction whatever
+  TED would say. That is when another policy's prediction (after the ensemble zeroes an action just
+  rejected by `ActionExecutionRejected`, as `_best_policy_prediction` does) is
+    * a "no user" prediction (a loop's happy path): no-user predictions overrule the others, and TED
+      never makes one; or
+    * an end-to-end prediction (RulePolicy's rules matched on the text): those overrule every
+      non-end-to-end one, and this TED can make none (below); or
+    * at confidence 1.0 from a policy of strictly higher priority than TED's (RulePolicy 6,
+      MemoizationPolicy 3, TED 1): TED's softmax confidences are at most 1.0, and the ensemble breaks
+      equal confidences by priority.
+  TED is still run whenever it could make an end-to-end prediction (it was trained on story text:
+  `only_e2e` or text among its `fake_features`), when its confidences are not softmax, and for any
+  graph whose ensemble is not Rasa's default one or where something else reads TED's output. What the
+  skipped TED would have added besides its probabilities is nothing: it returns no mandatory events,
+  its optional events (entities) exist only for end-to-end predictions, and the ensemble keeps the
+  optional events and diagnostic data of the winner only. TED's prediction reads the tracker and does
+  not change it, so running it later in the graph (after the policies it now depends on) changes
+  nothing either. RASA_SERVE_TED_SKIP=0 keeps TED running every time (tests/actions/
+  test_runtime_patches.py plays whole conversations both ways and checks they are the same).
+
 A Rasa other than the pinned version is served unpatched, with a warning: the patched method may have
 changed. RASA_SERVE_PATCHES=0 serves unpatched too (to compare, or if a patch is ever suspected).
 """
@@ -93,6 +119,132 @@ def event_type_lookup() -> Any:
     return staticmethod(resolve_by_type)
 
 
+DECIDED_BY = "decided_by__"  # prefix of the inputs that TED's node gets from the other policies' nodes
+
+
+def ted_waits_for_deciding_policies(schema: Any) -> Any:
+    """The predict graph ``schema`` with each TEDPolicy node also fed the other policies' predictions.
+
+    Only where that is safe to act on: the node runs ``TEDPolicy.predict_action_probabilities`` (not a
+    subclass such as UnexpecTEDIntentPolicy), is eager (a lazy node would pass the extra inputs to its
+    constructor), and its output goes to Rasa's default ensemble and nowhere else. Any other graph is
+    returned as it is.
+    """
+    import dataclasses
+
+    from rasa.core.policies.ensemble import DefaultPolicyPredictionEnsemble
+    from rasa.core.policies.policy import Policy
+    from rasa.core.policies.ted_policy import TEDPolicy
+    from rasa.engine.graph import GraphSchema
+
+    nodes = dict(schema.nodes)
+    policies = [name for name, node in nodes.items()
+                if node.fn == "predict_action_probabilities" and isinstance(node.uses, type)
+                and issubclass(node.uses, Policy)]
+    changed = False
+    for name in policies:
+        node = nodes[name]
+        if node.uses is not TEDPolicy or not node.eager:
+            continue
+        readers = [other for other in nodes.values() if name in other.needs.values()]
+        if not readers or any(r.uses is not DefaultPolicyPredictionEnsemble
+                              or r.fn != "combine_predictions_from_kwargs" for r in readers):
+            continue
+        deciders = {f"{DECIDED_BY}{other}": other for other in policies if nodes[other].uses is not TEDPolicy
+                    and name not in nodes[other].needs.values()}
+        if deciders:
+            nodes[name] = dataclasses.replace(node, needs={**node.needs, **deciders})
+            changed = True
+    return GraphSchema(nodes) if changed else schema
+
+
+def ted_is_outvoted(ted: Any, predictions: list[Any], tracker: Any, domain: Any) -> bool:
+    """True when DefaultPolicyPredictionEnsemble cannot pick TED's prediction, whatever it is.
+
+    Mirrors ensemble._best_policy_prediction and _pick_best_policy (Rasa 3.6.21): see the module's
+    docstring for why each case is decided.
+    """
+    from rasa.core.policies.policy import PolicyPrediction
+    from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.utils.tensorflow.constants import MODEL_CONFIDENCE, SOFTMAX
+
+    if ted.model is None or ted.only_e2e or TEXT in ted.fake_features:
+        return False  # TED's own empty answer, or it could make an end-to-end prediction
+    if ted.config.get(MODEL_CONFIDENCE) != SOFTMAX:
+        return False  # confidences not bounded by 1.0
+    last_action = next((e for e in reversed(tracker.events)
+                        if isinstance(e, (ActionExecutionRejected, ActionExecuted))), None)
+    rejected = None
+    if isinstance(last_action, ActionExecutionRejected) and last_action.action_name:
+        try:
+            rejected = domain.index_for_action(last_action.action_name)
+        except Exception:  # noqa: BLE001 — let TED run, and the ensemble answer as it does
+            return False
+    for p in predictions:
+        if not isinstance(p, PolicyPrediction):
+            continue
+        if p.is_no_user_prediction or p.is_end_to_end_prediction:
+            return True  # TED's prediction (neither) is filtered out by the ensemble
+        if p.policy_priority <= ted.priority:
+            continue
+        probabilities = list(p.probabilities)
+        if rejected is not None and rejected < len(probabilities):
+            probabilities[rejected] = 0.0  # as the ensemble will, before comparing
+        if probabilities and max(probabilities) >= 1.0:
+            return True
+    return False
+
+
+def ted_skipping_prediction() -> Any:
+    """A replacement for TEDPolicy.predict_action_probabilities that answers without running TED when the
+    other policies' predictions (inputs named DECIDED_BY…, see ted_waits_for_deciding_policies) decide."""
+    from rasa.core.policies.ted_policy import TEDPolicy
+
+    current = TEDPolicy.predict_action_probabilities
+    original = getattr(current, "original", current)  # installing twice wraps Rasa's method once
+    counts = {"skipped": 0, "ran": 0}
+
+    def predict_action_probabilities(self: Any, tracker: Any, domain: Any, rule_only_data: Any = None,
+                                     precomputations: Any = None, **kwargs: Any) -> Any:
+        others = [kwargs.pop(k) for k in [k for k in kwargs if k.startswith(DECIDED_BY)]]
+        if others and ted_is_outvoted(self, others, tracker, domain):
+            counts["skipped"] += 1
+            return self._prediction(self._default_predictions(domain))
+        counts["ran"] += 1
+        return original(self, tracker, domain, rule_only_data=rule_only_data, precomputations=precomputations,
+                        **kwargs)
+
+    predict_action_probabilities.counts = counts  # type: ignore[attr-defined]
+    predict_action_probabilities.original = original  # type: ignore[attr-defined]
+    return predict_action_probabilities
+
+
+def rewiring_predict_graph_loader() -> Any:
+    """A replacement for rasa.engine.loader.load_predict_graph_runner that builds the runner over
+    ted_waits_for_deciding_policies(predict schema); the model's metadata is returned as stored."""
+    from rasa.engine import loader
+    from rasa.engine.graph import ExecutionContext
+
+    original = getattr(loader.load_predict_graph_runner, "original", loader.load_predict_graph_runner)
+
+    def load_predict_graph_runner(storage_path: Any, model_archive_path: Any, model_storage_class: Any,
+                                  graph_runner_class: Any) -> Any:
+        model_storage, model_metadata = model_storage_class.from_model_archive(
+            storage_path=storage_path, model_archive_path=model_archive_path)
+        runner = graph_runner_class.create(
+            graph_schema=ted_waits_for_deciding_policies(model_metadata.predict_schema),
+            model_storage=model_storage,
+            execution_context=ExecutionContext(graph_schema=model_metadata.predict_schema,
+                                               model_id=model_metadata.model_id),
+        )
+        return model_metadata, runner
+
+    load_predict_graph_runner.rewires_ted = True  # type: ignore[attr-defined]
+    load_predict_graph_runner.original = original  # type: ignore[attr-defined]
+    return load_predict_graph_runner
+
+
 def install() -> bool:
     """Apply the fixes to the imported Rasa; True when applied."""
     import rasa
@@ -109,6 +261,12 @@ def install() -> bool:
 
     RemoteAction._validate_action_result = compiled_action_result_validator()  # type: ignore[method-assign]
     Event.resolve_by_type = event_type_lookup()  # type: ignore[method-assign]
+    if os.environ.get("RASA_SERVE_TED_SKIP", "1") != "0":
+        from rasa.core.policies.ted_policy import TEDPolicy
+        from rasa.engine import loader
+
+        loader.load_predict_graph_runner = rewiring_predict_graph_loader()
+        TEDPolicy.predict_action_probabilities = ted_skipping_prediction()  # type: ignore[method-assign]
     return True
 
 
@@ -130,9 +288,10 @@ def main(argv: list[str]) -> None:
     keep_deprecation_warnings_off()
     applied = install()
     # In the format of Rasa's own log lines (INFO: the log, not the terminal, under `make run`).
+    ted = applied and os.environ.get("RASA_SERVE_TED_SKIP", "1") != "0"
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} INFO     bot.runtime.serve  - Rasa "
-          f"{'with' if applied else 'without'} the compiled action-answer validator and the event type table",
-          flush=True)
+          f"{'with' if applied else 'without'} the compiled action-answer validator and the event type table, "
+          f"{'with' if ted else 'without'} TED skipped when outvoted", flush=True)
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *argv]

@@ -31,6 +31,11 @@ def action(monkeypatch: pytest.MonkeyPatch) -> RemoteAction:
     # Whatever a test installs is undone afterwards.
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
+    from rasa.core.policies.ted_policy import TEDPolicy
+    from rasa.engine import loader
+
+    monkeypatch.setattr(TEDPolicy, "predict_action_probabilities", TEDPolicy.predict_action_probabilities)
+    monkeypatch.setattr(loader, "load_predict_graph_runner", loader.load_predict_graph_runner)
     return RemoteAction("action_open_ticket", EndpointConfig("http://127.0.0.1:1/webhook"))
 
 

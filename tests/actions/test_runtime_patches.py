@@ -1,0 +1,282 @@
+"""bot/runtime/serve.py's TED skip: whole conversations through the trained model (models/current.tar.gz) and
+the real action server (against tests/actions/fake_router.py) choose exactly the same actions and say exactly
+the same things with TED skipped when outvoted as with TED run for every prediction."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa.core.agent import Agent
+from rasa.core.policies.ted_policy import TEDPolicy
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.engine import loader
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.runtime import serve
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "models" / "current.tar.gz"
+ACTIONS_TOKEN = "actions-secret"
+
+# sender → the resident's turns: greeting, service questions, a report through its form with skips, an
+# emergency, a status question, out of scope, and a few more that end in rules, forms or TED.
+CONVERSATIONS: dict[str, list[str]] = {
+    "greet-service": ["你好", "怎么办理居住证", "谢谢", "社保卡丢了怎么补办", "好的谢谢", "再见"],
+    "report-skips": ["路灯坏了", "/skip", "/skip", "/skip", "好的谢谢"],
+    "report-full": ["我家楼下的下水道堵了，臭得不行", "南山区粤海街道科技园社区", "上周开始的", "13812345678",
+                    "谢谢"],
+    "report-with-place": ["南山区粤海街道科技园社区门口的路灯坏了三天了", "/skip", "13912345678"],
+    "emergency": ["救命，楼里着火了", "好的"],
+    "medical": ["我爸突然晕倒了，叫不醒"],
+    "status": ["我上周报的工单现在怎么样了", "/skip", "谢谢"],
+    "out-of-scope": ["今天股票会涨吗", "给我讲个笑话", "你好", "转人工"],
+    "mixed": ["你好", "小区噪音太大了晚上睡不着", "算了不报了", "怎么办理护照", "再见"],
+}
+
+
+RANDOM_SLOTS = {"ticket_key"}  # a fresh idempotency key per report (actions/), whatever the dialogue
+# Deadlines and ticket numbers carry the clock's date and time, which may move on between the two plays.
+CLOCK = re.compile(r"(?<!\d)(\d{4}-?\d{2}-?\d{2}|\d{1,2}-\d{1,2}|\d{1,2}:\d{2}(:\d{2})?)(?!\d)")
+
+
+def _unclocked(value: Any) -> Any:
+    return CLOCK.sub("<clock>", value) if isinstance(value, str) else value
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args} exited with {proc.returncode}") from None
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextmanager
+def backends() -> Iterator[str]:
+    """A fresh fake router and the real action server on free ports; yields the action endpoint URL."""
+    from tests.actions.fake_router import TOKEN
+
+    router_port, actions_port = _free_port(), _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ACTIONS_TOKEN": ACTIONS_TOKEN,
+           "ROUTER_URL": f"http://127.0.0.1:{router_port}", "ROUTER_BOT_TOKEN": TOKEN, "ROUTER_API_TOKEN": TOKEN}
+    env.pop("ACTIONS_HOST", None)
+    log = open(os.devnull, "wb")  # noqa: SIM115 — closed below
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.actions.fake_router", "--port", str(router_port)],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT),
+             subprocess.Popen([sys.executable, "-m", "actions.server", "--port", str(actions_port)],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)]
+    try:
+        _wait(f"http://127.0.0.1:{router_port}/", procs[0])
+        _wait(f"http://127.0.0.1:{actions_port}/health", procs[1])
+        yield f"http://127.0.0.1:{actions_port}/webhook"
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=10)
+        log.close()
+
+
+def _bot_says(event: BotUttered) -> tuple[Any, ...]:
+    data = event.data or {}
+    return (_unclocked(event.text), repr(data.get("buttons")), _unclocked(repr(data.get("custom"))),
+            repr(data.get("elements")))
+
+
+def play() -> dict[str, Any]:
+    """Every conversation through a freshly loaded agent: the actions it ran, what it said, the slots set."""
+    with backends() as webhook:
+        agent = Agent.load(str(MODEL), action_endpoint=EndpointConfig(webhook, token=ACTIONS_TOKEN))
+        agent.tracker_store = InMemoryTrackerStore(agent.domain)
+        agent.processor.tracker_store = agent.tracker_store  # type: ignore[union-attr]
+
+        async def run() -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for sender, turns in CONVERSATIONS.items():
+                replies = [await agent.handle_text(text, sender_id=sender) for text in turns]
+                tracker = await agent.tracker_store.retrieve(sender)
+                assert tracker is not None
+                out[sender] = {
+                    "actions": [(e.action_name, e.policy, e.confidence) for e in tracker.events
+                                if isinstance(e, ActionExecuted)],
+                    "said": [_bot_says(e) for e in tracker.events if isinstance(e, BotUttered)],
+                    "slots": [(e.key, "<random>" if e.key in RANDOM_SLOTS else _unclocked(repr(e.value)))
+                              for e in tracker.events if isinstance(e, SlotSet)],
+                    "replies": [[(_unclocked(m.get("text")), repr(m.get("buttons"))) for m in r or []]
+                                for r in replies],
+                }
+            return out
+
+        return asyncio.run(run())
+
+
+@pytest.fixture
+def unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rasa as it is; whatever a test installs is undone afterwards."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import Event
+
+    original = getattr(TEDPolicy.predict_action_probabilities, "original", TEDPolicy.predict_action_probabilities)
+    monkeypatch.setattr(TEDPolicy, "predict_action_probabilities", original)
+    monkeypatch.setattr(loader, "load_predict_graph_runner",
+                        getattr(loader.load_predict_graph_runner, "original", loader.load_predict_graph_runner))
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
+    monkeypatch.delenv("RASA_SERVE_TED_SKIP", raising=False)
+    monkeypatch.delenv("RASA_SERVE_PATCHES", raising=False)
+
+
+# Loading the model: Rasa's JiebaTokenizer leaves its user dictionary's file open (not ours to fix).
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+def test_conversations_are_the_same_with_ted_skipped_when_outvoted(unpatched: None) -> None:
+    rasas_ted = TEDPolicy.predict_action_probabilities
+    ted_said: list[Any] = []
+
+    def recording(self: Any, *args: Any, **kwargs: Any) -> Any:
+        prediction = rasas_ted(self, *args, **kwargs)
+        ted_said.append(prediction)
+        return prediction
+
+    TEDPolicy.predict_action_probabilities = recording  # type: ignore[method-assign]
+    try:
+        before = play()
+    finally:
+        TEDPolicy.predict_action_probabilities = rasas_ted  # type: ignore[method-assign]
+    # what the skip relies on, as TED really answered: never end to end, never above 1.0, no events
+    assert ted_said and all(not p.is_end_to_end_prediction and not p.is_no_user_prediction
+                            and p.max_confidence <= 1.0 and not p.events and not p.optional_events
+                            for p in ted_said)
+    assert serve.install()
+    skipping = TEDPolicy.predict_action_probabilities
+    assert getattr(loader.load_predict_graph_runner, "rewires_ted", False)
+    after = play()
+    for sender in CONVERSATIONS:
+        assert after[sender] == before[sender], sender
+    # the patch was in play: TED was skipped for some predictions, and still ran for others
+    print("TED predictions with the patch:", skipping.counts)
+    assert skipping.counts["skipped"] > 0 and skipping.counts["ran"] > 0, skipping.counts
+    # and the conversations went where they were meant to
+    actions = {s: [a for a, _, _ in v["actions"]] for s, v in before.items()}
+    assert "ticket_form" in actions["report-skips"]
+    assert any(a.startswith("action_") and "emergency" in a for a in actions["emergency"]), actions["emergency"]
+    assert all(v["said"] for v in before.values())
+
+
+@pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
+def test_the_predict_graph_is_rewired_only_for_ted(unpatched: None) -> None:
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.utils.common import TempDirectoryPath, get_temp_dir_name
+
+    with TempDirectoryPath(get_temp_dir_name()) as tmp:
+        _, metadata = LocalModelStorage.from_model_archive(Path(tmp), MODEL)
+    schema = metadata.predict_schema
+    rewired = serve.ted_waits_for_deciding_policies(schema)
+    changed = {n for n in schema.nodes if schema.nodes[n] != rewired.nodes[n]}
+    assert changed == {"run_TEDPolicy2"}
+    extra = {k: v for k, v in rewired.nodes["run_TEDPolicy2"].needs.items()
+             if k not in schema.nodes["run_TEDPolicy2"].needs}
+    assert extra == {f"{serve.DECIDED_BY}run_MemoizationPolicy0": "run_MemoizationPolicy0",
+                     f"{serve.DECIDED_BY}run_RulePolicy1": "run_RulePolicy1"}
+    assert "decided_by" not in str(metadata.predict_schema.as_dict())  # the stored schema is left alone
+
+
+def _prediction(probabilities: list[float], priority: int, **kw: Any) -> Any:
+    from rasa.core.policies.policy import PolicyPrediction
+
+    return PolicyPrediction(probabilities, "p", priority, **kw)
+
+
+def test_ted_is_outvoted_only_when_the_ensemble_cannot_pick_it() -> None:
+    from types import SimpleNamespace
+
+    from rasa.core.policies.ensemble import DefaultPolicyPredictionEnsemble
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecutionRejected, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.from_dict({"intents": ["greet"], "actions": ["action_a", "action_b"],
+                               "responses": {"utter_x": [{"text": "x"}]}})
+    n = domain.num_actions
+    a, b = domain.index_for_action("action_a"), domain.index_for_action("action_b")
+    ted = SimpleNamespace(model=object(), only_e2e=False, fake_features={}, priority=1,
+                          config={"model_confidence": "softmax"})
+    tracker = DialogueStateTracker.from_events("s", [ActionExecuted("action_listen"), UserUttered("hi")])
+    rejected = DialogueStateTracker.from_events("s", [ActionExecuted("action_listen"), UserUttered("hi"),
+                                                      ActionExecutionRejected("action_a")])
+
+    def onehot(i: int, c: float = 1.0) -> list[float]:
+        p = [0.0] * n
+        p[i] = c
+        return p
+
+    cases = [  # (other predictions, tracker, outvoted?)
+        ([_prediction(onehot(a), 6)], tracker, True),                         # rule at 1.0
+        ([_prediction(onehot(a), 3)], tracker, True),                         # memoization at 1.0
+        ([_prediction(onehot(a, 0.3), 6)], tracker, False),                   # rule's fallback at 0.3
+        ([_prediction(onehot(a), 1)], tracker, False),                        # 1.0 but not above TED's priority
+        ([_prediction(onehot(a, 0.2), 6, is_no_user_prediction=True)], tracker, True),
+        ([_prediction(onehot(a, 0.2), 6, is_end_to_end_prediction=True)], tracker, True),
+        ([_prediction(onehot(a), 6)], rejected, False),                       # the ensemble zeroes action_a
+        ([_prediction(onehot(b), 6)], rejected, True),
+        ([_prediction([0.0] * n, 3), _prediction(onehot(b), 6)], tracker, True),
+    ]
+    for others, trk, expected in cases:
+        assert serve.ted_is_outvoted(ted, others, trk, domain) is expected, (others, expected)
+        if expected:  # the ensemble agrees, whatever TED (non-e2e, softmax ≤ 1.0) says, even all on one action
+            for ted_says in (onehot(a), onehot(b), onehot(a, 0.99)):
+                for at in range(len(others) + 1):
+                    preds = [_prediction(list(p.probabilities), p.policy_priority,
+                                         is_no_user_prediction=p.is_no_user_prediction,
+                                         is_end_to_end_prediction=p.is_end_to_end_prediction) for p in others]
+                    ted_pred = _prediction(list(ted_says), 1)
+                    ted_pred.policy_name = "TEDPolicy"
+                    preds.insert(at, ted_pred)
+                    best = DefaultPolicyPredictionEnsemble._best_policy_prediction(preds, trk, domain)
+                    assert best.policy_name != "TEDPolicy"
+    # a TED that could predict end to end, or without softmax confidences, always runs
+    assert not serve.ted_is_outvoted(SimpleNamespace(**{**vars(ted), "only_e2e": True}),
+                                     [_prediction(onehot(a), 6)], tracker, domain)
+    assert not serve.ted_is_outvoted(SimpleNamespace(**{**vars(ted), "fake_features": {"text": []}}),
+                                     [_prediction(onehot(a), 6)], tracker, domain)
+    assert not serve.ted_is_outvoted(SimpleNamespace(**{**vars(ted), "config": {"model_confidence": "linear_norm"}}),
+                                     [_prediction(onehot(a), 6)], tracker, domain)
+
+
+def test_the_switch_keeps_ted_running(unpatched: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = TEDPolicy.predict_action_probabilities
+    original_loader = loader.load_predict_graph_runner
+    monkeypatch.setenv("RASA_SERVE_TED_SKIP", "0")
+    assert serve.install()  # the other fixes are still applied
+    assert TEDPolicy.predict_action_probabilities is original
+    assert loader.load_predict_graph_runner is original_loader
+    monkeypatch.setenv("RASA_SERVE_TED_SKIP", "1")
+    monkeypatch.setenv("RASA_SERVE_PATCHES", "0")
+    assert not serve.install()
+    assert TEDPolicy.predict_action_probabilities is original
