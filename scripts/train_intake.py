@@ -25,9 +25,6 @@ Training data — only what the project may train on (never ../shared/data/real,
   denial, recovery, sadness, memorials) and data/authored/crisis4.jsonl (the same in late-night
   social-media voices: a method wished for casually, by place, as a fantasy or after an ordinary day;
   against invitations, trips, romance, illness and medicine, comfort, rides, jokes, anger at others)
-  and data/authored/risk_posts.jsonl (1,198 social-media posts an outside author rated 0–10 for the
-  writer's own risk now: 3 and above is a crisis, 0–2 is not — the same words about others, in advice, in
-  quotes, as jokes, and low mood or wishing to get away without a wish to die)
   and data/authored/everyday_short.jsonl (goodbyes, tonight's
   dinner, going home, finishing work: the short everyday words a crisis post also uses).
 Every example is also seen once more through a simulated speech recogniser (characters swapped for
@@ -63,7 +60,6 @@ SEED = 13
 MIN_DF = 2
 C_CITY = 4.0
 C_DANGER = 4.0
-RISK_CRISIS = 3  # data/authored/risk_posts.jsonl: from this rating up, the writer is in crisis
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -156,7 +152,6 @@ def build_corpus(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     crisis2 = (jsonl(ROOT / "data" / "authored" / "crisis2.jsonl") + jsonl(ROOT / "data" / "authored" / "crisis3.jsonl")
                + jsonl(ROOT / "data" / "authored" / "crisis4.jsonl")
                + jsonl(ROOT / "data" / "authored" / "everyday_short.jsonl"))
-    risk = jsonl(ROOT / "data" / "authored" / "risk_posts.jsonl")
     extra = [r["text"] for r in jsonl(ROOT / "router" / "data" / "classifier_extra.jsonl")]
     smp = smp_training_negatives()
 
@@ -179,9 +174,6 @@ def build_corpus(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     # hard negative that keeps sadness from reading as a crisis.
     danger += [(r["text"], "crisis" if r["label"] == "crisis" else "none") for r in crisis2]
     city += [(r["text"], "city") for r in crisis2 if r.get("style") == "civic"]
-    # Rated posts: a passive wish to die and above is a crisis; below it (low mood, others' deaths,
-    # advice, jokes) is not.
-    danger += [(r["text"], "crisis" if int(r["risk"]) >= RISK_CRISIS else "none") for r in risk]
     danger += [(t, "none") for t in tipdm]
     danger += [(r["text"], "none") for r in requests]
     danger += [(t, "none") for t in extra]

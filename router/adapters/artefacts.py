@@ -38,7 +38,6 @@ INTAKE_INPUTS = (
     ROOT / "data" / "authored" / "crisis2.jsonl",
     ROOT / "data" / "authored" / "crisis3.jsonl",
     ROOT / "data" / "authored" / "crisis4.jsonl",
-    ROOT / "data" / "authored" / "risk_posts.jsonl",
     ROOT / "data" / "authored" / "everyday_short.jsonl",
     ROOT / "router" / "data" / "classifier_extra.jsonl",
     ROOT / "router" / "domain" / "textmodel.py",
