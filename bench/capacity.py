@@ -17,7 +17,12 @@ process). A last setting turns TensorFlow's oneDNN kernels off (TF_ENABLE_ONEDNN
 worker after loading the model, measured with bot.runtime loading it alone) with capped malloc arenas.
 Ratios are against the baseline measured in the same run.
 
-Usage: .venv/bin/python bench/capacity.py [--workers 2] [--concurrency 10 20] [--out bench/results/capacity.md]
+A last row (on unless --no-minimal) is stock Rasa 3.6 serving a minimal Chinese bot (bench/minimal_bot/: one
+worker, in-memory tracker store, no action server, no router; bench/minimal_baseline.py) under the same load
+through its REST webhook, and a line compares `make run`'s default setting with it in the same run.
+
+Usage: .venv/bin/python bench/capacity.py [--workers 2] [--concurrency 10 20] [--only 7] [--no-minimal]
+                                          [--out bench/results/capacity.md]
 """
 
 from __future__ import annotations
@@ -35,10 +40,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import header  # noqa: E402
+from bench.minimal_baseline import NAME as MINIMAL  # noqa: E402
+from bench.minimal_baseline import measure_minimal  # noqa: E402
 from bench.web_channel import run as run_load  # noqa: E402
 from tests.e2e.stack import Stack  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
+DEFAULT = 7  # the position of the setting that is `make run`'s default (TED skipped when outvoted)
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -152,6 +160,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, nargs="+", default=[10, 20])
     ap.add_argument("--only", type=int, nargs="*", default=[],
                     help="run only these settings (by position, 1 = compiled validator …) beside the baseline")
+    ap.add_argument("--minimal", action=argparse.BooleanOptionalAction, default=True,
+                    help="also measure stock Rasa 3.6 serving the minimal Chinese bot (bench/minimal_bot/)")
     ap.add_argument("--out", default=str(ROOT / "bench/results/capacity.md"))
     args = ap.parse_args()
     settings = [
@@ -179,29 +189,58 @@ def main() -> None:
     # default arenas, TED run for every prediction) unless they say otherwise.
     shipped = {"TF_ENABLE_ONEDNN_OPTS": "1", "MALLOC_ARENA_MAX": "", "RASA_SERVE_TED_SKIP": "0"}
     settings = [(name, {**shipped, **env}) for name, env in settings]
+    assert "TED skipped" in settings[DEFAULT][0]
     chosen = [settings[0]] + [s for i, s in enumerate(settings) if i and (not args.only or i in args.only)]
     rows = [r for name, env in chosen for r in measure(name, env, args.concurrency)]
+    if args.minimal:
+        rows += measure_minimal(args.concurrency)
+    default = settings[DEFAULT][0]  # make run's default: what is compared with the minimal bot
     base = {r["concurrency"]: r for r in rows if r["setting"] == settings[0][0]}
     lines = [header("Capacity through the web channel, per setting, one run"),
              "Each setting is the whole stack as `make run` starts it (own Redis, free ports), then a warm-up, "
              "then C residents at once in 10-turn conversations (3·C conversations) through "
              "POST /api/v1/channels/web/messages. CPU = seconds of CPU used during that load by each kind of "
              "process; memory = peak RSS and peak PSS (shared pages divided among the processes that map them: "
-             "what the stack really holds) summed over every process of the stack.", "",
+             "what the stack really holds) summed over every process of the stack."
+             + (f" The row \"{MINIMAL}\" is not the stack: plain `rasa run` serving bench/minimal_bot/ (no "
+                "router, Redis or action server), the same load through POST /webhooks/rest/webhook; its CPU "
+                "and memory are that one Rasa process's." if args.minimal else ""), "",
              "| setting | concurrent | msgs | errors | msg/s | × baseline | p50 ms | p99 ms | CPU s rasa / router / "
              "actions / redis | wall s | peak RSS GiB | peak PSS GiB | startup s |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
     for r in rows:
         c = r["cpu"]
         ratio = r["msg_per_s"] / base[r["concurrency"]]["msg_per_s"]
+        cpu = " / ".join(f"{c[k]:.0f}" if k in c else "–" for k in ("rasa", "router", "actions", "redis"))
         lines.append(
             f"| {r['setting']} | {r['concurrency']} | {r['messages']} | {r['errors']} | {r['msg_per_s']:.1f} | "
-            f"×{ratio:.2f} | {r['p50']:.0f} | {r['p99']:.0f} | {c.get('rasa', 0):.0f} / {c.get('router', 0):.0f} / "
-            f"{c.get('actions', 0):.0f} / {c.get('redis', 0):.0f} | {r['wall']:.0f} | "
+            f"×{ratio:.2f} | {r['p50']:.0f} | {r['p99']:.0f} | {cpu} | {r['wall']:.0f} | "
             f"{r['peak_rss'] / 2**30:.2f} | {r['peak_pss'] / 2**30:.2f} | {r['startup_s']:.0f} |")
+    comparison = compare_with_minimal(rows, default) if args.minimal else []
+    if comparison:
+        lines += ["", f"`make run`'s default ({default}) against stock Rasa 3.6 serving the minimal Chinese bot, "
+                  "same run:", "", *comparison]
+        print("\n".join(comparison), flush=True)
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)
+
+
+def compare_with_minimal(rows: list[dict], default: str) -> list[str]:
+    """One line per concurrency: msg/s of make run's default setting over the minimal bot's, and p99 vs p99."""
+    minimal = {r["concurrency"]: r for r in rows if r["setting"] == MINIMAL}
+    ours = {r["concurrency"]: r for r in rows if r["setting"] == default}
+    if not ours:
+        return [f"- (not compared: the default setting, --only {DEFAULT}, was not run)"]
+    out = []
+    for conc, m in minimal.items():
+        d = ours.get(conc)
+        if d is None or not m["msg_per_s"]:
+            continue
+        out.append(f"- {conc} residents at once: {d['msg_per_s']:.1f} vs {m['msg_per_s']:.1f} msg/s "
+                   f"(×{d['msg_per_s'] / m['msg_per_s']:.2f}); p99 {d['p99']:.0f} vs {m['p99']:.0f} ms "
+                   f"(×{d['p99'] / m['p99']:.2f}); errors {d['errors']} vs {m['errors']}")
+    return out
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def main() -> None:
         domain()
     stack_benchmarks(args.long_turns)
     # Capacity per setting and the production topology start their own stacks, one after another.
-    run([PY, "bench/capacity.py"])
+    run([PY, "bench/capacity.py", "--minimal"])  # with stock Rasa serving bench/minimal_bot/ as a row
     run([PY, "bench/scale_out.py"])
 
 
