@@ -35,6 +35,7 @@ import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -134,23 +135,29 @@ def measure(name: str, env: dict[str, str], concurrency: list[int]) -> list[dict
     stack.start()
     started = time.monotonic() - t0
     args = SimpleNamespace(router=stack.url, token=stack.token)
-    rows = []
     try:
         assert stack.proc is not None
-        root = stack.proc.pid
-        asyncio.run(run_load("router", args, 4, 10, 4))  # warm-up: every worker has answered
-        for conc in concurrency:
-            before = stack_processes(root)
-            with Sampler(root) as sampler:
-                r = asyncio.run(run_load("router", args, conc, 10, conc * 3))
-            cpu = cpu_by_kind(before, stack_processes(root))
-            r.update(setting=name, startup_s=started, peak_rss=sampler.peak, peak_pss=sampler.peak_pss, cpu=cpu,
-                     wall=r["messages"] / r["msg_per_s"] if r["msg_per_s"] else 0.0)
-            rows.append(r)
-            print(f"{name} c={conc}: {r['msg_per_s']:.1f} msg/s p50 {r['p50']:.0f} ms p99 {r['p99']:.0f} ms "
-                  f"errors {r['errors']} peak {sampler.peak / 2**30:.2f} GiB cpu {cpu}", flush=True)
+        return under_load(name, stack.proc.pid, started, concurrency,
+                          lambda c, turns, n: asyncio.run(run_load("router", args, c, turns, n)))
     finally:
         stack.stop()
+
+
+def under_load(name: str, root: int, started: float, concurrency: list[int], load: Any) -> list[dict]:
+    """A warm-up (every worker has answered), then per C: ``load(C, 10, 3·C)`` while the process tree under
+    ``root`` is sampled; one row per C with its CPU by kind of process and peak memory."""
+    load(4, 10, 4)
+    rows = []
+    for conc in concurrency:
+        before = stack_processes(root)
+        with Sampler(root) as sampler:
+            r = load(conc, 10, conc * 3)
+        cpu = cpu_by_kind(before, stack_processes(root))
+        r.update(setting=name, startup_s=started, peak_rss=sampler.peak, peak_pss=sampler.peak_pss, cpu=cpu,
+                 wall=r["messages"] / r["msg_per_s"] if r["msg_per_s"] else 0.0)
+        rows.append(r)
+        print(f"{name} c={conc}: {r['msg_per_s']:.1f} msg/s p50 {r['p50']:.0f} ms p99 {r['p99']:.0f} ms "
+              f"errors {r['errors']} peak {sampler.peak / 2**30:.2f} GiB cpu {cpu}", flush=True)
     return rows
 
 

@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import percentile  # noqa: E402
-from bench.web_channel import SCRIPT  # noqa: E402
+from bench.web_channel import SCRIPT, drive  # noqa: E402
 from tests.e2e.stack import free_port  # noqa: E402
 
 BOT_DIR = ROOT / "bench" / "minimal_bot"
@@ -149,17 +149,7 @@ async def run_rest(url: str, concurrency: int, turns: int, conversations: int) -
     """bench/web_channel.run's load shape (C at once, `conversations` of `turns` turns) on Rasa's REST webhook."""
     lat: list[float] = []
     errors: list[str] = []
-    conn = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=120)) as http:
-        sem = asyncio.Semaphore(concurrency)
-
-        async def one() -> None:
-            async with sem:
-                await _converse(http, url, turns, lat, errors)
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*[one() for _ in range(conversations)])
-        wall = time.perf_counter() - t0
+    wall = await drive(concurrency, conversations, lambda http: _converse(http, url, turns, lat, errors))
     ms = [x * 1000 for x in lat]
     return {"target": "rest", "concurrency": concurrency, "turns": turns, "messages": len(lat),
             "errors": len(errors), "msg_per_s": len(lat) / wall, "p50": percentile(ms, 50),
@@ -168,28 +158,19 @@ async def run_rest(url: str, concurrency: int, turns: int, conversations: int) -
 
 def measure_minimal(concurrency: list[int]) -> list[dict]:
     """Rows shaped like capacity.measure's, for the minimal bot on stock Rasa."""
-    from bench.capacity import Sampler, cpu_by_kind, stack_processes
+    from bench.capacity import under_load
 
     model = model_path()
     rasa = MinimalRasa(model)
     started = rasa.start()
-    rows = []
     try:
         assert rasa.proc is not None
-        root = rasa.proc.pid
-        asyncio.run(run_rest(rasa.url, 4, 10, 4))  # warm-up, as capacity.measure
-        for conc in concurrency:
-            before = stack_processes(root)
-            with Sampler(root) as sampler:
-                r = asyncio.run(run_rest(rasa.url, conc, 10, conc * 3))
-            cpu = cpu_by_kind(before, stack_processes(root))
-            r.update(setting=NAME, startup_s=started, peak_rss=sampler.peak, peak_pss=sampler.peak_pss, cpu=cpu,
-                     wall=r["messages"] / r["msg_per_s"] if r["msg_per_s"] else 0.0, minimal=True)
-            rows.append(r)
-            print(f"{NAME} c={conc}: {r['msg_per_s']:.1f} msg/s p50 {r['p50']:.0f} ms p99 {r['p99']:.0f} ms "
-                  f"errors {r['errors']} peak {sampler.peak / 2**30:.2f} GiB cpu {cpu}", flush=True)
+        rows = under_load(NAME, rasa.proc.pid, started, concurrency,
+                          lambda c, turns, n: asyncio.run(run_rest(rasa.url, c, turns, n)))
     finally:
         rasa.stop()
+    for r in rows:
+        r["minimal"] = True
     return rows
 
 

@@ -14,6 +14,7 @@ import asyncio
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -52,21 +53,27 @@ async def converse(http: aiohttp.ClientSession, target: str, args: argparse.Name
             errors.append(f"{target} turn {i}")
 
 
-async def run(target: str, args: argparse.Namespace, concurrency: int, turns: int, conversations: int
-              ) -> dict:
-    lat: list[tuple[int, float]] = []
-    errors: list[str] = []
+async def drive(concurrency: int, conversations: int, converse_one: Any) -> float:
+    """Hold ``concurrency`` conversations at once until ``conversations`` have run; each is
+    ``await converse_one(http)``. Returns the wall time in seconds."""
     conn = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=120)) as http:
         sem = asyncio.Semaphore(concurrency)
 
         async def one() -> None:
             async with sem:
-                await converse(http, target, args, turns, lat, errors)
+                await converse_one(http)
 
         t0 = time.perf_counter()
         await asyncio.gather(*[one() for _ in range(conversations)])
-        wall = time.perf_counter() - t0
+        return time.perf_counter() - t0
+
+
+async def run(target: str, args: argparse.Namespace, concurrency: int, turns: int, conversations: int
+              ) -> dict:
+    lat: list[tuple[int, float]] = []
+    errors: list[str] = []
+    wall = await drive(concurrency, conversations, lambda http: converse(http, target, args, turns, lat, errors))
     ms = [x * 1000 for _, x in lat]
     return {"target": target, "concurrency": concurrency, "turns": turns, "messages": len(lat),
             "errors": len(errors), "msg_per_s": len(lat) / wall, "p50": percentile(ms, 50),
