@@ -341,7 +341,7 @@ def _crisis_taken_back(text: str, start: int, end: int) -> bool:
     if any(m.start() <= start and end <= m.end() and not re.search("想(?:着|到|过)?$", text[max(0, m.start() - 3):m.start()])
            for m in _QUOTED.finditer(text, max(0, start - 45), min(len(text), end + 45))):
         return True  # someone's words, not the writer's own thought ("我在想“跳下去就没事了吧”" stays)
-    if _CRISIS_FIGURE.search(text[max(0, left - 6):min(len(text), right + 6)]):
+    if _CRISIS_FIGURE.search(text[left:right]):  # in the same clause: "刚看完电影，回家就想跳楼" stays a crisis
         return True
     before = text[max(0, start - 30):start]
     after = text[end:min(len(text), end + 80)]

@@ -485,3 +485,8 @@ def test_danger_told_in_a_run_on_turn_is_an_emergency(text: str, number: str) ->
 
 def test_a_fear_of_what_may_happen_before_the_danger_word_is_still_a_hazard() -> None:
     assert detect("楼道里堆满了电动车，好怕哪天着火") is None
+
+
+def test_a_film_in_another_clause_does_not_explain_away_a_crisis() -> None:
+    found = detect("刚看完电影，回家就想跳楼")
+    assert found is not None and found.is_crisis
