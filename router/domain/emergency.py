@@ -206,6 +206,9 @@ _SELF_HARM_DONE = re.compile(
 # A negation right before the trigger takes it back ("没有着火", "不是煤气味", "没冒烟"), unless the
 # trigger is itself a negation ("没有呼吸").
 _NEGATION = re.compile("(?:没有|没|并没有|不是|并非|未|无)$")
+# Right before a wish ("想死", "想跳楼"): the writer says it is not so ("我不想死", "也没想死"). Not _NEGATION:
+# its 未/无 never stand before 想, and 不 before a danger word ("不着火") is no denial of the danger.
+_WISH_DENIED = re.compile("(?:不|没|不是|并不|也没|从没)$")
 # Things, not people, fall into water: "手机掉水里了".
 _NOT_A_PERSON_BEFORE = re.compile("(?:手机|钥匙|东西|钱包|眼镜|帽子|鞋子?|球|耳机|车钥匙|证件)(?:又|也|不小心)?$")
 # Cooking fumes are a nuisance complaint, not a fire.
@@ -322,8 +325,10 @@ _CRISIS_BACK_AGAIN = re.compile("又(?:想|开始|要)|还(?:是)?(?:想|在想|
 _CRISIS_FIGURE = re.compile(
     "跳楼(?:价|大甩卖|甩卖)|笑(?:不活|死)|(?:累|疼|痛|热|冷|饿|困|烦|忙|笑|气|吵|丑|难吃)(?:得|到)[^，。,.!?！？]{0,6}(?:想死|死掉|不活|想撞墙)|"
     "想死的心都有|开玩笑|停止自残|不再自残|(?:数据线|钱包|减肥计划|计划|手机|电脑|头发|余额|发际线)[^，。,.!?！？]{0,6}(?:自杀|跳楼)|《[^》]{0,20}》|(?:电影|电视剧|韩剧|日剧|美剧|纪录片|小说|这本书|那本书|歌词|剧里|戏里)")
-# Words quoted: another's, or the writer's long ago ("闺蜜分手后说"我要去死"，然后点了三份炸鸡").
+# Words quoted: another's, or the writer's long ago ("闺蜜分手后说"我要去死"，然后点了三份炸鸡") — unless the
+# writer quotes their own thought ("我在想“跳下去就没事了吧”").
 _QUOTED = re.compile("[“\"「『][^”\"」』]{0,40}[”\"」』]")
+_OWN_THOUGHT_BEFORE = re.compile("想(?:着|到|过)?$")
 
 
 def _crisis_taken_back(text: str, start: int, end: int) -> bool:
@@ -336,9 +341,9 @@ def _crisis_taken_back(text: str, start: int, end: int) -> bool:
     if _CRISIS_NEGATED.search(text[left:start]):
         return True
     word = text[start:end]
-    if word.startswith("想") and re.search("(?:不|没|不是|并不|也没|从没)$", text[max(0, start - 2):start]):
+    if word.startswith("想") and _WISH_DENIED.search(text[max(0, start - 2):start]):
         return True  # "我不想死", "也没想死": said to say it is not so
-    if any(m.start() <= start and end <= m.end() and not re.search("想(?:着|到|过)?$", text[max(0, m.start() - 3):m.start()])
+    if any(m.start() <= start and end <= m.end() and not _OWN_THOUGHT_BEFORE.search(text[max(0, m.start() - 3):m.start()])
            for m in _QUOTED.finditer(text, max(0, start - 45), min(len(text), end + 45))):
         return True  # someone's words, not the writer's own thought ("我在想“跳下去就没事了吧”" stays)
     if _CRISIS_FIGURE.search(text[left:right]):  # in the same clause: "刚看完电影，回家就想跳楼" stays a crisis
