@@ -43,6 +43,17 @@ The fixes, for Rasa 3.6.21 only (requirements/bot.lock pins it):
   nothing either. RASA_SERVE_TED_SKIP=0 keeps TED running every time (tests/actions/
   test_runtime_patches.py plays whole conversations both ways and checks they are the same).
 
+- **The model's graph runs without dask.** Each message runs Rasa's predict graph (NLU, then every action
+  prediction) through `DaskGraphRunner.run`, which rebuilds the minimal schema for its targets (a recursive
+  walk that revisits shared dependencies), builds a dask graph, and has dask's synchronous scheduler order and
+  run it — about a tenth of a worker's samples under load (bench/results/profile_rasa.md) for some twenty
+  nodes. The replacement plans each (targets, input names) pair once: it asks dask's own scheduler for the
+  order, with every node replaced by a stand-in that only notes when it ran, and then calls the same graph
+  nodes in that order with the same arguments (each input as the `(name, value)` pair dask gave; a need that
+  names nothing in the graph is passed as the literal string, as dask does). Results, exceptions (a
+  RuntimeError still becomes GraphRunError) and the clash check on input names are Rasa's.
+  RASA_SERVE_DASK=1 keeps dask.
+
 A Rasa other than the pinned version is served unpatched, with a warning: the patched method may have
 changed. RASA_SERVE_PATCHES=0 serves unpatched too (to compare, or if a patch is ever suspected).
 """
@@ -245,6 +256,70 @@ def rewiring_predict_graph_loader() -> Any:
     return load_predict_graph_runner
 
 
+def planned_graph_run() -> Any:
+    """A replacement for DaskGraphRunner.run that runs the graph's nodes in the order dask would, without dask
+    (see the module's docstring)."""
+    from rasa.engine.exceptions import GraphRunError
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    current = DaskGraphRunner.run
+    original = getattr(current, "original", current)
+    counts = {"planned": 0, "ran": 0}
+
+    def plan(self: Any, targets: tuple[str, ...], input_names: tuple[str, ...]) -> tuple[Any, frozenset[str]]:
+        """([(node, its needs in argument order)] in the order dask's synchronous scheduler runs them, the
+        names of the nodes in the graph dask would be given)."""
+        import dask
+
+        schema = self._graph_schema.minimal_graph_schema(list(targets))
+        needs = {name: tuple(node.needs.values()) for name, node in schema.nodes.items()}
+        order: list[str] = []
+
+        def stand_in(name: str) -> Any:
+            def noted(*_: Any) -> tuple[str, None]:
+                order.append(name)
+                return name, None
+            return noted
+
+        graph: dict[str, Any] = {name: (stand_in(name), *deps) for name, deps in needs.items()}
+        for name in input_names:
+            graph[name] = (name, None)  # as DaskGraphRunner._add_inputs_to_graph: it replaces a node so named
+        dask.get(graph, list(targets))
+        counts["planned"] += 1
+        return [(name, needs[name]) for name in order], frozenset(needs)
+
+    def run(self: Any, inputs: dict[str, Any] | None = None, targets: list[str] | None = None) -> dict[str, Any]:
+        run_targets = targets if targets else self._graph_schema.target_names
+        inputs = inputs or {}
+        plans = self.__dict__.setdefault("_planned_runs", {})
+        key = (tuple(run_targets), tuple(inputs))
+        planned = plans.get(key)
+        if planned is None:
+            planned = plans[key] = plan(self, *key)
+        steps, in_graph = planned
+        added: set[str] = set()
+        for name, value in inputs.items():
+            if isinstance(value, str) and (value in in_graph or value in added):
+                raise GraphRunError(
+                    f"Input value '{value}' clashes with a node name. Make sure "
+                    f"that none of the input names passed to the `run` method are the "
+                    f"same as node names in the graph schema.")
+            added.add(name)
+        results: dict[str, Any] = {name: (name, value) for name, value in inputs.items()}
+        nodes = self._instantiated_nodes
+        try:
+            for name, deps in steps:
+                results[name] = nodes[name](*[results.get(dep, dep) for dep in deps])
+        except RuntimeError as e:
+            raise GraphRunError("Error running runner.") from e
+        counts["ran"] += 1
+        return dict(results[target] for target in run_targets)  # each is (node name, output), as dask's
+
+    run.counts = counts  # type: ignore[attr-defined]
+    run.original = original  # type: ignore[attr-defined]
+    return run
+
+
 def install() -> bool:
     """Apply the fixes to the imported Rasa; True when applied."""
     import rasa
@@ -267,6 +342,10 @@ def install() -> bool:
 
         loader.load_predict_graph_runner = rewiring_predict_graph_loader()
         TEDPolicy.predict_action_probabilities = ted_skipping_prediction()  # type: ignore[method-assign]
+    if os.environ.get("RASA_SERVE_DASK", "0") != "1":
+        from rasa.engine.runner.dask import DaskGraphRunner
+
+        DaskGraphRunner.run = planned_graph_run()  # type: ignore[method-assign]
     return True
 
 

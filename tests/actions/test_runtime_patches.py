@@ -22,6 +22,9 @@ from rasa.core.agent import Agent
 from rasa.core.policies.ted_policy import TEDPolicy
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.engine import loader
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.graph import GraphSchema, SchemaNode
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
 from rasa.utils.endpoints import EndpointConfig
 
@@ -148,6 +151,8 @@ def unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
                         getattr(loader.load_predict_graph_runner, "original", loader.load_predict_graph_runner))
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
+    monkeypatch.setattr(DaskGraphRunner, "run", getattr(DaskGraphRunner.run, "original", DaskGraphRunner.run))
+    monkeypatch.delenv("RASA_SERVE_DASK", raising=False)
     monkeypatch.delenv("RASA_SERVE_TED_SKIP", raising=False)
     monkeypatch.delenv("RASA_SERVE_PATCHES", raising=False)
 
@@ -175,10 +180,14 @@ def test_conversations_are_the_same_with_ted_skipped_when_outvoted(unpatched: No
                             for p in ted_said)
     assert serve.install()
     skipping = TEDPolicy.predict_action_probabilities
+    planned = DaskGraphRunner.run
     assert getattr(loader.load_predict_graph_runner, "rewires_ted", False)
     after = play()
     for sender in CONVERSATIONS:
         assert after[sender] == before[sender], sender
+    # the graph ran without dask: planned once per kind of run (NLU, an action prediction, ...), not per run
+    print("graph runs without dask:", planned.counts)
+    assert planned.counts["ran"] > 50 and 0 < planned.counts["planned"] <= 6, planned.counts
     # the patch was in play: TED was skipped for some predictions, and still ran for others
     print("TED predictions with the patch:", skipping.counts)
     assert skipping.counts["skipped"] > 0 and skipping.counts["ran"] > 0, skipping.counts
@@ -272,11 +281,71 @@ def test_ted_is_outvoted_only_when_the_ensemble_cannot_pick_it() -> None:
 def test_the_switch_keeps_ted_running(unpatched: None, monkeypatch: pytest.MonkeyPatch) -> None:
     original = TEDPolicy.predict_action_probabilities
     original_loader = loader.load_predict_graph_runner
+    original_run = DaskGraphRunner.run
     monkeypatch.setenv("RASA_SERVE_TED_SKIP", "0")
+    monkeypatch.setenv("RASA_SERVE_DASK", "1")
     assert serve.install()  # the other fixes are still applied
     assert TEDPolicy.predict_action_probabilities is original
     assert loader.load_predict_graph_runner is original_loader
+    assert DaskGraphRunner.run is original_run
     monkeypatch.setenv("RASA_SERVE_TED_SKIP", "1")
     monkeypatch.setenv("RASA_SERVE_PATCHES", "0")
     assert not serve.install()
     assert TEDPolicy.predict_action_probabilities is original
+
+
+class _Node:
+    """A stand-in for a GraphNode: returns (its name, what it computed) and notes the order it ran in."""
+
+    def __init__(self, name: str, log: list[str], fail: BaseException | None = None) -> None:
+        self.name, self.log, self.fail = name, log, fail
+
+    def __call__(self, *inputs: Any) -> tuple[str, Any]:
+        self.log.append(self.name)
+        if self.fail is not None:
+            raise self.fail
+        return self.name, (self.name, inputs)
+
+
+def _runner(needs: dict[str, dict[str, str]], log: list[str], fail: dict[str, BaseException] | None = None) -> Any:
+    runner = DaskGraphRunner.__new__(DaskGraphRunner)
+    runner._graph_schema = GraphSchema({
+        name: SchemaNode(needs=n, uses=object, constructor_name="create", fn="run", config={},
+                         is_target=name.startswith("target")) for name, n in needs.items()})
+    runner._instantiated_nodes = {name: _Node(name, log, (fail or {}).get(name)) for name in needs}
+    runner._execution_context = None  # only logged
+    return runner
+
+
+# a diamond under two targets, a node an input stands in for, a need that names nothing (dask passes the
+# string), and a node no target needs
+TOY = {"tokens": {"m": "__message__"}, "features": {"t": "tokens"}, "regex": {"t": "tokens", "x": "literal"},
+       "intent": {"f": "features", "r": "regex"}, "entities": {"f": "features"},
+       "target_a": {"i": "intent", "e": "entities"}, "target_b": {"e": "entities", "tr": "__tracker__"},
+       "replaced": {}, "user": {"r": "replaced"}, "unused": {"t": "tokens"}}
+
+
+@pytest.mark.parametrize("targets", [None, ["target_a"], ["target_b", "target_a"], ["user"], ["entities"]])
+def test_the_graph_runs_as_dask_runs_it(unpatched: None, targets: list[str] | None) -> None:
+    planned_run = serve.planned_graph_run()
+    inputs = {"__message__": ["text"], "__tracker__": "a tracker", "replaced": {"from": "outside"}}
+    for _ in range(2):  # planned the first time, from the plan the second
+        dask_log: list[str] = []
+        plan_log: list[str] = []
+        expected = DaskGraphRunner.run(_runner(TOY, dask_log), inputs=dict(inputs), targets=targets)
+        got = planned_run(_runner(TOY, plan_log), inputs=dict(inputs), targets=targets)
+        assert got == expected and plan_log == dask_log
+    assert "unused" not in plan_log and "replaced" not in plan_log
+    assert planned_run.counts["planned"] == 2  # a fresh runner each time: its own plan
+
+
+def test_the_graph_fails_as_dask_fails(unpatched: None) -> None:
+    planned_run = serve.planned_graph_run()
+    for fail, raised in ((RuntimeError("boom"), GraphRunError), (ValueError("bad"), ValueError)):
+        for run in (DaskGraphRunner.run, planned_run):
+            with pytest.raises(raised):
+                run(_runner(TOY, [], {"features": fail}), inputs={"__message__": [], "__tracker__": 1},
+                    targets=["target_a"])
+    for run in (DaskGraphRunner.run, planned_run):  # an input whose value names a node
+        with pytest.raises(GraphRunError, match="clashes with a node name"):
+            run(_runner(TOY, []), inputs={"__message__": "tokens", "__tracker__": 1}, targets=["target_a"])
