@@ -53,6 +53,8 @@ PHRASES: tuple[str, ...] = (
     "掉海里", "落水了", "被水冲走", "走失了", "被压住", "压住了", "屏幕共享", "安全账户",
     # bleeding that will not stop, a face gone purple (2026-12-04, the dev sets' phone lines)
     "脸都紫了", "嘴唇发紫", "流血止不住", "往外冒烟", "往外冒黑烟", "阳台栏杆外面", "阳台栏杆外", "活着没意思",
+    # smoke under a door, a wish to be gone, an elder with dementia (2026-12-04, residents_dev7's phone line)
+    "在冒烟", "不在了就清净", "老年痴呆",
 )
 
 # Words that say what a caller wants, heard wrong just as often ("公单" for 工单, "专人工" for 转人工):

@@ -490,3 +490,58 @@ def test_a_fear_of_what_may_happen_before_the_danger_word_is_still_a_hazard() ->
 def test_a_film_in_another_clause_does_not_explain_away_a_crisis() -> None:
     found = detect("刚看完电影，回家就想跳楼")
     assert found is not None and found.is_crisis
+
+
+@pytest.mark.parametrize(("text", "number", "kind"), [
+    ("地铁上一个阿姨倒下去在抽，嘴里吐白沫", "120", "medical"),  # a seizure said plainly
+    ("孩子喝奶呛着了，嘴唇都发青了", "120", "medical"),
+    ("我家小孩把洁厕灵喝了一口，一直哭", "120", "medical"),  # a household chemical swallowed
+    ("我把卫生间门撬开了，我妈倒在地上叫不应", "120", "medical"),  # the caller forcing the door is no break-in
+    ("高速上一辆货车翻了，司机卡住出不来", "119", "trapped"),
+    ("有个小孩挂在窗外面，两只手扒着窗台", "119", "trapped"),
+    ("我们在羊台山迷路了，天都黑了，同伴摔伤走不了", "119", "trapped"),
+    ("地下车库进水了，我爸下去开车到现在没上来，电话打不通", "110", "missing"),
+    ("有人冒充我老板让我转钱，转了一笔以后对方又在催下一笔", "110", "violence"),
+    ("配电箱在冒火花了", "119", "sparks"),
+])
+def test_danger_an_outside_author_said_in_other_words(text: str, number: str, kind: str) -> None:
+    found = detect(text)
+    assert found is not None, text
+    assert (found.number, found.kind) == (number, kind)
+
+
+@pytest.mark.parametrize("text", [
+    "这些年多谢大家照顾，我的狗麻烦邻居领养，存折密码写在桌上了",
+    "女儿刚发微信说对不起我尽力了，然后就关机了，学校也找不到她",
+    "孩子哭闹了一夜，我觉得要是我们都不在了就清净了",
+])
+def test_a_farewell_and_a_wish_to_be_gone_are_a_crisis(text: str) -> None:
+    found = detect(text)
+    assert found is not None and found.is_crisis, text
+
+
+@pytest.mark.parametrize("text", [
+    "小区里的狗不拴绳，我孩子被追过好几次，现在都不敢下楼了，请管一管",  # afraid, as a pattern
+    "楼道的电箱经常冒火花，物业一直不修",  # sparks that keep coming back
+    "我撬开门进去换了锁，房东不让，这合法吗",
+])
+def test_fear_as_a_pattern_recurring_sparks_and_ones_own_door_are_not_emergencies(text: str) -> None:
+    assert detect(text) is None, text
+
+
+def test_afraid_to_open_the_door_beside_a_fire_is_the_fire() -> None:
+    found = detect("门把手好烫，走廊全是烟，不敢开门")
+    assert found is not None and found.number == "119" and found.kind != "afraid"
+
+
+@pytest.mark.parametrize(("text", "number", "kind"), [
+    ("我们在无名山迷路了天都黑了", "119", "trapped"),          # a hill's name may begin with 无: no negation
+    ("女儿在小区玩一转眼不在了，找了半个小时哪里都没有", "110", "missing"),
+    ("我爸有点糊涂，早上出门到现在还没回来，手机也没带", "110", "missing"),
+    ("天桥上有人揪着一个女孩的头发往地上撞", "110", "violence"),
+    ("孩子肚子疼得在地上打滚，脸都白了", "120", "medical"),
+    ("奶奶糊涂了，降压药片当糖吃了一大把", "120", "medical"),
+])
+def test_danger_a_phone_line_left_half_said_is_still_danger(text: str, number: str, kind: str) -> None:
+    found = detect(text)
+    assert found is not None and (found.number, found.kind) == (number, kind), text

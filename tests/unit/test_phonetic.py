@@ -42,3 +42,13 @@ def test_repair_is_bounded_on_any_input() -> None:
     for text in ("救" * 2000, "着活" * 1000, "🔥" * 2000, "a b " * 1000):
         repair(text)
     assert time.process_time() - start < 2.0  # generous: a stall would take minutes
+
+
+@pytest.mark.parametrize(("heard", "number", "crisis"), [
+    ("门底下在贸烟外面好呛", "119", False),                 # 在冒烟 written with other characters
+    ("有时候觉得我们都不在了就轻静了", "110", True),         # 不在了就清净
+])
+def test_smoke_under_a_door_and_a_wish_to_be_gone_heard_wrong_still_count(heard: str, number: str,
+                                                                         crisis: bool) -> None:
+    found = detect(repair(heard).text)
+    assert found is not None and found.number == number and found.is_crisis == crisis, repair(heard)
