@@ -287,3 +287,39 @@ def test_thanks_with_an_ok_is_a_courtesy(text: str) -> None:
 def test_asking_whether_one_may_complain_with_the_grievance_is_a_ticket() -> None:
     text = "公司一直不给交社保，劳动合同也没签，这种可以投诉吗"
     assert decide(nlu("ask_service", 0.9), evidence(text, city=0.95, service=0.6)).outcome == "ticket"
+
+
+@pytest.mark.parametrize("text", [
+    "上周在这儿报了路灯不亮，短信说已经转交了，然后呢？",              # what came of it
+    "我哋早两日投诉嗰个乱摆卖，有冇人跟进？",                          # Cantonese, no question word at the end
+    "之前反映过小区垃圾房臭的事情，想问下有没有结果",
+    "昨天你们说二十四小时内回复我，现在两天了还是没人联系",            # a promise not kept
+    "物业乱收费的那个投诉，街道说转给区里了，现在到哪一步了",          # named by its kind
+])
+def test_an_earlier_report_followed_up_in_other_words_is_a_status_question(text: str) -> None:
+    assert decide(nlu("report_problem", 0.8), evidence(text, city=0.9)).outcome == "ticket_status", text
+
+
+@pytest.mark.parametrize("text", ["好的 知道了", "嗯嗯 收到", "辛苦了，你们也不容易", "👍👍", "🙏"])
+def test_an_acknowledgement_or_a_thumbs_up_alone_is_a_courtesy(text: str) -> None:
+    assert cues_of(text).social == "thank", text
+
+
+@pytest.mark.parametrize("text", ["好的，我家楼下路灯坏了", "知道了，那去哪里办居住证"])
+def test_an_acknowledgement_with_a_matter_is_not_only_a_courtesy(text: str) -> None:
+    assert cues_of(text).social == "", text
+
+
+def test_a_person_asked_for_as_someone_who_answers_is_a_person() -> None:
+    text = "你帮我转到那个有人接的那个，我眼睛不好看不清字"
+    assert decide(nlu("nlu_fallback", 0.4), evidence(text)).outcome == "handoff"
+
+
+@pytest.mark.parametrize("text", [
+    "公司试用期不给交社保，这样对吗？我想举报",                          # the wish to report said outright
+    "每个月工资里扣两百块培训费，这合法吗？想请劳动部门查一下",
+    "交了定金的月子会所突然涨价，不补钱就不给住，怎么办",                # a consumer dispute
+    "楼下车棚里一堆人拉飞线充电，迟早出事，谁管？",
+])
+def test_a_grievance_with_a_question_about_it_is_a_ticket(text: str) -> None:
+    assert decide(nlu("ask_service", 0.95), evidence(text, city=0.9, service=0.6)).outcome == "ticket", text
