@@ -163,6 +163,9 @@ def build_corpus(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     city += [(t, "city") for i in sorted(CITY_INTENTS) for t in nlu.get(i, [])]
     city += [(r["text"], "city") for r in safety if r["label"] == "not_emergency" and r.get("city", True)]
     city += [(t, "other") for t in smp]
+    # Not a city matter in a city's words (深圳's weather, a 福田 restaurant, a water-tank sum), beside city
+    # matters said with the same words: the places alone do not make a message a city matter.
+    city += [(r["text"], r["label"]) for r in jsonl(ROOT / "data" / "authored" / "local_other.jsonl")]
     city += [(t, "other") for i in sorted(OTHER_INTENTS) for t in nlu.get(i, [])]
 
     danger: list[tuple[str, str]] = []
@@ -195,25 +198,32 @@ def fit(corpus: dict[str, list[tuple[str, str]]]) -> tuple[dict[str, Any], dict[
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    every = sorted({t for rows in corpus.values() for t, _ in rows})
-    vectoriser = TfidfVectorizer(analyzer=lambda s: char_ngrams(prepare_text(s)), min_df=MIN_DF,
-                                 sublinear_tf=True, norm="l2", dtype=np.float64)
-    vectoriser.fit(every)
-    vocab_terms = vectoriser.get_feature_names_out().tolist()
-    arrays: dict[str, np.ndarray] = {"idf": vectoriser.idf_.astype(np.float32)}
+    # Each head gets a vectoriser fitted on its own text (its terms and IDF), so that data for one head
+    # cannot move the other's answers; the artefact keeps one vocabulary (the union), each head's IDF over
+    # it (0 for a term the head never saw) and its weights scattered into it.
+    fitted = {}
+    for name, rows in corpus.items():
+        vec = TfidfVectorizer(analyzer=lambda s: char_ngrams(prepare_text(s)), min_df=MIN_DF,
+                              sublinear_tf=True, norm="l2", dtype=np.float64)
+        fitted[name] = (vec, vec.fit_transform([t for t, _ in rows]))
+    vocab_terms = sorted({t for vec, _ in fitted.values() for t in vec.get_feature_names_out().tolist()})
+    index = {t: i for i, t in enumerate(vocab_terms)}
+    arrays: dict[str, np.ndarray] = {}
     heads = []
     for name, rows, c in (("city", corpus["city"], C_CITY), ("danger", corpus["danger"], C_DANGER)):
-        X = vectoriser.transform([t for t, _ in rows])
+        vec, X = fitted[name]
+        where = np.fromiter((index[t] for t in vec.get_feature_names_out()), dtype=np.int64)
         y = np.array([lab for _, lab in rows])
         model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
         model.fit(X, y)
         labels = [str(c) for c in model.classes_]
-        if len(labels) == 2:
-            w, b = model.coef_.T, model.intercept_  # logistic: P(labels[1])
-        else:
-            w, b = model.coef_.T, model.intercept_
-        arrays[f"{name}.w"] = w.astype(np.float32)
-        arrays[f"{name}.b"] = b.astype(np.float64)
+        w = np.zeros((len(vocab_terms), model.coef_.shape[0]), dtype=np.float32)
+        w[where] = model.coef_.T  # binary: one column, P(labels[1]); otherwise one per label
+        idf = np.zeros(len(vocab_terms), dtype=np.float32)
+        idf[where] = vec.idf_
+        arrays[f"{name}.w"] = w
+        arrays[f"{name}.b"] = model.intercept_.astype(np.float64)
+        arrays[f"{name}.idf"] = idf
         heads.append({"name": name, "labels": labels})
     meta = {"vocab": vocab_terms, "heads": heads, "ngram": [1, 3],
             "metadata": {"trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -39,6 +39,7 @@ INTAKE_INPUTS = (
     ROOT / "data" / "authored" / "crisis3.jsonl",
     ROOT / "data" / "authored" / "crisis4.jsonl",
     ROOT / "data" / "authored" / "everyday_short.jsonl",
+    ROOT / "data" / "authored" / "local_other.jsonl",
     ROOT / "router" / "data" / "classifier_extra.jsonl",
     ROOT / "router" / "domain" / "textmodel.py",
     ROOT / "bot" / "components" / "oos_split.py",

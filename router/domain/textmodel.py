@@ -55,6 +55,10 @@ class Head:
     labels: list[str]
     weights: np.ndarray  # n_features × n_labels (binary heads: n_features × 1, logistic)
     bias: np.ndarray  # n_labels (or 1)
+    # The head's own IDF over the shared vocabulary (0 for a term its training text never had): each head
+    # reads a text as a vectoriser fitted on its own data would, so one head's data cannot move the other.
+    # None: the model's shared IDF.
+    idf: np.ndarray | None = None
 
     def proba(self, idx: np.ndarray, vals: np.ndarray) -> dict[str, float]:
         z = vals @ self.weights[idx] + self.bias if len(idx) else self.bias.copy()
@@ -68,15 +72,18 @@ class Head:
 
 
 class LinearTextModel:
-    """TF-IDF over character n-grams (sublinear tf, L2 norm) shared by several linear heads."""
+    """TF-IDF over character n-grams (sublinear tf, L2 norm) read by several linear heads, each with the
+    shared IDF or its own."""
 
-    def __init__(self, vocab: dict[str, int], idf: np.ndarray, heads: list[Head], *,
+    def __init__(self, vocab: dict[str, int], idf: np.ndarray | None, heads: list[Head], *,
                  ngram: tuple[int, int] = (1, 3), metadata: dict[str, Any] | None = None) -> None:
-        if len(idf) != len(vocab):
+        if idf is not None and len(idf) != len(vocab):
             raise ValueError("idf and vocabulary sizes differ")
+        if idf is None and any(h.idf is None for h in heads):
+            raise ValueError("a head without its own idf needs the shared one")
         for head in heads:
-            if head.weights.shape[0] != len(vocab):
-                raise ValueError(f"head {head.name}: weights do not match the vocabulary")
+            if head.weights.shape[0] != len(vocab) or (head.idf is not None and len(head.idf) != len(vocab)):
+                raise ValueError(f"head {head.name}: weights or idf do not match the vocabulary")
         self.vocab = vocab
         self.idf = idf
         self.heads = {h.name: h for h in heads}
@@ -85,16 +92,21 @@ class LinearTextModel:
 
     @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> LinearTextModel:
-        """``meta``: JSON (vocabulary as a list of terms, head names and labels); ``arrays``: idf and each
-        head's weights and bias under ``<head>.w`` / ``<head>.b``."""
+        """``meta``: JSON (vocabulary as a list of terms, head names and labels); ``arrays``: the shared
+        ``idf`` and each head's weights and bias under ``<head>.w`` / ``<head>.b``, and its own IDF under
+        ``<head>.idf`` where it has one."""
         vocab = {term: i for i, term in enumerate(meta["vocab"])}
         heads = [Head(h["name"], list(h["labels"]), np.asarray(arrays[f"{h['name']}.w"], dtype=np.float64),
-                      np.asarray(arrays[f"{h['name']}.b"], dtype=np.float64)) for h in meta["heads"]]
+                      np.asarray(arrays[f"{h['name']}.b"], dtype=np.float64),
+                      np.asarray(arrays[f"{h['name']}.idf"], dtype=np.float64) if f"{h['name']}.idf" in arrays
+                      else None) for h in meta["heads"]]
         lo, hi = meta.get("ngram", [1, 3])
-        return cls(vocab, np.asarray(arrays["idf"], dtype=np.float64), heads, ngram=(int(lo), int(hi)),
+        shared = np.asarray(arrays["idf"], dtype=np.float64) if "idf" in arrays else None
+        return cls(vocab, shared, heads, ngram=(int(lo), int(hi)),
                    metadata=meta.get("metadata") or {})
 
-    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+    def _terms(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(vocabulary indices, sublinear tf) of the text's n-grams."""
         prepared = prepare_text(text)
         counts = Counter(char_ngrams(prepared, *self.ngram))
         hits = [(self.vocab[t], n) for t, n in counts.items() if t in self.vocab]
@@ -102,11 +114,30 @@ class LinearTextModel:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         idx = np.fromiter((i for i, _ in hits), dtype=np.int64, count=len(hits))
         tf = np.fromiter((1.0 + math.log(n) for _, n in hits), dtype=np.float64, count=len(hits))
-        vals = tf * self.idf[idx]
+        return idx, tf
+
+    @staticmethod
+    def _weighted(idx: np.ndarray, tf: np.ndarray, idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        vals = tf * idf[idx]
+        keep = vals != 0.0  # a term the head's own text never had is not one of its features
+        idx, vals = idx[keep], vals[keep]
         norm = float(np.linalg.norm(vals))
         return idx, (vals / norm if norm else vals)
 
+    def features(self, text: str, head: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, L2-normalised TF-IDF values) of ``text`` as ``head`` reads it (default: the shared IDF)."""
+        idf = self.heads[head].idf if head is not None else None
+        idf = self.idf if idf is None else idf
+        if idf is None:
+            raise ValueError("no shared idf: name the head")
+        return self._weighted(*self._terms(text), idf)
+
     def predict(self, text: str) -> dict[str, dict[str, float]]:
         """Every head's probabilities for ``text``."""
-        idx, vals = self.features(text)
-        return {name: head.proba(idx, vals) for name, head in self.heads.items()}
+        idx, tf = self._terms(text)
+        out = {}
+        for name, head in self.heads.items():
+            idf = head.idf if head.idf is not None else self.idf
+            assert idf is not None  # the constructor saw to it
+            out[name] = head.proba(*self._weighted(idx, tf, idf))
+        return out
