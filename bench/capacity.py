@@ -9,8 +9,10 @@ and drives the same load through POST /api/v1/channels/web/messages:
     glibc's malloc arenas capped (MALLOC_ARENA_MAX=2) for memory; then N workers with Redis' append-only
     file fsynced on every write (REDIS_APPENDFSYNC=always) instead of once a second; then as `make run`
     serves now (oneDNN off, capped arenas) with TEDPolicy not run when RulePolicy/MemoizationPolicy
-    already decide the action (RASA_SERVE_TED_SKIP, bot/runtime/serve.py; off in every other setting)
-Each setting: a warm-up, then C residents at once, each in 10-turn conversations (bench/web_channel.py's
+    already decide the action (RASA_SERVE_TED_SKIP, bot/runtime/serve.py; off in every other setting) and
+    the model's graph run in a planned order without dask (RASA_SERVE_DASK=0, bot/runtime/serve.py; dask
+    in every other setting); and the same with the graph run by dask, to see what the planned order saves
+Each setting: a warm-up, then C residents at once, each in --rounds (default 3) 10-turn conversations (bench/web_channel.py's
 script: greeting, service questions, a report with its follow-ups, thanks). Reported: msg/s, p50/p99,
 errors, CPU seconds by process kind during the load and the stack's peak memory (RSS and PSS of every
 process). A last setting turns TensorFlow's oneDNN kernels off (TF_ENABLE_ONEDNN_OPTS=0: ~110 MB less per
@@ -21,7 +23,8 @@ A last row (on unless --no-minimal) is stock Rasa 3.6 serving a minimal Chinese 
 worker, in-memory tracker store, no action server, no router; bench/minimal_baseline.py) under the same load
 through its REST webhook, and a line compares `make run`'s default setting with it in the same run.
 
-Usage: .venv/bin/python bench/capacity.py [--workers 2] [--concurrency 10 20] [--only 7] [--no-minimal]
+Usage: .venv/bin/python bench/capacity.py [--workers 2] [--concurrency 10 20] [--only 7 8] [--no-minimal]
+                                          [--rounds 3]
                                           [--out bench/results/capacity.md]
 """
 
@@ -128,7 +131,7 @@ def cpu_by_kind(before: dict[int, tuple[str, float, int]], after: dict[int, tupl
     return out
 
 
-def measure(name: str, env: dict[str, str], concurrency: list[int]) -> list[dict]:
+def measure(name: str, env: dict[str, str], concurrency: list[int], rounds: int = 3) -> list[dict]:
     stack = Stack()
     stack.env.update(env)
     t0 = time.monotonic()
@@ -138,20 +141,20 @@ def measure(name: str, env: dict[str, str], concurrency: list[int]) -> list[dict
     try:
         assert stack.proc is not None
         return under_load(name, stack.proc.pid, started, concurrency,
-                          lambda c, turns, n: asyncio.run(run_load("router", args, c, turns, n)))
+                          lambda c, turns, n: asyncio.run(run_load("router", args, c, turns, n)), rounds)
     finally:
         stack.stop()
 
 
-def under_load(name: str, root: int, started: float, concurrency: list[int], load: Any) -> list[dict]:
-    """A warm-up (every worker has answered), then per C: ``load(C, 10, 3·C)`` while the process tree under
+def under_load(name: str, root: int, started: float, concurrency: list[int], load: Any, rounds: int = 3) -> list[dict]:
+    """A warm-up (every worker has answered), then per C: ``load(C, 10, rounds·C)`` while the process tree under
     ``root`` is sampled; one row per C with its CPU by kind of process and peak memory."""
     load(4, 10, 4)
     rows = []
     for conc in concurrency:
         before = stack_processes(root)
         with Sampler(root) as sampler:
-            r = load(conc, 10, conc * 3)
+            r = load(conc, 10, conc * rounds)
         cpu = cpu_by_kind(before, stack_processes(root))
         r.update(setting=name, startup_s=started, peak_rss=sampler.peak, peak_pss=sampler.peak_pss, cpu=cpu,
                  wall=r["messages"] / r["msg_per_s"] if r["msg_per_s"] else 0.0)
@@ -169,6 +172,8 @@ def main() -> None:
                     help="run only these settings (by position, 1 = compiled validator …) beside the baseline")
     ap.add_argument("--minimal", action=argparse.BooleanOptionalAction, default=True,
                     help="also measure stock Rasa 3.6 serving the minimal Chinese bot (bench/minimal_bot/)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="10-turn conversations per resident (more: a longer load, steadier p99)")
     ap.add_argument("--out", default=str(ROOT / "bench/results/capacity.md"))
     args = ap.parse_args()
     settings = [
@@ -189,23 +194,26 @@ def main() -> None:
          {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "REDIS_APPENDFSYNC": "always"}),
         (f"{args.workers} workers, validator, oneDNN off, MALLOC_ARENA_MAX=2, TED skipped when outvoted",
          {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
-          "MALLOC_ARENA_MAX": "2", "RASA_SERVE_TED_SKIP": "1"}),
+          "MALLOC_ARENA_MAX": "2", "RASA_SERVE_TED_SKIP": "1", "RASA_SERVE_DASK": "0"}),
+        (f"{args.workers} workers, as make run's default but the model's graph run by dask",
+         {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
+          "MALLOC_ARENA_MAX": "2", "RASA_SERVE_TED_SKIP": "1", "RASA_SERVE_DASK": "1"}),
     ]
     # make run now turns oneDNN off and caps malloc's arenas by default, and serve.py skips TED when the
     # other policies decide; the other settings are measured as they were chosen (oneDNN on, glibc's
-    # default arenas, TED run for every prediction) unless they say otherwise.
-    shipped = {"TF_ENABLE_ONEDNN_OPTS": "1", "MALLOC_ARENA_MAX": "", "RASA_SERVE_TED_SKIP": "0"}
+    # default arenas, TED run for every prediction, the graph run by dask) unless they say otherwise.
+    shipped = {"TF_ENABLE_ONEDNN_OPTS": "1", "MALLOC_ARENA_MAX": "", "RASA_SERVE_TED_SKIP": "0", "RASA_SERVE_DASK": "1"}
     settings = [(name, {**shipped, **env}) for name, env in settings]
     assert "TED skipped" in settings[DEFAULT][0]
     chosen = [settings[0]] + [s for i, s in enumerate(settings) if i and (not args.only or i in args.only)]
-    rows = [r for name, env in chosen for r in measure(name, env, args.concurrency)]
+    rows = [r for name, env in chosen for r in measure(name, env, args.concurrency, args.rounds)]
     if args.minimal:
-        rows += measure_minimal(args.concurrency)
+        rows += measure_minimal(args.concurrency, args.rounds)
     default = settings[DEFAULT][0]  # make run's default: what is compared with the minimal bot
     base = {r["concurrency"]: r for r in rows if r["setting"] == settings[0][0]}
     lines = [header("Capacity through the web channel, per setting, one run"),
              "Each setting is the whole stack as `make run` starts it (own Redis, free ports), then a warm-up, "
-             "then C residents at once in 10-turn conversations (3·C conversations) through "
+             f"then C residents at once in 10-turn conversations ({args.rounds}·C conversations) through "
              "POST /api/v1/channels/web/messages. CPU = seconds of CPU used during that load by each kind of "
              "process; memory = peak RSS and peak PSS (shared pages divided among the processes that map them: "
              "what the stack really holds) summed over every process of the stack."

@@ -156,7 +156,7 @@ async def run_rest(url: str, concurrency: int, turns: int, conversations: int) -
             "p95": percentile(ms, 95), "p99": percentile(ms, 99)}
 
 
-def measure_minimal(concurrency: list[int]) -> list[dict]:
+def measure_minimal(concurrency: list[int], rounds: int = 3) -> list[dict]:
     """Rows shaped like capacity.measure's, for the minimal bot on stock Rasa."""
     from bench.capacity import under_load
 
@@ -166,7 +166,7 @@ def measure_minimal(concurrency: list[int]) -> list[dict]:
     try:
         assert rasa.proc is not None
         rows = under_load(NAME, rasa.proc.pid, started, concurrency,
-                          lambda c, turns, n: asyncio.run(run_rest(rasa.url, c, turns, n)))
+                          lambda c, turns, n: asyncio.run(run_rest(rasa.url, c, turns, n)), rounds)
     finally:
         rasa.stop()
     for r in rows:
