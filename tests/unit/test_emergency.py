@@ -545,3 +545,86 @@ def test_afraid_to_open_the_door_beside_a_fire_is_the_fire() -> None:
 def test_danger_a_phone_line_left_half_said_is_still_danger(text: str, number: str, kind: str) -> None:
     found = detect(text)
     assert found is not None and (found.number, found.kind) == (number, kind), text
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("我爸说胸口闷得像压了石头，一直出冷汗", "120"),                       # a heart attack's signs
+    ("外婆半边身子不能动了，嘴角流口水", "120"),                            # a stroke's
+    ("喝了酒又吃了头孢，现在脸通红心慌", "120"),
+    ("小孩吃果冻卡住了，发不出声音", "120"),
+    ("老婆肚子一阵一阵地疼，五分钟一次", "120"),
+    ("他趴在马路上一动不动", "120"),
+    ("My father collapse 在厨房, not responding", "120"),                  # mixed English
+    ("我叫她她不理我，奶奶躺在地上", "120"),
+    ("狗把他小腿咬了个大口子，血一直往外冒", "120"),
+    ("孩子喝了一口84消毒液", "120"),
+    ("宝宝嘴巴周围有点发青，呼吸很浅", "120"),
+    ("工厂那边轰的一声，玻璃全震碎了", "119"),
+    ("我们的船进水了，在大鹏的海上", "119"),
+    ("路边招牌快要掉下来了，下面好多人在等车", "119"),
+    ("一条蛇钻进了卧室，盘在孩子床底下", "119"),
+    ("两个孩子下水游泳，现在只看得到一个", "119"),
+    ("有几个人在我门口说不搬就打断我的腿", "110"),
+    ("儿子在校门口被一群人围住了", "110"),
+    ("那辆车撞了路边摊还不停，往学校开", "110"),
+    ("奶奶在银行柜台要取钱交保释金，我拦不住", "110"),
+    ("导师让我充值才能提现，我现在正在去银行的路上", "110"),
+    ("孩子在游乐场玩，我一回头人就不见了", "110"),
+    ("我爸去医院一直没到，电话关机", "110"),
+])
+def test_danger_said_without_the_usual_words_by_a_third_outside_author(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None and found.number == number, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "老公发微信说照顾好孩子，然后就关机了，车里带着绳子",
+    "我抱着孩子站在窗边，觉得我们两个一起就安静了",
+    "我在公司天台上，下面的车好小，这样大家都轻松点",
+])
+def test_a_farewell_or_a_wish_for_two_is_a_crisis(text: str) -> None:
+    found = detect(text)
+    assert found is not None and found.is_crisis, text
+
+
+@pytest.mark.parametrize("text", [
+    "楼下的狗天天叫，吵得我想跳楼",                                        # a figure of speech
+    "早上这个路口堵得我要原地爆炸",
+    "爆炸性消息，小区要装电梯了",
+    "他妈说要打死他，哈哈开玩笑的",
+    "看了个电影里面有火灾逃生的情节，家里要备什么",
+    "楼上孩子打游戏一直喊救命啊，吵死了",
+    "巷子太窄，真要起火了消防车进不来",
+    "催收说要上门让我好看，目前还没来，可以举报吗",
+    "朋友前阵子说不想活了，现在在看医生，好多了",
+    "刚刚看到一起车祸，救护车已经到了，人已经拉走了",
+    "被家暴以后我已经搬出来了，现在很安全，想问保护令",
+])
+def test_figures_films_jokes_threats_not_carried_out_and_ends_told_are_not_emergencies(text: str) -> None:
+    assert detect(text) is None, (text, detect(text))
+
+
+def test_an_end_said_while_it_is_still_going_on_is_no_end() -> None:
+    found = detect("他还在流血，救护车已经到了")
+    assert found is not None and found.number == "120"
+
+
+def test_a_scam_by_someone_met_online_is_not_news_read_online() -> None:
+    found = detect("网上认识的理财老师让我充值才能提现，我正在去银行的路上")
+    assert found is not None and found.number == "110"
+    assert detect("网上说有人充值提现被骗，正在去银行的路上要小心") is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Help 我的房间 smoke 很多, 我在 12 楼", "119"),
+    ("邻居在楼道smoke，烟味好大", None),          # cigarettes, not a fire
+    ("楼下垃圾房那边全是黑烟，往窗户里灌", "119"),
+])
+def test_smoke_said_in_english_or_as_all_black_smoke(text: str, expected: str | None) -> None:
+    found = detect(text)
+    assert (found.number if found else None) == expected, text
+
+
+def test_nobody_hurt_yet_or_someone_resting_at_home_holds_the_model_back() -> None:
+    assert "what_if" in assess("楼下的马蜂窝越来越大，还没人被蛰，能不能派人来摘掉一下，谢谢你们")[1]
+    assert "over" in assess("上个月我从梯子上摔下来腰伤了，现在在家躺着，老板不认工伤")[1]
