@@ -58,6 +58,7 @@ class Settings:
     # Every Rasa worker when there are several (RASA_URLS, or RASA_WORKERS ports from RASA_PORT on);
     # empty: rasa_url alone.
     rasa_urls: tuple[str, ...] = ()
+    gc_freeze: bool = True  # GC_FREEZE=0: the served heap is not frozen after startup (router/__main__.py)
     rasa_token: str = ""
     actions_url: str = "http://127.0.0.1:5055"
     api_token: str = ""
@@ -168,6 +169,7 @@ class Settings:
             router_port=_int("ROUTER_PORT", 8080),
             rasa_url=env.get("RASA_URL") or f"http://127.0.0.1:{rasa_port}",
             rasa_urls=_rasa_urls(env, rasa_port),
+            gc_freeze=_text(env, "GC_FREEZE", "1") not in ("0", "false", "no", "off"),
             rasa_token=env.get("RASA_TOKEN", ""),
             actions_url=env.get("ACTIONS_URL") or f"http://127.0.0.1:{actions_port}",
             api_token=env.get("ROUTER_API_TOKEN", ""),

@@ -152,6 +152,11 @@ def unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
     monkeypatch.setattr(DaskGraphRunner, "run", getattr(DaskGraphRunner.run, "original", DaskGraphRunner.run))
+    from rasa.core import run as rasa_run
+
+    monkeypatch.setattr(rasa_run, "load_agent_on_start",
+                        getattr(rasa_run.load_agent_on_start, "original", rasa_run.load_agent_on_start))
+    monkeypatch.delenv("GC_FREEZE", raising=False)
     monkeypatch.delenv("RASA_SERVE_DASK", raising=False)
     monkeypatch.delenv("RASA_SERVE_TED_SKIP", raising=False)
     monkeypatch.delenv("RASA_SERVE_PATCHES", raising=False)
@@ -349,3 +354,28 @@ def test_the_graph_fails_as_dask_fails(unpatched: None) -> None:
     for run in (DaskGraphRunner.run, planned_run):  # an input whose value names a node
         with pytest.raises(GraphRunError, match="clashes with a node name"):
             run(_runner(TOY, []), inputs={"__message__": "tokens", "__tracker__": 1}, targets=["target_a"])
+
+
+def test_the_heap_is_frozen_once_the_agent_is_loaded(unpatched: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from rasa.core import run as rasa_run
+
+    loaded = object()
+
+    async def load_agent_on_start(*args: Any, **kwargs: Any) -> Any:
+        return loaded
+
+    monkeypatch.setattr(rasa_run, "load_agent_on_start", load_agent_on_start)
+    assert serve.install()
+    assert rasa_run.load_agent_on_start is not load_agent_on_start
+    gc.unfreeze()
+    try:
+        assert asyncio.run(rasa_run.load_agent_on_start("model.tar.gz", None, None, None, None)) is loaded
+        assert gc.get_freeze_count() > 0  # what was alive is no longer walked by the cyclic GC
+    finally:
+        gc.unfreeze()
+    monkeypatch.setattr(rasa_run, "load_agent_on_start", load_agent_on_start)
+    monkeypatch.setenv("GC_FREEZE", "0")
+    assert serve.install()
+    assert rasa_run.load_agent_on_start is load_agent_on_start
