@@ -599,6 +599,8 @@ def test_a_farewell_or_a_wish_for_two_is_a_crisis(text: str) -> None:
     "朋友前阵子说不想活了，现在在看医生，好多了",
     "刚刚看到一起车祸，救护车已经到了，人已经拉走了",
     "被家暴以后我已经搬出来了，现在很安全，想问保护令",
+    "快递一直没到，电话也打不通",                                          # a parcel, not a person
+    "我回头一看，办事窗口的人都不见了",
 ])
 def test_figures_films_jokes_threats_not_carried_out_and_ends_told_are_not_emergencies(text: str) -> None:
     assert detect(text) is None, (text, detect(text))
