@@ -54,6 +54,16 @@ The fixes, for Rasa 3.6.21 only (requirements/bot.lock pins it):
   RuntimeError still becomes GraphRunError) and the clash check on input names are Rasa's.
   RASA_SERVE_DASK=1 keeps dask.
 
+- **A conversation is saved without replaying it twice.** `RedisTrackerStore.save` reads the stored
+  conversation back, rebuilds it as a tracker (every event replayed) and merges it with the one being saved
+  (replayed again to travel back in time), so that sessions the saved tracker lacks are kept: ~2 ms a save
+  for a 47-event conversation, against 0.2 ms for writing it. When the stored events are, as JSON, exactly
+  the first events of the tracker being saved — the tracker holds everything stored, as it does whenever
+  the conversation has one session — Rasa's merge returns the tracker as it is (its check compares the same
+  events), so the stored JSON is written without the rebuild. Anything else (earlier sessions, events that
+  do not read back as they were written) goes through Rasa's merge as before. RASA_SERVE_SAVE_REPLAY=1
+  keeps Rasa's save.
+
 - **The loaded model is taken out of the cyclic GC's walk.** A worker holds millions of objects once the
   model is loaded (TensorFlow's graphs, the featurisers' vocabularies); a full collection walked them all,
   ~400 ms measured with the model loaded alone, a stall of every conversation on that worker whenever it
@@ -327,6 +337,42 @@ def planned_graph_run() -> Any:
     return run
 
 
+def tracker_save_without_replay() -> Any:
+    """A replacement for RedisTrackerStore.save that skips the rebuild-and-merge when the stored events
+    are a prefix of the tracker's (see the module's docstring)."""
+    import json
+
+    from rasa.core.tracker_store import RedisTrackerStore
+
+    current = RedisTrackerStore.save
+    original = getattr(current, "original", current)
+    counts = {"written": 0, "merged": 0}
+
+    async def save(self: Any, tracker: Any, timeout: float | None = None) -> None:
+        await self.stream_events(tracker)
+        if not timeout and self.record_exp:
+            timeout = self.record_exp
+        key = self.key_prefix + tracker.sender_id
+        stored = self.red.get(key)
+        dialogue = tracker.as_dialogue().as_dict()
+        if stored is not None:
+            try:
+                prior = json.loads(stored).get("events")
+            except (ValueError, TypeError, AttributeError):
+                prior = None
+            if not isinstance(prior, list) or dialogue["events"][: len(prior)] != prior:
+                counts["merged"] += 1  # Rasa's own path (RedisTrackerStore.save, 3.6.21)
+                merged = self._merge_trackers(self.deserialise_tracker(tracker.sender_id, stored), tracker)
+                self.red.set(key, self.serialise_tracker(merged), ex=timeout)
+                return
+        counts["written"] += 1
+        self.red.set(key, json.dumps(dialogue), ex=timeout)  # = serialise_tracker(tracker)
+
+    save.counts = counts  # type: ignore[attr-defined]
+    save.original = original  # type: ignore[attr-defined]
+    return save
+
+
 def freezing_agent_loader() -> Any:
     """A replacement for rasa.core.run.load_agent_on_start that freezes the heap once the agent is loaded
     (see the module's docstring)."""
@@ -363,6 +409,10 @@ def install() -> bool:
 
     RemoteAction._validate_action_result = compiled_action_result_validator()  # type: ignore[method-assign]
     Event.resolve_by_type = event_type_lookup()  # type: ignore[method-assign]
+    if os.environ.get("RASA_SERVE_SAVE_REPLAY", "0") != "1":
+        from rasa.core.tracker_store import RedisTrackerStore
+
+        RedisTrackerStore.save = tracker_save_without_replay()  # type: ignore[method-assign]
     if os.environ.get("RASA_SERVE_TED_SKIP", "1") != "0":
         from rasa.core.policies.ted_policy import TEDPolicy
         from rasa.engine import loader

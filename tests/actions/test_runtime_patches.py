@@ -5,6 +5,7 @@ the same things with TED skipped when outvoted as with TED run for every predict
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import socket
@@ -157,6 +158,10 @@ def unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rasa_run, "load_agent_on_start",
                         getattr(rasa_run.load_agent_on_start, "original", rasa_run.load_agent_on_start))
     monkeypatch.delenv("GC_FREEZE", raising=False)
+    from rasa.core.tracker_store import RedisTrackerStore
+
+    monkeypatch.setattr(RedisTrackerStore, "save", getattr(RedisTrackerStore.save, "original", RedisTrackerStore.save))
+    monkeypatch.delenv("RASA_SERVE_SAVE_REPLAY", raising=False)
     monkeypatch.delenv("RASA_SERVE_DASK", raising=False)
     monkeypatch.delenv("RASA_SERVE_TED_SKIP", raising=False)
     monkeypatch.delenv("RASA_SERVE_PATCHES", raising=False)
@@ -379,3 +384,54 @@ def test_the_heap_is_frozen_once_the_agent_is_loaded(unpatched: None, monkeypatc
     monkeypatch.setenv("GC_FREEZE", "0")
     assert serve.install()
     assert rasa_run.load_agent_on_start is load_agent_on_start
+
+
+@pytest.fixture
+def redis_server() -> Iterator[Any]:
+    from tests.conftest import RedisServer  # a throwaway redis-server on a free port
+
+    server = RedisServer()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+async def test_a_conversation_is_stored_exactly_as_rasa_stores_it(unpatched: None, redis_server: Any) -> None:
+    """The same turns saved through Rasa's save and through the one without the replay leave the same JSON in
+    Redis after every save: one session (written directly), and a conversation with an earlier session
+    that the retrieved tracker lacks (Rasa's merge keeps it, then and now)."""
+    from rasa.core.tracker_store import RedisTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SessionStarted, UserUttered
+
+    domain = Domain.empty()
+    rasas = RedisTrackerStore(domain, host="127.0.0.1", port=redis_server.port, key_prefix="rasas")
+    ours = RedisTrackerStore(domain, host="127.0.0.1", port=redis_server.port, key_prefix="ours")
+    rasa_save = RedisTrackerStore.save
+    fast_save = serve.tracker_save_without_replay()
+
+    def session_start(t: float) -> list[Any]:
+        return [ActionExecuted("action_session_start", timestamp=t), SessionStarted(timestamp=t + 0.01),
+                ActionExecuted("action_listen", timestamp=t + 0.02)]
+
+    async def play(sender: str, turns: list[list[Any]]) -> None:
+        for events in turns:
+            for store, save in ((rasas, rasa_save), (ours, fast_save)):
+                tracker = await store.retrieve(sender) or store.init_tracker(sender)
+                for event in events:
+                    tracker.update(event)
+                await save(store, tracker)
+            theirs = rasas.red.get(rasas.key_prefix + sender)
+            assert theirs is not None and ours.red.get(ours.key_prefix + sender) == theirs
+
+    t = 1_700_000_000.0
+    await play("web:one", [session_start(t), [UserUttered("路灯坏了", timestamp=t + 1)],
+                           [ActionExecuted("utter_ask_place", timestamp=t + 2),
+                            ActionExecuted("action_listen", timestamp=t + 3)],
+                           [UserUttered("南山区", timestamp=t + 4)]])
+    assert fast_save.counts == {"written": 4, "merged": 0}
+    await play("web:two", [session_start(t), [UserUttered("你好", timestamp=t + 1)],
+                           session_start(t + 4000), [UserUttered("又是我", timestamp=t + 4001)]])
+    assert fast_save.counts["merged"] >= 1  # the retrieved tracker held the last session only
+    stored = json.loads(ours.red.get(ours.key_prefix + "web:two"))
+    assert [e.get("text") for e in stored["events"] if e["event"] == "user"] == ["你好", "又是我"]
