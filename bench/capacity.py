@@ -179,6 +179,10 @@ def main() -> None:
                     help="10-turn conversations per resident (more: a longer load, steadier p99)")
     ap.add_argument("--out", default=str(ROOT / "bench/results/capacity.md"))
     args = ap.parse_args()
+    # make run's default; the settings after it each turn one of its serving-time changes back
+    default = {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
+               "MALLOC_ARENA_MAX": "2", "RASA_SERVE_TED_SKIP": "1", "RASA_SERVE_DASK": "0", "GC_FREEZE": "1",
+               "RASA_SERVE_SAVE_REPLAY": "0"}
     settings = [
         ("1 worker, Rasa as shipped (baseline)", {"RASA_WORKERS": "1", "RASA_SERVE_PATCHES": "0"}),
         ("1 worker, compiled validator", {"RASA_WORKERS": "1", "RASA_SERVE_PATCHES": "1"}),
@@ -195,22 +199,13 @@ def main() -> None:
           "MALLOC_ARENA_MAX": "2"}),
         (f"{args.workers} workers, validator, Redis appendfsync always",
          {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "REDIS_APPENDFSYNC": "always"}),
-        (f"{args.workers} workers, validator, oneDNN off, MALLOC_ARENA_MAX=2, TED skipped when outvoted",
-         {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
-          "MALLOC_ARENA_MAX": "2", "RASA_SERVE_TED_SKIP": "1", "RASA_SERVE_DASK": "0", "GC_FREEZE": "1",
-          "RASA_SERVE_SAVE_REPLAY": "0"}),
+        (f"{args.workers} workers, validator, oneDNN off, MALLOC_ARENA_MAX=2, TED skipped when outvoted", default),
         (f"{args.workers} workers, as make run's default but the model's graph run by dask",
-         {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
-          "MALLOC_ARENA_MAX": "2", "RASA_SERVE_TED_SKIP": "1", "RASA_SERVE_DASK": "1", "GC_FREEZE": "1",
-          "RASA_SERVE_SAVE_REPLAY": "0"}),
+         {**default, "RASA_SERVE_DASK": "1"}),
         (f"{args.workers} workers, as make run's default but the heap not frozen after startup",
-         {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
-          "MALLOC_ARENA_MAX": "2", "RASA_SERVE_TED_SKIP": "1", "RASA_SERVE_DASK": "0", "GC_FREEZE": "0",
-          "RASA_SERVE_SAVE_REPLAY": "0"}),
+         {**default, "GC_FREEZE": "0"}),
         (f"{args.workers} workers, as make run's default but each save rebuilds and merges the conversation",
-         {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
-          "MALLOC_ARENA_MAX": "2", "RASA_SERVE_TED_SKIP": "1", "RASA_SERVE_DASK": "0", "GC_FREEZE": "1",
-          "RASA_SERVE_SAVE_REPLAY": "1"}),
+         {**default, "RASA_SERVE_SAVE_REPLAY": "1"}),
     ]
     # make run now turns oneDNN off and caps malloc's arenas by default, and serve.py skips TED when the
     # other policies decide; the other settings are measured as they were chosen (oneDNN on, glibc's
