@@ -124,14 +124,6 @@ class LinearTextModel:
         norm = float(np.linalg.norm(vals))
         return idx, (vals / norm if norm else vals)
 
-    def features(self, text: str, head: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(indices, L2-normalised TF-IDF values) of ``text`` as ``head`` reads it (default: the shared IDF)."""
-        idf = self.heads[head].idf if head is not None else None
-        idf = self.idf if idf is None else idf
-        if idf is None:
-            raise ValueError("no shared idf: name the head")
-        return self._weighted(*self._terms(text), idf)
-
     def predict(self, text: str) -> dict[str, dict[str, float]]:
         """Every head's probabilities for ``text``."""
         idx, tf = self._terms(text)
