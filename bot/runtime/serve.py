@@ -393,41 +393,46 @@ def freezing_agent_loader() -> Any:
     return load_agent_on_start
 
 
-def install() -> bool:
-    """Apply the fixes to the imported Rasa; True when applied."""
+def install() -> tuple[str, ...]:
+    """Apply the fixes to the imported Rasa; what was applied (empty: Rasa is served as it is)."""
     import rasa
     from rasa.core.actions.action import RemoteAction
 
     if os.environ.get("RASA_SERVE_PATCHES", "1") == "0":
         logger.warning("RASA_SERVE_PATCHES=0: Rasa is served unpatched")
-        return False
+        return ()
     if rasa.__version__ != PINNED_RASA:
         logger.warning("Rasa %s is not the pinned %s: served unpatched (check bot/runtime/serve.py against it)",
                        rasa.__version__, PINNED_RASA)
-        return False
+        return ()
     from rasa.shared.core.events import Event
 
     RemoteAction._validate_action_result = compiled_action_result_validator()  # type: ignore[method-assign]
     Event.resolve_by_type = event_type_lookup()  # type: ignore[method-assign]
+    applied = ["the compiled action-answer validator", "the event type table"]
     if os.environ.get("RASA_SERVE_SAVE_REPLAY", "0") != "1":
         from rasa.core.tracker_store import RedisTrackerStore
 
         RedisTrackerStore.save = tracker_save_without_replay()  # type: ignore[method-assign]
+        applied.append("saves without replay")
     if os.environ.get("RASA_SERVE_TED_SKIP", "1") != "0":
         from rasa.core.policies.ted_policy import TEDPolicy
         from rasa.engine import loader
 
         loader.load_predict_graph_runner = rewiring_predict_graph_loader()
         TEDPolicy.predict_action_probabilities = ted_skipping_prediction()  # type: ignore[method-assign]
+        applied.append("TED skipped when outvoted")
     if os.environ.get("GC_FREEZE", "1") not in ("0", "false", "no", "off"):
         from rasa.core import run
 
         run.load_agent_on_start = freezing_agent_loader()
+        applied.append("the heap frozen once loaded")
     if os.environ.get("RASA_SERVE_DASK", "0") != "1":
         from rasa.engine.runner.dask import DaskGraphRunner
 
         DaskGraphRunner.run = planned_graph_run()  # type: ignore[method-assign]
-    return True
+        applied.append("the graph run without dask")
+    return tuple(applied)
 
 
 def keep_deprecation_warnings_off() -> None:
@@ -448,10 +453,8 @@ def main(argv: list[str]) -> None:
     keep_deprecation_warnings_off()
     applied = install()
     # In the format of Rasa's own log lines (INFO: the log, not the terminal, under `make run`).
-    ted = applied and os.environ.get("RASA_SERVE_TED_SKIP", "1") != "0"
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} INFO     bot.runtime.serve  - Rasa "
-          f"{'with' if applied else 'without'} the compiled action-answer validator and the event type table, "
-          f"{'with' if ted else 'without'} TED skipped when outvoted", flush=True)
+          f"{'with ' + ', '.join(applied) if applied else 'as shipped, without serving-time fixes'}", flush=True)
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *argv]
