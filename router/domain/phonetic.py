@@ -55,6 +55,9 @@ PHRASES: tuple[str, ...] = (
     "脸都紫了", "嘴唇发紫", "流血止不住", "往外冒烟", "往外冒黑烟", "阳台栏杆外面", "阳台栏杆外", "活着没意思",
     # smoke under a door, a wish to be gone, an elder with dementia (2026-12-04, residents_dev7's phone line)
     "在冒烟", "不在了就清净", "老年痴呆",
+    # a choke, a whole bottle of pills, a door sealed with tape, being followed home (2026-12-05, the dev
+    # sets' phone lines)
+    "卡住了", "一整瓶", "门缝", "胶带", "跟到我楼下", "湿透了",
 )
 
 # Words that say what a caller wants, heard wrong just as often ("公单" for 工单, "专人工" for 转人工):

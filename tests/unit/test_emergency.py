@@ -630,3 +630,31 @@ def test_smoke_said_in_english_or_as_all_black_smoke(text: str, expected: str | 
 def test_nobody_hurt_yet_or_someone_resting_at_home_holds_the_model_back() -> None:
     assert "what_if" in assess("楼下的马蜂窝越来越大，还没人被蛰，能不能派人来摘掉一下，谢谢你们")[1]
     assert "over" in assess("上个月我从梯子上摔下来腰伤了，现在在家躺着，老板不认工伤")[1]
+
+
+@pytest.mark.parametrize("text", [
+    "我现在站在窗台边，特别想跳下去",                      # 特别 is no 别 ("don't")
+    "公园有人跳湖了，看完新闻我也想去",                    # someone else's death, then "me too"
+    "有没有人能说说割腕怎么割才会死",                      # asking for the method: not "有人…"
+])
+def test_an_intensifier_a_me_too_or_a_question_to_everyone_keeps_the_crisis(text: str) -> None:
+    found = detect(text)
+    assert found is not None and found.is_crisis, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "跳江真的很冷很痛苦的，别去了吧，大家都在等你回来",    # said to someone else
+    "周末去蹦极，站在台上往下看，跳下去那一刻爽翻了",      # a jump for sport
+    "以前也想过从窗口跳下去，后来想到我妈，就打消了这个念头",  # a thought had and dropped
+    "现在好多人都在网上晒割腕的伤口，看着好难受",          # many people, not the writer
+    "论文写的是大学生自杀率和睡眠的关系",                  # a statistic
+    "工作压得我喘不过气，真想辞职",                        # a life that stifles, not a body
+    "掉进这个怪圈里，谁也逃不出来",
+])
+def test_advice_sport_a_dropped_thought_others_and_figures_are_not_an_emergency(text: str) -> None:
+    assert detect(text) is None, text
+
+
+def test_a_body_that_cannot_breathe_and_people_who_cannot_get_out_still_are() -> None:
+    assert detect("我爸突然喘不过气，嘴唇发紫").number == "120"
+    assert detect("楼道全是烟，我们逃不出去了").number == "119"
