@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 __all__ = [
-    "Cues", "Evidence", "Decision", "NluResult", "cues_of", "decide",
+    "Cues", "Evidence", "Decision", "NluResult", "cues_of", "decide", "present_parts",
     "EVIDENCE_VERSION", "FORM_ANSWER_INTENTS", "OUTCOME_OF_INTENT",
 ]
 
@@ -51,9 +51,21 @@ EMERGENCY_DETECTOR = 0.80  # P(emergency) that is an emergency without any rule 
 # Fewer characters than this say too little for the model alone to raise the alarm: a recogniser's "以后"
 # for 你好啊 read as a crisis at 0.92. The rules still read every length ("救命", "着火了").
 DETECTOR_MIN_CHARS = 4
+# Shorter than this, the model alone raises a crisis only beside a word of death, harm or an edge
+# (Cues.mortal): "材料我都准备好了", "我先走了，谢谢", "要一起吗" are everyday replies it read as a crisis
+# at 0.82–0.98; a crisis this short says more ("不想活了" is the rules', "有人一起死吗" has its word).
+CRISIS_CONTEXT_CHARS = 12
 EMERGENCY_WITH_NLU = 0.50
 ALTERNATIVE_PHONETIC_FLOOR = 0.30  # P(emergency) + P(crisis) that confirms a safety word put back into an ASR alternative
 NLU_SURE = 0.80
+# A letter (LETTER_CHARS or more) is read whole by the rules and the model, and what it says happened
+# drowns what is happening now. Its present parts — each sentence with a word of now (刚才, 现在, 还在…) and
+# the two after it, present_parts() — are read again by the danger model: the highest P(emergency) at or
+# above this, or P(crisis) at or above CRISIS_DETECTOR, is danger now. Chosen on the development sets
+# (2026-12-05): the highest part of any ticket letter among them (76) read 0.44, of the real letters'
+# development half (450 of 150+ characters) 0.39; 25 of 30 outside authors' letters with danger now told
+# mid-story read 0.6 or more.
+LETTER_NOW_DETECTOR = 0.60
 NLU_LIKELY = 0.60
 SHORT_CHARS = 40          # a chat message, not a letter
 GREETING_CHARS = 14
@@ -196,10 +208,47 @@ class Cues:
     city_words: int = 0     # words of public life: 社区, 物业, 公交, 社保…
     social: str = ""        # the message is only a courtesy: greet / thank / goodbye
     to_bot: bool = False    # small talk about the assistant itself
+    mortal: bool = False    # a word of death, harm or an edge (死, 药, 血, 跳, 楼顶…): see CRISIS_CONTEXT_CHARS
 
     @property
     def problem(self) -> bool:
         return self.complaint > 0 or self.request > 0 or self.suggestion
+
+
+# A word of now: the sentence it is in tells what is happening as the resident writes.
+_PRESENT = re.compile("刚刚|刚才|现在|正在|还在|此刻|这会儿|眼下|而家|依家|宜家|仲係|仲喺|已经过去")
+_SENTENCE_END = re.compile(r"[。！？!?\n]+")
+PRESENT_SENTENCES = 3   # the sentence with the word of now and the two after it
+PRESENT_LEAD = 30       # characters before the word of now, within its sentence
+PRESENT_CHARS = 90      # a part longer than this reads like the letter again (most WeChat pastes have no 。)
+MAX_PRESENT_PARTS = 6
+
+
+def present_parts(text: str) -> list[str]:
+    """The parts of a letter that say what is happening now: from a word of now (at most PRESENT_LEAD
+    characters earlier, within its sentence) to the end of the second sentence after it, at most
+    PRESENT_CHARS; at most MAX_PRESENT_PARTS parts, none starting inside the one before.
+
+    >>> present_parts("上周反映过积水。今天又下暴雨，刚才车开进隧道熄火了。水在往上涨。")
+    ['今天又下暴雨，刚才车开进隧道熄火了。水在往上涨。']
+    """
+    parts: list[str] = []
+    covered = -1
+    for now in _PRESENT.finditer(text):
+        if now.start() < covered:
+            continue
+        sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, now.start())), default=0)
+        start = max(sentence_start, now.start() - PRESENT_LEAD)
+        end = min(len(text), start + PRESENT_CHARS)
+        for n, m in enumerate(_SENTENCE_END.finditer(text, now.end(), end), start=1):
+            if n == PRESENT_SENTENCES:
+                end = m.end()
+                break
+        parts.append(text[start:end])
+        covered = end
+        if len(parts) == MAX_PRESENT_PARTS:
+            break
+    return parts
 
 
 def cues_of(text: str) -> Cues:
@@ -219,7 +268,11 @@ def cues_of(text: str) -> Cues:
         city_words=len(set(_CITY_WORDS.findall(text))),
         social=_social(text),
         to_bot=bool(_TO_BOT.match(text)) and len(text) <= SHORT_CHARS,
+        mortal=bool(_MORTAL.search(text)),
     )
+
+
+_MORTAL = re.compile("死|活着|活不|不活|不想活|跳|药|血|割|刀|遗|楼顶|天台|桥|江边|河边|海边|解脱|结束|永别|最后一|绳|炭|伤害自己|离开这|不在了")
 
 
 # Emoji that say thanks or OK on their own ("👍👍", "🙏").
@@ -262,6 +315,7 @@ class Evidence:
     answer: str = ""              # an everyday short answer (router.domain.answers): decline / same_number / agree
     offered: tuple[str, ...] = ()  # intents of the buttons the bot offered in its last turn ("skip", "affirm")
     set_aside: tuple[str, ...] = ()  # danger words the rules found and judged past / hazard / news / report
+    danger_now: dict[str, float] = field(default_factory=dict)  # a letter's present parts (present_parts): the highest
     version: int = EVIDENCE_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -285,6 +339,7 @@ class Evidence:
             answer=str(data.get("answer") or ""),
             offered=tuple(str(o) for o in data.get("offered") or ()),
             set_aside=tuple(str(o) for o in data.get("set_aside") or ()),
+            danger_now={str(k): float(v) for k, v in (data.get("danger_now") or {}).items()},
         )
 
 
@@ -352,7 +407,8 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
     nlu_crisis = nlu.score("self_harm")
     # The NLU's self_harm alone is no evidence where the danger model reads the text: DIET calls much
     # everyday sadness self_harm (bench/results/intake.md), the model and the rules separate them better.
-    if (p_crisis >= CRISIS_DETECTOR and ev.chars >= DETECTOR_MIN_CHARS) or (not modelled and nlu_crisis >= NLU_SURE):
+    if (p_crisis >= CRISIS_DETECTOR and ev.chars >= DETECTOR_MIN_CHARS
+            and (ev.chars >= CRISIS_CONTEXT_CHARS or cues.mortal)) or (not modelled and nlu_crisis >= NLU_SURE):
         return Decision("emergency", "self_harm", max(p_crisis, nlu_crisis), (f"detector:crisis:{p_crisis:.2f}",),
                         ev.crisis_number, True)
     # Only the model hears danger while the resident asks for a person ("听不懂，找个人来跟我说"): the person.
@@ -364,6 +420,16 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
         # rescue 119, a body in trouble 120), else the police (110), who dispatch the others.
         return Decision("emergency", "emergency", p_emergency, (f"detector:emergency:{p_emergency:.2f}",),
                         ev.danger_number)
+
+    # A letter with danger now told in the middle of it ("本来想反映…刚才就在前面，一辆小车撞到护栏上，司机头在流血").
+    if letter and ev.danger_now:
+        now_crisis, now_emergency = ev.danger_now.get("crisis", 0.0), ev.danger_now.get("emergency", 0.0)
+        if now_crisis >= CRISIS_DETECTOR and now_crisis > now_emergency:
+            return Decision("emergency", "self_harm", now_crisis, (f"detector:letter_now:crisis:{now_crisis:.2f}",),
+                            ev.crisis_number, True)
+        if now_emergency >= LETTER_NOW_DETECTOR:
+            return Decision("emergency", "emergency", now_emergency,
+                            (f"detector:letter_now:emergency:{now_emergency:.2f}",), ev.danger_number)
 
     # 2. An everyday answer to the question just asked: "算了" / "不用了" where "跳过" was offered skips
     # that question (not the whole report); "就这个号" / "可以" where "可以" was offered agrees.

@@ -16,7 +16,15 @@ from typing import Any
 
 from router.domain import answers, phonetic
 from router.domain import emergency as emergency_rules
-from router.domain.intake import EMERGENCY_WITH_NLU, Alarm, Cues, Evidence, cues_of
+from router.domain.intake import (
+    EMERGENCY_WITH_NLU,
+    LETTER_CHARS,
+    Alarm,
+    Cues,
+    Evidence,
+    cues_of,
+    present_parts,
+)
 from router.domain.normalise import normalise
 
 __all__ = ["Understanding", "Understood", "MAX_EVIDENCE_CHARS"]
@@ -77,16 +85,25 @@ class Understanding:
         crisis_number = "110"
         danger: dict[str, float] = {}
         city: float | None = None
+        danger_now: dict[str, float] = {}
         if self.model is not None:
-            heads = self.model.predict(emergency_rules.calm(clean))
+            calm = emergency_rules.calm(clean)
+            heads = self.model.predict(calm)
             danger = heads.get("danger", {})
             city = heads.get("city", {}).get("city", 0.5)
-        if self.model is None or danger.get("crisis", 0.0) >= 0.5:
+            if len(clean) >= LETTER_CHARS:
+                # A letter's present parts, read again (router.domain.intake.LETTER_NOW_DETECTOR); from the
+                # text as the rules read it, where a typist's spaces still end a phrase.
+                for part in present_parts(spoken):
+                    read = self.model.predict(part).get("danger", {})
+                    for key in ("emergency", "crisis"):
+                        danger_now[key] = max(danger_now.get(key, 0.0), float(read.get(key, 0.0)))
+        if self.model is None or max(danger.get("crisis", 0.0), danger_now.get("crisis", 0.0)) >= 0.5:
             crisis_number = emergency_rules.crisis_number(spoken)
         # Whom to call for an emergency only the model hears (only asked when it may): from the words,
         # and on the phone also from the safety words heard as homophones ("着活了" → 着火了).
         danger_number = "110"
-        if self.model is None or danger.get("emergency", 0.0) >= EMERGENCY_WITH_NLU:
+        if self.model is None or max(danger.get("emergency", 0.0), danger_now.get("emergency", 0.0)) >= EMERGENCY_WITH_NLU:
             danger_number = emergency_rules.danger_number(spoken)
             if danger_number == "110" and channel == "voice" and len(clean) <= PHONETIC_MAX_CHARS:
                 danger_number = emergency_rules.danger_number(phonetic.repair(clean).text)
@@ -112,6 +129,7 @@ class Understanding:
             answer=answers.kind_of(clean, titles={intent: title for intent, title in offered}),
             offered=tuple(intent for intent, _ in offered),
             set_aside=set_aside,
+            danger_now={k: round(v, 4) for k, v in danger_now.items()},
         )
         return Understood(clean, evidence, place, hits, topic)
 

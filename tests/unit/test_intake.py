@@ -232,6 +232,20 @@ def test_two_characters_are_too_few_for_the_model_alone_to_raise_the_alarm() -> 
     assert d.outcome != "emergency"
 
 
+@pytest.mark.parametrize("text", ["材料我都准备好了", "我先走了，谢谢", "要一起吗"])
+def test_a_short_everyday_reply_the_model_alone_reads_as_a_crisis_is_not_one(text: str) -> None:
+    """Measured on the intake model: 0.82–0.98 P(crisis) for these, and a resident saying their papers
+    are ready got the crisis answer."""
+    d = decide(nlu("affirm", 0.6), evidence(text, danger={"none": 0.05, "emergency": 0.0, "crisis": 0.95}))
+    assert d.outcome != "emergency" and not d.crisis
+
+
+@pytest.mark.parametrize("text", ["有人一起死吗", "药都准备好了", "我在楼顶了"])
+def test_a_short_message_with_a_word_of_death_or_an_edge_is_still_the_models_crisis(text: str) -> None:
+    d = decide(nlu("nlu_fallback", 0.4), evidence(text, danger={"none": 0.05, "emergency": 0.0, "crisis": 0.95}))
+    assert d.outcome == "emergency" and d.crisis
+
+
 @pytest.mark.parametrize("text", [
     "我之前投诉房东不退押金 说三个工作日会回复 现在一周了 到哪一步了",
     "上月提交的关于小区物业乱收费的诉求，回复说已转住建局，请问住建局那边有结果了吗？",
@@ -323,3 +337,19 @@ def test_a_person_asked_for_as_someone_who_answers_is_a_person() -> None:
 ])
 def test_a_grievance_with_a_question_about_it_is_a_ticket(text: str) -> None:
     assert decide(nlu("ask_service", 0.95), evidence(text, city=0.9, service=0.6)).outcome == "ticket", text
+
+
+def test_present_parts_are_the_sentences_of_now_and_the_two_after() -> None:
+    from router.domain.intake import present_parts
+    text = "去年反映过积水。没人管。今天又下暴雨，刚才车开进隧道熄火了。水在往上涨。车门打不开。后来呢。"
+    assert present_parts(text) == ["今天又下暴雨，刚才车开进隧道熄火了。水在往上涨。车门打不开。"]
+    assert present_parts("去年反映过积水，一直没人管。") == []
+
+
+def test_a_letter_is_an_emergency_when_its_present_part_reads_as_one() -> None:
+    d = decide(nlu("letter", 0.0), evidence(LETTER, city=0.99, danger={"none": 0.99, "emergency": 0.01},
+                                            danger_now={"emergency": 0.85, "crisis": 0.02}, danger_number="120"))
+    assert d.outcome == "emergency" and d.emergency_number == "120"
+    quiet = decide(nlu("letter", 0.0), evidence(LETTER, city=0.99, danger={"none": 0.99, "emergency": 0.01},
+                                                danger_now={"emergency": 0.3, "crisis": 0.02}))
+    assert quiet.outcome == "ticket"

@@ -207,3 +207,41 @@ async def test_an_unclear_message_with_a_place_is_a_ticket_and_without_one_out_o
     place = Jurisdiction(district="宝安区", street="西乡街道")
     assert (await triage("inform", place=place)("西乡街道那边", "web")).outcome == "ticket"
     assert (await triage("inform")("嗯嗯", "web")).outcome == "out_of_scope"
+
+
+# --- a letter with danger now told in the middle of it ------------------------------------------------
+
+class PartModel:
+    """A danger model that hears danger in a short passage about a crash, and nothing in a whole letter
+    (as the real one does: the letter's grievance drowns the present part)."""
+
+    def __init__(self) -> None:
+        self.read: list[str] = []
+
+    def predict(self, text: str) -> dict[str, dict[str, float]]:
+        self.read.append(text)
+        danger = {"none": 0.1, "emergency": 0.9, "crisis": 0.0} if "护栏" in text and len(text) <= 200 else \
+            {"none": 0.99, "emergency": 0.01, "crisis": 0.0}
+        return {"danger": danger, "city": {"city": 0.95, "other": 0.05}}
+
+
+GRIEVANCE = "我是跑长途的货车司机，想反映一下高速上有一段路面坑坑洼洼，去年就反映过，一直没有修，" * 3
+
+
+async def test_a_letter_with_danger_now_in_the_middle_is_an_emergency() -> None:
+    model = PartModel()
+    understanding = Understanding(classifier=FakeClassifier(), resolver=FakeResolver(),
+                                  catalogue=FakeCatalogue(), model=model)
+    letter = GRIEVANCE + "刚才就在前面，一辆小车撞到护栏上，司机头靠着气囊不动。后面的车还在开过来。" + GRIEVANCE
+    result = await Triage(parse=FakeNLU("report_problem"), understanding=understanding)(letter, "web")
+    assert result.outcome == "emergency" and result.emergency_number in ("110", "120")
+    assert any("letter_now" in r for r in result.decision["reasons"])
+    assert any("刚才就在前面" in part and len(part) <= 200 for part in model.read)
+
+
+async def test_a_letter_whose_present_part_is_the_grievance_stays_a_ticket() -> None:
+    understanding = Understanding(classifier=FakeClassifier(), resolver=FakeResolver(),
+                                  catalogue=FakeCatalogue(), model=PartModel())
+    letter = GRIEVANCE + "现在路面还是坑坑洼洼的，希望尽快修好。" + GRIEVANCE
+    result = await Triage(parse=FakeNLU("report_problem"), understanding=understanding)(letter, "web")
+    assert result.outcome == "ticket"
