@@ -658,3 +658,42 @@ def test_advice_sport_a_dropped_thought_others_and_figures_are_not_an_emergency(
 def test_a_body_that_cannot_breathe_and_people_who_cannot_get_out_still_are() -> None:
     assert detect("我爸突然喘不过气，嘴唇发紫").number == "120"
     assert detect("楼道全是烟，我们逃不出去了").number == "119"
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("楼下有个工人从脚手架掉下来了，躺着不动", "120"),                  # a person falling from a height
+    ("女儿放学没到家，电话手表一直打不通", "110"),                      # not home ("到家"), no answer
+    ("一个陌生男人把我儿子抱走了，往地铁口那边跑了", "110"),            # a child taken
+    ("我被锁在冷库里了，好冷，手都没知觉了", "119"),
+    ("小孩偷吃了奶奶的降压药，现在一直睡", "120"),
+    ("电吹风掉进浴缸里了，我妈在里面洗澡", "120"),
+    ("厕所门反锁，门缝下面有血", "120"),
+    ("房梁断了，我们还在屋里", "119"),
+    ("前面人太多有人摔倒，后面的人踩上去了", "110"),                    # a crowd crush
+    ("水还在涨，家里有个坐轮椅的老人搬不动", "119"),
+    ("我爸有阿尔茨海默，早上出门买菜，到现在都三个小时了，人不见了", "110"),
+    ("跟着我从地铁站一直跟到我楼下了，我好怕", "110"),                  # followed home
+    ("邻居门缝贴了胶带，敲门没人应", "110"),                            # a door sealed, nobody answers
+])
+def test_danger_said_without_the_usual_words(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None and found.number == number, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "冬天冷，我把窗缝贴了胶带挡风",
+    "人行道盖板破损，行人踩踏时有明显下陷，请更换",
+    "我家楼下烧腊店每天凌晨就开始烧炭，烟都飘上来了",
+    "老板天天像拿刀架在我们脖子上催业绩",
+    "加班加到想跳楼😂这种有没有地方管",
+    "刚才楼下开过去好几辆消防车，是哪里出事了？",
+    "中午闻到煤气味，燃气公司已经来人修好了，换阀门的钱谁出",
+    "下午女儿走丢了一个多小时，已经找到了🙏想感谢民警",
+    "刚刚被困电梯十来分钟，已经自己出来了，人没事，想投诉物业",
+    "琴晚𨋢又困咗人，今朝先搞掂，想问物业应唔应该赔",
+    "燃气公司说热水器装在浴室会一氧化碳中毒，是真的还是推销？",
+    "我在写小说，想了解一下火灾出警一般要多长时间",
+    "办个居住证跑了五趟，我真的要被气晕倒了",
+])
+def test_what_is_over_habitual_figurative_or_a_question_is_not_an_emergency(text: str) -> None:
+    assert detect(text) is None, (text, detect(text))
