@@ -169,7 +169,7 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
     ("violence", "110", re.compile(
         "打人(?!工|员|的)|打架|斗殴|被打(?!扰|折|开|印|包|卡|针|疫苗|电话)|在打我|打我(?!电话|手机|的电话|的手机|号|座机)|砍人|持刀|拿刀|动刀|捅人|被捅|拿枪|开枪|抢劫|抢钱|抢包|"
         "(?:拿|持|提|拎|揸|举|挥|握)(?:着|著|住|起|了)?(?:一)?(?:把)?(?:菜|水果|西瓜|长|砍)?(?:刀|斧头|枪)|"
-        "威胁(?:要)?(?:砍|捅|杀)|(?<!一)刀[^，。,.!?！？]{0,8}威胁|威胁[^，。,.!?！？]{0,8}(?<!一)刀|打劫|打交|劈人|斩人|"
+        "威胁(?:要)?(?:砍|捅|杀)|(?<!一)刀[^，。,.!?！？]{0,8}威胁|威胁[^，。,.!?！？]{0,8}(?<!一)刀|打劫|打交(?!道)|劈人|斩人|"
         "家暴|绑架|劫持|强奸|性侵|非礼|入室|(?<!我)(?<!我们)(?<!我就)(?<!我把)撬(?:门|锁|我)|闯进|小偷正在|有贼|杀人|(?<!需)要杀(?![价毒菌虫])|被人跟踪|有人跟踪|威胁要杀|跟(?:着|住)?我[^，。,.!?！？]{0,8}(?:跟到|跟进|追到)(?:了)?(?:我)?(?:家|楼下|门口|小区|楼道)|(?:一直|一路)(?:跟|追)(?:着|住)我|"
         "要跳河|要跳楼|站在楼顶|爬上楼顶|"
         # threats and attacks in progress
@@ -218,7 +218,7 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
         "(?:放学|下班|出门)[^。!?！？]{0,10}(?:还)?没(?:有)?(?:回|到)(?:来|家)[^。!?！？]{0,40}(?:打不通|关机|联系不上|没人接|不接)|(?:陌生人|不认识的人|一个(?:阿姨|男的|女的|男人|女人|人|老头|大叔))[^。!?！？]{0,12}(?:把)?[^。!?！？]{0,10}(?:孩子|小孩|小男孩|小女孩|儿子|女儿|宝宝)(?:给)?(?:带走|抱走|领走|拉走|拐走)|"
         "(?:老人痴呆|老年痴呆|痴呆|失智|阿尔茨海默)[^。!?！？]{0,30}(?:未返|没回|没有回|冇返|找不到|走丢|不见|唔见)|"
         "(?:痴呆|失智|阿尔茨海默)[^!?！？]{0,90}(?:人不见了|不见了人|走丢了|走失了|找不到(?:人|他|她)了)")),
-    ("call", "110", re.compile("救命|快报警|帮我报警|我要报警|快来人|紧急情况|(?<!哪里)(?<!哪儿)(?<!什么)(?<!啥)出事了")),
+    ("call", "110", re.compile("救命|快报警|帮我报警|我要报警|快来人|紧急情况|(?<!哪里)(?<!哪儿)(?<!什么)(?<!啥)(?<!等到)(?<!等)出事了")),
     ("call", "119", re.compile("(?:快|赶紧|马上|帮我)(?:打|叫|拨)?119")),
     ("call", "120", re.compile("(?:快|赶紧|马上|帮我)(?:打|叫|拨)?120")),
     ("call", "110", re.compile("(?:快|赶紧|马上|帮我)(?:打|叫|拨)?110")),
@@ -281,6 +281,8 @@ _STILL = re.compile("还在|正在|仍在|一直在|现在还|而家仲")
 # Said right after the danger word: a joke ("说要打死他，哈哈开玩笑的"), or the threat not carried out yet
 # ("说要上门让我好看，目前还没来", "还没人被蛰").
 _JEST_OR_NOT_YET = re.compile("开玩笑|开个玩笑|哈哈|逗你玩|说着玩|(?:目前|现在|暂时)?还没(?:有)?(?:来|上门|动手|发生|人被)")
+# A laugh just before: "哈哈哈哈 救命 人已经裂开了".
+_LAUGH = re.compile("哈哈|呵呵|笑死|😂|🤣")
 # Fear said after the danger word is fear of it now ("爸爸又打妈妈了…我好怕"), not of what may happen.
 _AFRAID_NOW = frozenset({"怕", "担心"})
 # What may happen, said of the whole message.
@@ -293,7 +295,7 @@ _CRISIS_NEGATED = re.compile("(?:不会|才不会|不要|(?<![特区分告级性
 _CRISIS_GENERIC = re.compile(
     "为什么(?:会)?有(?:那么|这么)?多人|那么多人|很多人|有些人|一群|新闻|报道|微博上|看到(?:了)?[^，。]{0,10}(?:的事|遗书|消息)|"
     "(?:女孩|男孩|网友|朋友|同学|学生|明星|(?<!没)有人|别人|他们|人们|好多人|不少人|许多人|有的人|有些人)[^，。]{0,12}(?:自杀|跳楼|跳崖|跳河|跳江|跳海|跳湖|上吊|割腕|烧炭|焚炭|离开这个世界)"
-    "(?:了|的事|的消息|身亡|的心情|的人)?|(?:自杀|跳楼|割腕)(?:的)?(?:事件|新闻|事|消息|的人|照片)|自杀(?:率|问题|现象|案例|干预|预防|热线)|假如|如果你|你的(?:儿女|孩子)|"
+    "(?:了|的事|的消息|身亡|的心情|的人)?|(?:自杀|跳楼|割腕)(?:的)?(?:事件|新闻|事|消息|的人|照片)|自杀(?:率|问题|现象|案例|干预|预防|热线)|科普|(?:真)?想死的人(?:不会|那么多|都是)|假如|如果你|你的(?:儿女|孩子)|"
     "(?:你|他|她)(?:为什么|怎么)(?:要)?(?:自杀|跳楼|去死)|跳楼机|蹦极|跳水|跳伞|一起去死好了|你(?:有)?写遗书|让(?:我|你)(?:去)?(?:跳楼|去死)|(?:说|喊)(?:着)?(?:你|自己)?(?:要|想)(?:跳楼|去死|死)|想(?:你|他|她)(?:们)?去死|"
     "想死的(?:人)?(?:都|就)|烧炭取暖|炭火取暖|(?:说|道)[:：]|嘲讽|搞笑|矫情|好笑|不理解|讨厌")
 _ACTING_NOW = re.compile("告别|遗书|遗言|打不通|联系不上|不接电话|关机了|说要去|准备去|已经(?:在|到)了?(?:楼顶|天台|桥上|江边|海边)")
@@ -331,7 +333,7 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
     if _RESOLVED.search(text[end : end + 30]) and (now_at is None or not _STILL.search(clause)):
         # told with how it ended ("刚刚看到一起车祸，救护车都已经到了，人已经拉走了"): "just now" was when
         return "past"
-    if _JEST_OR_NOT_YET.search(text[end : end + 20]):
+    if _JEST_OR_NOT_YET.search(text[end : end + 20]) or _LAUGH.search(text[max(0, start - 10):start]):
         return "hazard"
     past_at = _nearest(_PAST, text, max(left - 40, 0) if left > start - _NEAR else left, right, start, end)
     if past_at is not None:
@@ -385,7 +387,7 @@ _ADVICE_AFTER = re.compile("[^。!?！？]{0,24}?(?:别去了|别跳|别死|别�
 # Charcoal lit in a shop or a restaurant: "楼下烧腊店每天凌晨就开始烧炭".
 _BUSINESS_BEFORE = re.compile("(?:烧腊|烧烤|烤肉|烧鹅|烤鸭|餐馆|大排档|档口)[^。!?！？]{0,24}$")
 # A jump for sport said earlier in the sentence: "你去蹦极试一试，跳下去试一次".
-_SPORT_BEFORE = re.compile("(?:蹦极|跳伞|跳水|跳楼机|跳台|滑翔|游泳池|泳池)[^。!?！？]{0,16}$")
+_SPORT_BEFORE = re.compile("(?:蹦极|跳伞|跳水|跳楼机|跳台|滑翔|游泳池|泳池)[^。!?！？]{0,36}$|(?:狗|猫|狗狗|猫咪|宠物)[^，。,.!?！？]{0,8}$")
 # A thought had and dropped: "也想过抱着猫跳下去 可是一想还有家里人 就取消想法了".
 _THOUGHT_BEFORE = re.compile("想过[^，。,.!?！？]{0,8}$")
 _THOUGHT_DROPPED = re.compile("[^。!?！？]{0,40}(?:取消|打消|放弃|断了)(?:了)?(?:这个|这种|那个)?(?:想法|念头)")
@@ -410,7 +412,7 @@ def _crisis_taken_back(text: str, start: int, end: int) -> bool:
         return True
     if "炭" in text[start:end] and _BUSINESS_BEFORE.search(text, max(0, start - 30), start):
         return True
-    if "跳" in text[start:end] and "死" not in text[start:end] and _SPORT_BEFORE.search(text, max(0, start - 24), start):
+    if "跳" in text[start:end] and "死" not in text[start:end] and _SPORT_BEFORE.search(text, max(0, start - 44), start):
         return True
     if _ADVICE_AFTER.match(text, end) and "我" not in text[left:start]:
         return True

@@ -697,3 +697,16 @@ def test_danger_said_without_the_usual_words(text: str, number: str) -> None:
 ])
 def test_what_is_over_habitual_figurative_or_a_question_is_not_an_emergency(text: str) -> None:
     assert detect(text) is None, (text, detect(text))
+
+
+@pytest.mark.parametrize("text", [
+    "发错群消息了 哈哈哈 救命 社死现场",                          # a laugh just before: dark humour
+    "纪录片看完很有感触，家长别等到出事了才后悔",
+    "去海边玩悬崖跳水，站在礁石上数三二一，闭着眼睛就跳了",        # sport, said further back
+    "猫咪从柜子上跳下来把杯子打碎了",                              # a pet
+    "科普一下：抑郁症不等于想自杀",
+    "真想死的人不会天天发微博吧",
+    "工作三年了，每天跟不喜欢的人打交道",                          # 打交道 is no fight
+])
+def test_humour_hindsight_sport_pets_and_remarks_are_not_an_emergency(text: str) -> None:
+    assert detect(text) is None, (text, detect(text))
