@@ -23,7 +23,8 @@ from typing import Literal
 
 from router.domain.normalise import normalise
 
-__all__ = ["Emergency", "EmergencyNumber", "assess", "calm", "crisis_number", "danger_number", "detect", "prepare"]
+__all__ = ["Emergency", "EmergencyNumber", "assess", "calm", "crisis_number", "danger_number", "detect", "prepare",
+           "tells_past"]
 
 EmergencyNumber = Literal["110", "119", "120"]
 
@@ -451,6 +452,11 @@ def mandarin(text: str) -> str:
     for canto, mando in _CANTONESE:
         text = text.replace(canto, mando)
     return text
+
+
+def tells_past(text: str) -> bool:
+    """Whether ``text`` names a time gone by ("上礼拜", "昨晚", "去年", "3月5号")."""
+    return bool(_PAST.search(text))
 
 
 def calm(text: str) -> str:

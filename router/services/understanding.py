@@ -89,8 +89,17 @@ class Understanding:
         if self.model is not None:
             calm = emergency_rules.calm(clean)
             heads = self.model.predict(calm)
-            danger = heads.get("danger", {})
+            danger = dict(heads.get("danger", {}))
             city = heads.get("city", {}).get("city", 0.5)
+            # Each other thing the recogniser heard is read too, and the most danger any of them holds
+            # counts: a bad line garbles the best guess as often as the second. Not when the best guess
+            # names a time gone by ("上礼拜…", "昨晚…"): a past event told, whatever the others read.
+            others = [] if emergency_rules.tells_past(spoken) else list(alternatives)[:MAX_ALTERNATIVES]
+            for other in others:
+                if isinstance(other, str) and other.strip():
+                    read = self.model.predict(emergency_rules.calm(normalise(other[: MAX_EVIDENCE_CHARS * 2])[:MAX_EVIDENCE_CHARS]))
+                    for key in ("emergency", "crisis"):
+                        danger[key] = max(danger.get(key, 0.0), float(read.get("danger", {}).get(key, 0.0)))
             if len(clean) >= LETTER_CHARS:
                 # A letter's present parts, read again (router.domain.intake.LETTER_NOW_DETECTOR); from the
                 # text as the rules read it, where a typist's spaces still end a phrase.

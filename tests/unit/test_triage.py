@@ -245,3 +245,31 @@ async def test_a_letter_whose_present_part_is_the_grievance_stays_a_ticket() -> 
     letter = GRIEVANCE + "现在路面还是坑坑洼洼的，希望尽快修好。" + GRIEVANCE
     result = await Triage(parse=FakeNLU("report_problem"), understanding=understanding)(letter, "web")
     assert result.outcome == "ticket"
+
+
+# --- what else the recogniser heard -----------------------------------------------------------------
+
+class HeardModel:
+    """Hears danger only in the words "状态很怪" (no rule knows them: only the model can hear them)."""
+
+    def predict(self, text: str) -> dict[str, dict[str, float]]:
+        hot = "状态很怪" in text
+        return {"danger": {"none": 0.05 if hot else 0.97, "emergency": 0.93 if hot else 0.02, "crisis": 0.01},
+                "city": {"city": 0.6, "other": 0.4}}
+
+
+def heard_triage() -> Triage:
+    return Triage(parse=FakeNLU("report_problem", 0.6), understanding=Understanding(
+        classifier=FakeClassifier(), resolver=FakeResolver(), catalogue=FakeCatalogue(), model=HeardModel()))
+
+
+async def test_the_danger_model_reads_every_alternative_the_recogniser_heard() -> None:
+    result = await heard_triage()("我爸在客厅装太很快", "voice", ["我爸在客厅状态很怪"])
+    assert result.outcome == "emergency" and result.decision["reasons"][0].startswith("detector:")
+    assert (await heard_triage()("我爸在客厅装太很快", "voice")).outcome != "emergency"
+
+
+async def test_a_past_event_told_is_not_raised_by_an_alternative() -> None:
+    result = await heard_triage()("上礼拜我爸在客厅装太很快，社区医生来得太慢", "voice",
+                                  ["上礼拜我爸在客厅状态很怪，社区医生来得太慢"])
+    assert result.outcome != "emergency"
