@@ -353,3 +353,31 @@ def test_a_letter_is_an_emergency_when_its_present_part_reads_as_one() -> None:
     quiet = decide(nlu("letter", 0.0), evidence(LETTER, city=0.99, danger={"none": 0.99, "emergency": 0.01},
                                                 danger_now={"emergency": 0.3, "crisis": 0.02}))
     assert quiet.outcome == "ticket"
+
+
+@pytest.mark.parametrize("text", [
+    "你是机器人吧 换个人来跟我说",
+    "给我转你们主任 我要当面讲",
+    "找个懂的人来 你回答的都不对",
+    "麻烦接一下你们领导 这事你解决不了",
+])
+def test_a_person_asked_for_in_everyday_words_is_a_handoff(text: str) -> None:
+    d = decide(nlu("out_of_scope", 0.7), evidence(text, city=0.3))
+    assert d.outcome == "handoff", (text, d)
+
+
+@pytest.mark.parametrize("text", ["你是真人吗", "请把我的情况反映给街道"])
+def test_small_talk_about_the_assistant_and_a_report_are_not_a_handoff(text: str) -> None:
+    assert decide(nlu("out_of_scope", 0.7), evidence(text, city=0.3)).outcome != "handoff"
+
+
+@pytest.mark.parametrize("text", [
+    "那个 我上个月 打过电话 反映那个 下水道的事 现在 现在是什么情况了",
+    "我昨天在网上报的停水问题 现在是谁在处理",
+    "唔使搞喇，嗰单取消咗佢啦",
+])
+def test_an_earlier_report_asked_about_in_other_words_is_a_status_question(text: str) -> None:
+    from router.domain.normalise import normalise
+    clean = normalise(text)
+    d = decide(nlu("report_problem", 0.8), evidence(clean, city=0.9))
+    assert d.outcome == "ticket_status", (text, d)
