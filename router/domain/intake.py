@@ -410,7 +410,9 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
     nlu_crisis = nlu.score("self_harm")
     # The NLU's self_harm alone is no evidence where the danger model reads the text: DIET calls much
     # everyday sadness self_harm (bench/results/intake.md), the model and the rules separate them better.
-    if (p_crisis >= CRISIS_DETECTOR and ev.chars >= DETECTOR_MIN_CHARS
+    # Only the model hears a crisis while the resident plainly asks for a person ("别再给我推链接了，我就想和
+    # 真人聊两句", read as a crisis at 0.85): the person, who hears the rest.
+    if (p_crisis >= CRISIS_DETECTOR and ev.chars >= DETECTOR_MIN_CHARS and not cues.human_plain
             and (ev.chars >= CRISIS_CONTEXT_CHARS or cues.mortal)) or (not modelled and nlu_crisis >= NLU_SURE):
         return Decision("emergency", "self_harm", max(p_crisis, nlu_crisis), (f"detector:crisis:{p_crisis:.2f}",),
                         ev.crisis_number, True)

@@ -381,3 +381,12 @@ def test_an_earlier_report_asked_about_in_other_words_is_a_status_question(text:
     clean = normalise(text)
     d = decide(nlu("report_problem", 0.8), evidence(clean, city=0.9))
     assert d.outcome == "ticket_status", (text, d)
+
+
+def test_a_plain_request_for_a_person_is_not_made_a_crisis_by_the_model_alone() -> None:
+    text = "别再给我推链接了，我就想和真人聊两句😤"
+    d = decide(nlu("request_human", 0.9), evidence(text, danger={"none": 0.1, "emergency": 0.0, "crisis": 0.85}))
+    assert d.outcome == "handoff"
+    alarm = Alarm("110", "self_harm", True, "text", ("不想活了",))
+    said = decide(nlu("request_human", 0.9), evidence("我不想活了，转人工", alarm=alarm))
+    assert said.outcome == "emergency" and said.crisis
