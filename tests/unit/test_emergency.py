@@ -674,6 +674,7 @@ def test_a_body_that_cannot_breathe_and_people_who_cannot_get_out_still_are() ->
     ("我爸有阿尔茨海默，早上出门买菜，到现在都三个小时了，人不见了", "110"),
     ("跟着我从地铁站一直跟到我楼下了，我好怕", "110"),                  # followed home
     ("邻居门缝贴了胶带，敲门没人应", "110"),                            # a door sealed, nobody answers
+    ("阿爷讲嘢讲到一半，半边面歪咗，右手郁唔到", "120"),                # a face drooping, in Cantonese
 ])
 def test_danger_said_without_the_usual_words(text: str, number: str) -> None:
     found = detect(text)
