@@ -711,3 +711,16 @@ def test_what_is_over_habitual_figurative_or_a_question_is_not_an_emergency(text
 ])
 def test_humour_hindsight_sport_pets_and_remarks_are_not_an_emergency(text: str) -> None:
     assert detect(text) is None, (text, detect(text))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("深圳湾那边有人被浪卷走了 还看得到在水里", "119"),
+    ("隔篱屋啲烟攻晒入嚟，走廊睇唔到嘢", "119"),
+    ("小区装了个5G基站在楼顶 大家都担心辐射", None),                 # 基站 在楼顶: no one standing there
+    ("菜市场门口占道经营，救护车都进不来", None),                     # a complaint about a blocked road
+    ("我爸中风以后行动不便，想办残疾证", None),                       # the time after it
+    ("我爸刚刚中风了，嘴歪了说不出话", "120"),
+])
+def test_waves_smoke_in_cantonese_and_words_that_only_look_like_danger(text: str, expected: str | None) -> None:
+    found = detect(text)
+    assert (found.number if found else None) == expected, (text, found)

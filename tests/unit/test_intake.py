@@ -390,3 +390,29 @@ def test_a_plain_request_for_a_person_is_not_made_a_crisis_by_the_model_alone() 
     alarm = Alarm("110", "self_harm", True, "text", ("不想活了",))
     said = decide(nlu("request_human", 0.9), evidence("我不想活了，转人工", alarm=alarm))
     assert said.outcome == "emergency" and said.crisis
+
+
+@pytest.mark.parametrize("text", [
+    "我旧时报过啲渠淤塞 你哋话三日内有人嚟 而家一个礼拜都冇人嚟",      # Cantonese: you said someone would come
+    "你们回复说已办结，可是问题根本没解决啊，我要重新处理",            # closed but not solved: reopen
+    "想补充一下之前投诉的材料，我拍到了视频，发到哪里？",
+    "你们那个回访电话我没接到 事情还没解决的 别给我结案了",
+    "I submitted a complaint last week about the street lights. Any update?",
+    "唔该帮我睇下我嗰单投诉去到边",
+])
+def test_an_earlier_report_followed_up_reopened_or_added_to_is_a_status_question(text: str) -> None:
+    from router.domain.normalise import normalise
+    d = decide(nlu("report_problem", 0.8), evidence(normalise(text), city=0.9))
+    assert d.outcome == "ticket_status", (text, d)
+
+
+@pytest.mark.parametrize(("text", "outcome"), [
+    ("The street lights on my road in Shekou have been out for a week, can someone fix them pls", "ticket"),
+    ("我眼睛不好看不清字 能不能有人给我打个电话", "handoff"),
+    ("别跟我扯了，直接给我接话务员。", "handoff"),
+    ("好的明白了 谢谢 再见", "greeting"),
+])
+def test_english_complaints_a_call_back_an_operator_and_a_goodbye_after_thanks(text: str, outcome: str) -> None:
+    from router.domain.normalise import normalise
+    d = decide(nlu("out_of_scope", 0.9), evidence(normalise(text), city=0.5))
+    assert d.outcome == outcome, (text, d)
