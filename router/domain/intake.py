@@ -59,8 +59,9 @@ EMERGENCY_WITH_NLU = 0.50
 ALTERNATIVE_PHONETIC_FLOOR = 0.30  # P(emergency) + P(crisis) that confirms a safety word put back into an ASR alternative
 NLU_SURE = 0.80
 # A letter (LETTER_CHARS or more) is read whole by the rules and the model, and what it says happened
-# drowns what is happening now. Its present parts — each sentence with a word of now (刚才, 现在, 还在…) and
-# the two after it, present_parts() — are read again by the danger model: the highest P(emergency) at or
+# drowns what is happening now. Its present parts — from each word of now (刚才, 现在, 还在…) to the end of
+# the second sentence after it, at most PRESENT_CHARS, present_parts() — are read again by the danger
+# model: the highest P(emergency) at or
 # above this, or P(crisis) at or above CRISIS_DETECTOR, is danger now. Chosen on the development sets
 # (2026-12-05): the highest part of any ticket letter among them (76) read 0.44, of the real letters'
 # development half (450 of 150+ characters) 0.39; 25 of 30 outside authors' letters with danger now told
