@@ -217,10 +217,11 @@ class Cues:
     social: str = ""        # the message is only a courtesy: greet / thank / goodbye
     to_bot: bool = False    # small talk about the assistant itself
     mortal: bool = False    # a word of death, harm or an edge (死, 药, 血, 跳, 楼顶…): see CRISIS_CONTEXT_CHARS
+    send_someone: bool = False  # an agency asked to send its people ("能不能让救助站的人来看看")
 
     @property
     def problem(self) -> bool:
-        return self.complaint > 0 or self.request > 0 or self.suggestion
+        return self.complaint > 0 or self.request > 0 or self.suggestion or self.send_someone
 
 
 # A word of now: the sentence it is in tells what is happening as the resident writes.
@@ -277,7 +278,12 @@ def cues_of(text: str) -> Cues:
         social=_social(text),
         to_bot=bool(_TO_BOT.match(text)) and len(text) <= SHORT_CHARS,
         mortal=bool(_MORTAL.search(text)),
+        send_someone=bool(_SEND_SOMEONE.search(text)),
     )
+
+
+_SEND_SOMEONE = re.compile("(?:能不能|可不可以|能否|麻烦|请|希望)(?:你们)?(?:让|叫|派|安排)[^。！？!?]{0,10}?(?:的人|人员|工作人员|执法人员|师傅)?"
+                           "(?:来|过来|去|上门)(?:看看|看一下|处理|查|管|修|检查|核实)")
 
 
 _MORTAL = re.compile("死|活着|活不|不活|不想活|跳|药|血|割|刀|遗|楼顶|天台|桥|江边|河边|海边|解脱|结束|永别|最后一|绳|炭|伤害自己|离开这|不在了")
@@ -462,7 +468,10 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
         return Decision("ticket_status", status_intent, nlu.confidence, ("nlu:status",))
 
     # 4. A person.
-    if ((nlu.name == "request_human" and nlu.confidence >= NLU_SURE or cues.human) and not letter
+    # (The NLU alone hears a person asked for where the resident asks an agency to send its people — "能不能
+    # 让救助站的人来看看" — that is work for the agency: a ticket.)
+    nlu_person = nlu.name == "request_human" and nlu.confidence >= NLU_SURE and not cues.send_someone
+    if ((nlu_person or cues.human) and not letter
             or cues.human_plain) and (not cues.to_bot or cues.human_plain):
         # ("你是真人吗" is small talk about the assistant; "你是机器人吧？我要跟活人说话" asks for a person)
         return Decision("handoff", "request_human", max(nlu.confidence, 0.9 if cues.human else 0.0), ("asks_for_person",))
@@ -497,7 +506,7 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
 
     # 7. A city matter: a service question, or a ticket.
     asks_how = cues.question > 0 or nlu.name == "ask_service"
-    complaint_led = cues.complaint + cues.request >= 2 or (letter and cues.problem)
+    complaint_led = cues.complaint + cues.request >= 2 or (letter and cues.problem) or cues.send_someone
     service_ok = ev.service >= SERVICE_FLOOR
     if service_ok and asks_how and not complaint_led:
         conf = max(ev.service, nlu.score("ask_service"))

@@ -361,7 +361,7 @@ def test_a_letter_is_an_emergency_when_its_present_part_reads_as_one() -> None:
     "找个懂的人来 你回答的都不对",
     "麻烦接一下你们领导 这事你解决不了",
 ])
-def test_a_person_asked_for_in_everyday_words_is_a_handoff(text: str) -> None:
+def test_a_manager_someone_who_knows_or_another_person_asked_for_is_a_handoff(text: str) -> None:
     d = decide(nlu("out_of_scope", 0.7), evidence(text, city=0.3))
     assert d.outcome == "handoff", (text, d)
 
@@ -416,3 +416,10 @@ def test_english_complaints_a_call_back_an_operator_and_a_goodbye_after_thanks(t
     from router.domain.normalise import normalise
     d = decide(nlu("out_of_scope", 0.9), evidence(normalise(text), city=0.5))
     assert d.outcome == outcome, (text, d)
+
+
+def test_an_agency_asked_to_send_its_people_is_a_ticket_not_a_person_on_the_line() -> None:
+    text = "天桥上有个老人家在乞讨 好像糊涂了 能不能让救助站的人来看看"
+    d = decide(nlu("request_human", 0.92), evidence(text, city=0.9))
+    assert d.outcome == "ticket", d
+    assert decide(nlu("request_human", 0.92), evidence("能不能让人工来跟我说", city=0.5)).outcome == "handoff"
