@@ -57,7 +57,7 @@ PHRASES: tuple[str, ...] = (
     "在冒烟", "不在了就清净", "老年痴呆",
     # a choke, a whole bottle of pills, a door sealed with tape, being followed home (2026-12-05, the dev
     # sets' phone lines)
-    "卡住了", "一整瓶", "门缝", "胶带", "跟到我楼下", "湿透了",
+    "卡住了", "一整瓶", "门缝", "胶带", "跟到我楼下", "湿透了", "石油气味",
 )
 
 # Words that say what a caller wants, heard wrong just as often ("公单" for 工单, "专人工" for 转人工):
