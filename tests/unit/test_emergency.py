@@ -379,6 +379,21 @@ def test_a_crowd_trying_to_talk_someone_down_is_not_a_general_remark() -> None:
     ("我们在梧桐山迷路了 天黑了 同伴摔下去腿断了不能走", "119"),   # lost and hurt in the hills
     ("深圳湾公园这边有人掉海里了！！在水里扑腾", "119"),           # water rescue is 119's
     ("电梯老是困人，现在又困住了一个老人", "119"),
+    # outside authors' danger said without the usual words (2026-12-05)
+    ("楼下有个工人从脚手架掉下来了，躺着不动", "120"),                  # a person falling from a height
+    ("女儿放学没到家，电话手表一直打不通", "110"),                      # not home ("到家"), no answer
+    ("一个陌生男人把我儿子抱走了，往地铁口那边跑了", "110"),            # a child taken
+    ("我被锁在冷库里了，好冷，手都没知觉了", "119"),
+    ("小孩偷吃了奶奶的降压药，现在一直睡", "120"),
+    ("电吹风掉进浴缸里了，我妈在里面洗澡", "120"),
+    ("厕所门反锁，门缝下面有血", "120"),
+    ("房梁断了，我们还在屋里", "119"),
+    ("前面人太多有人摔倒，后面的人踩上去了", "110"),                    # a crowd crush
+    ("水还在涨，家里有个坐轮椅的老人搬不动", "119"),
+    ("我爸有阿尔茨海默，早上出门买菜，到现在都三个小时了，人不见了", "110"),
+    ("跟着我从地铁站一直跟到我楼下了，我好怕", "110"),                  # followed home
+    ("邻居门缝贴了胶带，敲门没人应", "110"),                            # a door sealed, nobody answers
+    ("阿爷讲嘢讲到一半，半边面歪咗，右手郁唔到", "120"),                # a face drooping, in Cantonese
 ])
 def test_danger_now_said_in_words_the_rules_lacked(text: str, number: str) -> None:
     found = detect(text)
@@ -658,27 +673,6 @@ def test_advice_sport_a_dropped_thought_others_and_figures_are_not_an_emergency(
 def test_a_body_that_cannot_breathe_and_people_who_cannot_get_out_still_are() -> None:
     assert detect("我爸突然喘不过气，嘴唇发紫").number == "120"
     assert detect("楼道全是烟，我们逃不出去了").number == "119"
-
-
-@pytest.mark.parametrize(("text", "number"), [
-    ("楼下有个工人从脚手架掉下来了，躺着不动", "120"),                  # a person falling from a height
-    ("女儿放学没到家，电话手表一直打不通", "110"),                      # not home ("到家"), no answer
-    ("一个陌生男人把我儿子抱走了，往地铁口那边跑了", "110"),            # a child taken
-    ("我被锁在冷库里了，好冷，手都没知觉了", "119"),
-    ("小孩偷吃了奶奶的降压药，现在一直睡", "120"),
-    ("电吹风掉进浴缸里了，我妈在里面洗澡", "120"),
-    ("厕所门反锁，门缝下面有血", "120"),
-    ("房梁断了，我们还在屋里", "119"),
-    ("前面人太多有人摔倒，后面的人踩上去了", "110"),                    # a crowd crush
-    ("水还在涨，家里有个坐轮椅的老人搬不动", "119"),
-    ("我爸有阿尔茨海默，早上出门买菜，到现在都三个小时了，人不见了", "110"),
-    ("跟着我从地铁站一直跟到我楼下了，我好怕", "110"),                  # followed home
-    ("邻居门缝贴了胶带，敲门没人应", "110"),                            # a door sealed, nobody answers
-    ("阿爷讲嘢讲到一半，半边面歪咗，右手郁唔到", "120"),                # a face drooping, in Cantonese
-])
-def test_danger_said_without_the_usual_words(text: str, number: str) -> None:
-    found = detect(text)
-    assert found is not None and found.number == number, (text, found)
 
 
 @pytest.mark.parametrize("text", [
