@@ -718,3 +718,12 @@ def test_humour_hindsight_sport_pets_and_remarks_are_not_an_emergency(text: str)
 def test_waves_smoke_in_cantonese_and_words_that_only_look_like_danger(text: str, expected: str | None) -> None:
     found = detect(text)
     assert (found.number if found else None) == expected, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "他晕倒后一直没醒",                    # what happened next is still going on
+    "老人摔倒以后起不来了",
+    "楼下着火了，人没事，但火越来越大",    # people safe, the fire is not
+])
+def test_what_happened_next_and_people_safe_from_a_fire_still_going_are_danger_now(text: str) -> None:
+    assert detect(text) is not None, text
