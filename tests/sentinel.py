@@ -44,10 +44,16 @@ def sentinel_conf(port: int, workdir: Path, password: str, *, primary_port: int,
                    QUORUM=quorum, DOWN_AFTER_MS=down_after_ms, FAILOVER_TIMEOUT_MS=failover_timeout_ms)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _free_ports(n: int) -> list[int]:
+    """n distinct free ports: the sockets are held together, so the kernel cannot hand one out twice."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def _command(port: int, *args: str, password: str = "", timeout: float = 1.0) -> str:
@@ -79,8 +85,9 @@ class SentinelSet:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.password, self.service = password, service
         self.dir = Path(tempfile.mkdtemp(prefix="rsa-sentinel-"))
-        self.ports = {"a": _free_port(), "b": _free_port()}
-        self.sentinel_ports = [_free_port() for _ in range(sentinels)]
+        ports = _free_ports(2 + sentinels)
+        self.ports = {"a": ports[0], "b": ports[1]}
+        self.sentinel_ports = ports[2:]
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     @property

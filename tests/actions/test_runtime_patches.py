@@ -86,7 +86,10 @@ def backends() -> Iterator[str]:
     """A fresh fake router and the real action server on free ports; yields the action endpoint URL."""
     from tests.actions.fake_router import TOKEN
 
-    router_port, actions_port = _free_port(), _free_port()
+    router_port = _free_port()
+    actions_port = _free_port()
+    while actions_port == router_port:  # asked one at a time, the kernel may hand out the same port twice
+        actions_port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ACTIONS_TOKEN": ACTIONS_TOKEN,
            "ROUTER_URL": f"http://127.0.0.1:{router_port}", "ROUTER_BOT_TOKEN": TOKEN, "ROUTER_API_TOKEN": TOKEN}
     env.pop("ACTIONS_HOST", None)

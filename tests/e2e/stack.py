@@ -12,18 +12,36 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
-__all__ = ["Stack", "free_port"]
+__all__ = ["Stack", "free_port", "free_ports"]
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_ports(n: int, exclude: Collection[int] = ()) -> list[int]:
+    """n distinct free ports, none in ``exclude``. Asked one at a time, the kernel may hand out the same port
+    twice once the first socket is closed (a restart once got Redis and the router on one port)."""
+    for _ in range(50):
+        socks = [socket.socket() for _ in range(n)]
+        try:
+            for s in socks:
+                s.bind(("127.0.0.1", 0))
+            ports = [int(s.getsockname()[1]) for s in socks]
+        finally:
+            for s in socks:
+                s.close()
+        if not any(p in exclude for p in ports):
+            return ports
+    raise RuntimeError(f"no {n} free ports outside {exclude}")
 
 
 def free_port_run(n: int) -> int:
@@ -43,14 +61,15 @@ def free_port_run(n: int) -> int:
 class Stack:
     def __init__(self, var_dir: str | None = None) -> None:
         self.var_dir = var_dir or tempfile.mkdtemp(prefix="rsa-e2e-")
-        self.router_port = free_port()
+        rasa_port = free_port_run(4)
+        self.router_port, actions_port, redis_port = free_ports(3, exclude=range(rasa_port, rasa_port + 4))
         self.env = {
             **os.environ,
             "VAR_DIR": self.var_dir,
             "ROUTER_PORT": str(self.router_port),
-            "RASA_PORT": str(free_port_run(4)),
-            "ACTIONS_PORT": str(free_port()),
-            "OWN_REDIS_PORT": str(free_port()),
+            "RASA_PORT": str(rasa_port),
+            "ACTIONS_PORT": str(actions_port),
+            "OWN_REDIS_PORT": str(redis_port),
             "ROUTER_API_TOKEN": "e2e-token",
             "RASA_TOKEN": "e2e-rasa-token",
             "VOICE_WEBHOOK_USER": "jambonz",
