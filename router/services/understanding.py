@@ -49,6 +49,18 @@ MAX_ALTERNATIVES = 5
 PHONETIC_MAX_CHARS = 80
 
 
+def _bounded(text: str) -> str:
+    """``text`` normalised and bounded as the evidence reads it."""
+    return normalise(text[: MAX_EVIDENCE_CHARS * 2])[:MAX_EVIDENCE_CHARS]
+
+
+def _raise_to(danger: dict[str, float], heads: dict[str, Any]) -> None:
+    """Raise ``danger``'s emergency and crisis to another reading's (the intake model's heads), where higher."""
+    read = heads.get("danger", {})
+    for key in ("emergency", "crisis"):
+        danger[key] = max(danger.get(key, 0.0), float(read.get(key, 0.0)))
+
+
 @dataclass
 class Understood:
     """The evidence, plus what was computed on the way and the triage answer reuses."""
@@ -71,7 +83,7 @@ class Understanding:
                  with_topic: bool = False, offered: Sequence[tuple[str, str]] = ()) -> Understood:
         """The evidence on ``text``; ``with_topic`` also runs the topic classifier (the triage answer
         names the topic; the decision itself does not need it: the city model reads the same letters)."""
-        clean = normalise(text[: MAX_EVIDENCE_CHARS * 2])[:MAX_EVIDENCE_CHARS]
+        clean = _bounded(text)
         heard_as = clean
         if channel == "voice" and len(clean) <= PHONETIC_MAX_CHARS:
             # A spoken turn: what the caller wants, heard wrong ("公单" → 工单, "专人工" → 转人工).
@@ -87,8 +99,7 @@ class Understanding:
         city: float | None = None
         danger_now: dict[str, float] = {}
         if self.model is not None:
-            calm = emergency_rules.calm(clean)
-            heads = self.model.predict(calm)
+            heads = self.model.predict(emergency_rules.calm(clean))
             danger = dict(heads.get("danger", {}))
             city = heads.get("city", {}).get("city", 0.5)
             # Each other thing the recogniser heard is read too, and the most danger any of them holds
@@ -97,16 +108,12 @@ class Understanding:
             others = [] if emergency_rules.tells_past(spoken) else list(alternatives)[:MAX_ALTERNATIVES]
             for other in others:
                 if isinstance(other, str) and other.strip():
-                    read = self.model.predict(emergency_rules.calm(normalise(other[: MAX_EVIDENCE_CHARS * 2])[:MAX_EVIDENCE_CHARS]))
-                    for key in ("emergency", "crisis"):
-                        danger[key] = max(danger.get(key, 0.0), float(read.get("danger", {}).get(key, 0.0)))
+                    _raise_to(danger, self.model.predict(emergency_rules.calm(_bounded(other))))
             if len(clean) >= LETTER_CHARS:
                 # A letter's present parts, read again (router.domain.intake.LETTER_NOW_DETECTOR); from the
                 # text as the rules read it, where a typist's spaces still end a phrase.
                 for part in present_parts(spoken):
-                    read = self.model.predict(part).get("danger", {})
-                    for key in ("emergency", "crisis"):
-                        danger_now[key] = max(danger_now.get(key, 0.0), float(read.get(key, 0.0)))
+                    _raise_to(danger_now, self.model.predict(part))
         if self.model is None or max(danger.get("crisis", 0.0), danger_now.get("crisis", 0.0)) >= 0.5:
             crisis_number = emergency_rules.crisis_number(spoken)
         # Whom to call for an emergency only the model hears (only asked when it may): from the words,
