@@ -727,3 +727,48 @@ def test_waves_smoke_in_cantonese_and_words_that_only_look_like_danger(text: str
 ])
 def test_what_happened_next_and_people_safe_from_a_fire_still_going_are_danger_now(text: str) -> None:
     assert detect(text) is not None, text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("我爷爷把那瓶杀虫剂当成饮料喝了一口 现在一直呕", "120"),       # poison drunk by mistake
+    ("阿伯喺街市行行下就瘫咗落地 冇晒反应", "120"),                 # a collapse in Cantonese
+    ("我阿公洗身洗到一半就倒落去 目睭唔开", "120"),                  # Hokkien
+    ("我奶奶在厨房滑倒了 现在躺在地上 腿一动就痛 起不来", "120"),
+    ("阿妈食错药 食咗成板安眠药落去 而家好眼瞓", "120"),
+    ("楼下那个配电箱一直在冒火花 啪啪响", "119"),
+    ("河边有个小伙子掉下去了 冒了几下泡就没上来了", "119"),
+    ("我哋困喺商场嘅𨋢入面 冇人应", "119"),
+    ("我妈被骗了 对方说是法院的 她现在正在准备去银行转账", "110"),
+    ("女儿在滑梯那里玩 我接了个电话一转身就不见了 喊也喊不应", "110"),
+    ("There's smoke pouring out of the shop downstairs", "119"),
+    ("5号楼着火了 好大的烟", "119"),                                  # 5号 is a building, not a date
+    ("我们被困在2号电梯里了 出不来", "119"),
+    ("3月5号那天楼下着火了 我想问问赔偿", None),                     # a date is still the past
+])
+def test_danger_said_other_ways_by_new_callers(text: str, expected: str | None) -> None:
+    found = detect(text)
+    assert (found.number if found else None) == expected, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "我爸瘫在床上好几年了 想问居家养老服务怎么申请",                   # bed-bound for years: a service question
+    "我要投诉救护车！我妈上个月心脏病发作 等了四十分钟车才来 现在人在康复医院 我要个说法",
+    "对面那户为了停车位跟我吵了一年多 天天骂我 说要打死我 今天他出差了 想找人调解",
+])
+def test_a_past_call_out_a_bed_bound_parent_and_a_threat_in_a_long_quarrel_are_not_an_emergency(text: str) -> None:
+    assert detect(text) is None, (text, detect(text))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("孙子吃花生卡住了 脸都紫了", "120"),            # a choke, not someone trapped
+    ("有个人正趴在我家窗户外面的防盗网上", "110"),    # a burglar, not a fall
+    ("她老公在掐她脖子", "110"),
+    ("工地的棚子塌了 下面压着人", "119"),
+    ("我胸口好痛 像有块石头压着 一直出冷汗", "120"),  # a weight on the chest is no one pinned down
+    ("巷子里有间屋在往外喷火", "119"),
+    ("我老伴有糖尿病 现在满头大汗 不认识人了", "120"),
+    ("我爸胸口痛 出好多汗", "120"),
+])
+def test_whom_to_call_when_only_the_model_heard_the_danger(text: str, expected: str) -> None:
+    from router.domain.emergency import danger_number
+    assert danger_number(text) == expected, text
