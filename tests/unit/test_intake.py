@@ -423,3 +423,38 @@ def test_an_agency_asked_to_send_its_people_is_a_ticket_not_a_person_on_the_line
     d = decide(nlu("request_human", 0.92), evidence(text, city=0.9))
     assert d.outcome == "ticket", d
     assert decide(nlu("request_human", 0.92), evidence("能不能让人工来跟我说", city=0.5)).outcome == "handoff"
+
+
+@pytest.mark.parametrize("text", [
+    "上个月报的路灯那个事 你们说一周内修 今天都第十天了",
+    "我前两个礼拜打过嚟讲渠淤塞 有冇下文",
+    "我反映了四次了 每次都说转给别的部门 到底是谁在处理",
+    "你们说已经派人来看了 我等了一上午 人呢",
+    "我的投诉被退回了 说诉求不清楚 要我重新提交吗",
+    "昨天投诉的 今天就显示办结了 根本没人来过",
+    "我之前打过嚟讲条街啲渠盖烂咗 你哋话会整 整咗未",
+    "I filed a complaint about the noise last month and there are no updates",
+])
+def test_an_earlier_report_said_in_new_ways_is_a_status_question(text: str) -> None:
+    from router.domain.normalise import normalise
+    d = decide(nlu("report_problem", 0.8), evidence(normalise(text), city=0.9))
+    assert d.outcome == "ticket_status", (text, d)
+
+
+@pytest.mark.parametrize("text", [
+    "我唔识讲普通话 有冇识讲白话嘅人",
+    "你是机器吧 帮我接个话务员",
+    "按哪个键才能找到人工啊",
+    "你们人工是不是下班了",
+    "你是机器人吧我不跟机器人说",
+    "zhuan rengong",
+    "我要找你们主管反映这个问题",
+])
+def test_a_person_asked_for_in_dialect_by_key_or_in_pinyin_is_a_handoff(text: str) -> None:
+    d = decide(nlu("out_of_scope", 0.9), evidence(text, city=0.3))
+    assert d.outcome == "handoff", (text, d)
+
+
+def test_a_request_to_send_someone_to_fix_it_is_not_a_person_on_the_line() -> None:
+    d = decide(nlu("report_problem", 0.9), evidence("楼道灯坏了 帮我找个人来修一下", city=0.9))
+    assert d.outcome == "ticket", d
