@@ -772,3 +772,19 @@ def test_a_past_call_out_a_bed_bound_parent_and_a_threat_in_a_long_quarrel_are_n
 def test_whom_to_call_when_only_the_model_heard_the_danger(text: str, expected: str) -> None:
     from router.domain.emergency import danger_number
     assert danger_number(text) == expected, text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("走廊里一股烧塑料的味道 还有噼里啪啦的声音", "119"),
+    ("楼下的烟涌上来了 我们下不去", "119"),
+    ("The gas cylinder downstairs is hissing", "119"),
+    ("巷子里的水已经齐腰了 有个老人站在那里不敢动", "119"),
+    ("超市门口的车里锁着个小孩 车主找不到", "119"),
+    ("窗户里面是橙色的光 一直往外冒热气", "119"),
+    ("墙上的裂缝越来越大 一直咔咔响", "119"),
+    ("我们吃了山上采的野生菌 现在一家人都在吐", "120"),
+    ("师傅碰到电线 人抽了一下就倒了 一点动静都没有", "120"),
+])
+def test_whom_to_call_from_what_is_seen_heard_and_smelt(text: str, expected: str) -> None:
+    from router.domain.emergency import danger_number
+    assert danger_number(text) == expected, text
