@@ -145,3 +145,18 @@ def test_places_given_to_the_catalogue_are_read_as_places() -> None:
     assert plain[0].item.id == placed[0].item.id == "x0"
     assert placed[0].score > plain[0].score
     assert placed[0].score == pytest.approx(_small().search("结婚登记怎么办")[0].score)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("How do I apply for a social security card?", ("sz-sb-card-apply",)),
+        ("Can I renew my driving licence here?", ("sz-dl-renew",)),
+        ("Where do I get a residence permit?", ("sz-jzz-apply",)),
+        ("How can I withdraw my housing provident fund when I leave China?", ("sz-gjj-leave",)),
+        ("What do I need to register my marriage?", ("sz-marriage",)),
+    ],
+)
+def test_english_questions_of_expatriate_residents_find_the_item(catalogue: Catalogue, query: str,
+                                                                 expected: tuple[str, ...]) -> None:
+    assert _ids(catalogue, query)[:1] and _ids(catalogue, query)[0] in expected, _ids(catalogue, query)

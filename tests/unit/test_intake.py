@@ -458,3 +458,17 @@ def test_a_person_asked_for_in_dialect_by_key_or_in_pinyin_is_a_handoff(text: st
 def test_a_request_to_send_someone_to_fix_it_is_not_a_person_on_the_line() -> None:
     d = decide(nlu("report_problem", 0.9), evidence("楼道灯坏了 帮我找个人来修一下", city=0.9))
     assert d.outcome == "ticket", d
+
+
+@pytest.mark.parametrize("text", [
+    "Hi, I work in Nanshan. How do I get a social security card? My employer pays in but I never got one.",
+    "can I renew my driving license in Shenzhen if my hukou is elsewhere",
+])
+def test_an_english_service_question_the_catalogue_answers_is_a_service_question(text: str) -> None:
+    d = decide(nlu("out_of_scope", 0.9), evidence(text, city=0.2, service=0.7))
+    assert d.outcome == "service_item", (text, d)
+
+
+def test_english_small_talk_stays_out_of_scope() -> None:
+    d = decide(nlu("out_of_scope", 0.95), evidence("Can you recommend a good restaurant in Shekou?", city=0.1))
+    assert d.outcome == "out_of_scope", d
