@@ -26,7 +26,9 @@ Training data — only what the project may train on (never ../shared/data/real,
   social-media voices: a method wished for casually, by place, as a fantasy or after an ordinary day;
   against invitations, trips, romance, illness and medicine, comfort, rides, jokes, anger at others)
   and data/authored/everyday_short.jsonl (goodbyes, tonight's
-  dinner, going home, finishing work: the short everyday words a crisis post also uses).
+  dinner, going home, finishing work: the short everyday words a crisis post also uses), and the
+  outside authors' residents and callers of router.adapters.artefacts.OUTSIDE_SETS (tests/data: their
+  emergencies and crises against their tickets, questions and small talk in the same words).
 Every example is also seen once more through a simulated speech recogniser (characters swapped for
 homophones), so garbled phone text still reads.
 """
@@ -34,6 +36,7 @@ homophones), so garbled phone text still reads.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
@@ -50,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from router.adapters.artefacts import intake_model_stem, save_artefact  # noqa: E402
+from router.adapters.artefacts import OUTSIDE_SETS, intake_model_stem, save_artefact  # noqa: E402
 from router.domain.textmodel import LinearTextModel, char_ngrams, prepare_text  # noqa: E402
 
 NLU = ROOT / "nlu_data"
@@ -143,6 +146,41 @@ def smp_training_negatives() -> list[str]:
     return sorted(set(out))
 
 
+_CRISIS_NOTE = re.compile(r"crisis|suicid|self.?harm|despair|farewell|goodbye|hopeless", re.I)
+# Lines of the outside sets that share a run of 10 characters with ../shared/data/real (scripts/check_authored.py,
+# 2026-12-05): the authors never saw it, but nothing that overlaps the real text is trained on (sha256[:16]).
+_OVERLAPS_REAL = frozenset({"fe5d44bdbf2914d6", "7997d32b409a4533", "284f06359e20dfe4", "51d36c196537d50b"})
+# Words of an indirect crisis (an edge, a goodbye, the means, the last day) in an emergency row no one marked as one.
+_CRISIS_HINT = re.compile("天台|楼顶|顶楼|桥上|江边|海边|最后一|不用再|麻烦任何人|送人|遗书|告别|再见|结束|解脱|割|手腕|划了|"
+                          "药|炭|绳|跳|不想|活着|没意思|撑不|熬不|离开|走了|对不起")
+
+
+def outside_danger_rows() -> list[tuple[str, str]]:
+    """(text, none / emergency / crisis) from the outside authors' sets (router.adapters.artefacts.OUTSIDE_SETS).
+    A crisis is one the author marked (``crisis``, or said so in the persona or style) or the crisis rules
+    recognise; every other emergency is an emergency."""
+    from router.domain import emergency as rules
+
+    rows: list[tuple[str, str]] = []
+    for name in OUTSIDE_SETS:
+        for r in jsonl(ROOT / "tests" / "data" / f"{name}.jsonl"):
+            text = str(r["text"])
+            if hashlib.sha256(text.encode()).hexdigest()[:16] in _OVERLAPS_REAL:
+                continue
+            if r.get("outcome") != "emergency":
+                rows.append((text, "none"))
+                continue
+            found = rules.detect(text)
+            if (bool(r.get("crisis")) or bool(_CRISIS_NOTE.search(f"{r.get('persona', '')} {r.get('style', '')}"))
+                    or (found is not None and found.is_crisis)):
+                rows.append((text, "crisis"))
+            elif not _CRISIS_HINT.search(text):
+                rows.append((text, "emergency"))
+            # else: a crisis the author gave only an emergency number: left out rather than taught as an
+            # emergency, which would split the model's reading of indirect crises between the two
+    return rows
+
+
 def build_corpus(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     """head → [(text, label)]."""
     nlu = nlu_examples()
@@ -182,6 +220,9 @@ def build_corpus(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
     danger += [(t, "none") for t in extra]
     danger += [(t, "none") for i in (*sorted(CITY_INTENTS), *sorted(OTHER_INTENTS), "inform", "request_human") for t in nlu.get(i, [])]
     danger += [(t, "none") for t in smp]
+    # Outside authors' residents and callers (tests/data, artefacts.OUTSIDE_SETS): what danger now sounds like
+    # to people who never saw this project, and the tickets that only sound like it.
+    danger += outside_danger_rows()
 
     table = homophone_table([t for t, _ in city + danger])
     corpus = {}

@@ -63,3 +63,29 @@ def test_an_artefact_with_one_shared_idf_still_loads_and_reads_alike() -> None:
 def test_a_head_without_an_idf_needs_the_shared_one() -> None:
     with pytest.raises(ValueError):
         LinearTextModel({"火": 0}, None, [Head("danger", ["a", "b"], np.zeros((1, 1)), np.zeros(1))])
+
+
+def test_outside_sets_teach_danger_without_splitting_an_unmarked_crisis(tmp_path: Path, monkeypatch) -> None:
+    trainer = _trainer()
+    data = tmp_path / "tests" / "data"
+    data.mkdir(parents=True)
+    rows = [
+        {"text": "楼下仓库在冒黑烟 里面还有人", "outcome": "emergency", "emergency_number": "119"},
+        {"text": "我现在站在天台边上 风好大 以后不用再找我了", "outcome": "emergency", "emergency_number": "110"},
+        {"text": "我不想活了 药都准备好了", "outcome": "emergency", "emergency_number": "120", "crisis": True},
+        {"text": "这几天好难熬", "outcome": "emergency", "emergency_number": "110", "style": "indirect crisis"},
+        {"text": "上周楼下着过火 现在消防通道还堵着", "outcome": "ticket", "emergency_number": None},
+        {"text": "今天天气真好", "outcome": "out_of_scope", "emergency_number": None},
+    ]
+    (data / "one.jsonl").write_text("\n".join(__import__("json").dumps(r, ensure_ascii=False) for r in rows),
+                                    encoding="utf-8")
+    monkeypatch.setattr(trainer, "ROOT", tmp_path)
+    monkeypatch.setattr(trainer, "OUTSIDE_SETS", ("one",))
+    got = dict(trainer.outside_danger_rows())
+    assert got["楼下仓库在冒黑烟 里面还有人"] == "emergency"
+    assert got["我不想活了 药都准备好了"] == "crisis"          # marked by the author
+    assert got["这几天好难熬"] == "crisis"                    # said so in the style
+    # an edge the author marked only with a number: never taught as an emergency (a crisis if the rules know it)
+    assert got.get("我现在站在天台边上 风好大 以后不用再找我了") in (None, "crisis")
+    assert got["上周楼下着过火 现在消防通道还堵着"] == "none"
+    assert got["今天天气真好"] == "none"
