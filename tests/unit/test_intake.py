@@ -399,6 +399,15 @@ def test_a_plain_request_for_a_person_is_not_made_a_crisis_by_the_model_alone() 
     "你们那个回访电话我没接到 事情还没解决的 别给我结案了",
     "I submitted a complaint last week about the street lights. Any update?",
     "唔该帮我睇下我嗰单投诉去到边",
+    # said in new ways (as residents_dev11's author wrote them, 2026-12-05)
+    "上个月报的路灯那个事 你们说一周内修 今天都第十天了",
+    "我前两个礼拜打过嚟讲渠淤塞 有冇下文",
+    "我反映了四次了 每次都说转给别的部门 到底是谁在处理",
+    "你们说已经派人来看了 我等了一上午 人呢",
+    "我的投诉被退回了 说诉求不清楚 要我重新提交吗",
+    "昨天投诉的 今天就显示办结了 根本没人来过",
+    "我之前打过嚟讲条街啲渠盖烂咗 你哋话会整 整咗未",
+    "I filed a complaint about the noise last month and there are no updates",
 ])
 def test_an_earlier_report_followed_up_reopened_or_added_to_is_a_status_question(text: str) -> None:
     from router.domain.normalise import normalise
@@ -423,22 +432,6 @@ def test_an_agency_asked_to_send_its_people_is_a_ticket_not_a_person_on_the_line
     d = decide(nlu("request_human", 0.92), evidence(text, city=0.9))
     assert d.outcome == "ticket", d
     assert decide(nlu("request_human", 0.92), evidence("能不能让人工来跟我说", city=0.5)).outcome == "handoff"
-
-
-@pytest.mark.parametrize("text", [
-    "上个月报的路灯那个事 你们说一周内修 今天都第十天了",
-    "我前两个礼拜打过嚟讲渠淤塞 有冇下文",
-    "我反映了四次了 每次都说转给别的部门 到底是谁在处理",
-    "你们说已经派人来看了 我等了一上午 人呢",
-    "我的投诉被退回了 说诉求不清楚 要我重新提交吗",
-    "昨天投诉的 今天就显示办结了 根本没人来过",
-    "我之前打过嚟讲条街啲渠盖烂咗 你哋话会整 整咗未",
-    "I filed a complaint about the noise last month and there are no updates",
-])
-def test_an_earlier_report_said_in_new_ways_is_a_status_question(text: str) -> None:
-    from router.domain.normalise import normalise
-    d = decide(nlu("report_problem", 0.8), evidence(normalise(text), city=0.9))
-    assert d.outcome == "ticket_status", (text, d)
 
 
 @pytest.mark.parametrize("text", [
