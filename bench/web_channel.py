@@ -106,7 +106,7 @@ async def main_async(args: argparse.Namespace) -> str:
     long_runs = [await run("rasa", args, 2, args.baseline_long_turns, 2),
                  await run("router", args, 2, args.long_turns, 2)]
     lines = [header("Web channel vs. Rasa's own webhook"),
-             "Same conversations (10 turns cycling a greeting, service questions, a report with skips, thanks)",
+             "Same conversations (10 turns cycling a greeting, service questions, a report answered through its form to a filed ticket, thanks)",
              "sent through the router's web channel and straight to Rasa's REST-style webhook, one run.", "",
              "| target | concurrent | msgs | errors | msg/s | p50 ms | p95 ms | p99 ms |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
