@@ -323,6 +323,8 @@ _LAUGH = re.compile("哈哈|呵呵|笑死|😂|🤣")
 _AFRAID_NOW = frozenset({"怕", "担心"})
 # What may happen, said of the whole message.
 _WHAT_IF_CHARS = 30
+_NOT_YET = re.compile("还没(?:有)?(?:倒|塌|掉下来|断|砸到人|砸到|伤到人|碰到人)|快(?:要)?碰到人|差(?:一)?点(?:就)?(?:砸|碰|撞)到人|"
+                      "随时(?:都)?(?:会|可能)?(?:倒|塌|掉下来|砸下来)")
 _WHAT_IF = re.compile("万一|如果|假如|要是|担心|以防|防止|隐患|安全风险|存在风险|迟早|还没(?:有)?(?:人被|出事|伤到人)")
 # A crisis word that is not the sender's own danger now: a negation, a general remark, someone else's
 # death in the past or the news.
@@ -564,6 +566,10 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
         # No danger word, and the resident explains what may happen ("万一倒下来砸到人怎么办"): a hazard to
         # report. Said so that a detector does not raise the alarm on the same text. Not in a short turn: a
         # recogniser writes 防止 for 房子 ("房子塌了" → "防止他的…").
+        set_aside.append("what_if")
+    elif not hits and _NOT_YET.search(clean):
+        # No danger word, and the resident says the harm has not come yet ("路灯杆被撞歪了 现在还没倒", "电线垂到
+        # 地上 快碰到人了"), "now" or not: an urgent hazard for the agency, not a call to 110/119/120.
         set_aside.append("what_if")
     aside = tuple(dict.fromkeys(set_aside))
     if not hits and (_PAST.search(clean) and _RESOLVED.search(clean) or _OVER_NOW.search(clean)):

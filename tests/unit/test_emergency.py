@@ -788,3 +788,15 @@ def test_whom_to_call_when_only_the_model_heard_the_danger(text: str, expected: 
 def test_whom_to_call_from_what_is_seen_heard_and_smelt(text: str, expected: str) -> None:
     from router.domain.emergency import danger_number
     assert danger_number(text) == expected, text
+
+
+@pytest.mark.parametrize(("text", "aside"), [
+    ("那个路灯杆被车撞歪了 斜在那里 现在还没倒", True),          # the harm has not come yet: a hazard
+    ("电线杆上的电线掉下来了 垂到地上 快碰到人了 你们快来", True),
+    ("楼上阳台的花盆随时会掉下来", True),
+    ("电线掉下来了 冒火花 快碰到人了", False),                      # sparks now: the rule still alarms
+])
+def test_harm_that_has_not_come_yet_holds_the_detector_back(text: str, aside: bool) -> None:
+    from router.domain.emergency import assess
+    found, set_aside = assess(text)
+    assert (found is None and "what_if" in set_aside) == aside, (text, found, set_aside)
