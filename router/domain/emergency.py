@@ -48,6 +48,8 @@ class Emergency:
 # the most life-threatening kinds come first.
 _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
     ("self_harm", "110", re.compile(
+        "(?i:\\bkill(?:ing)? myself\\b|\\bend(?:ing)? my (?:own )?life\\b|\\bwant(?:ed)? to die\\b|\\bend it all\\b|"
+        "\\b(?:on|at) the (?:edge|roof|rooftop|bridge|ledge)\\b[^.!?]{0,80}\\bgoodbye\\b|\\btell (?:someone|somebody|you) goodbye\\b)|"
         "自杀|自尽|轻生|寻死|不想(?:再)?活|想去死|(?:想|要|准备)跳下去|活不下去|不活了|活着没意思|活着太累|想死|要去死|去死了|死了算了|"
         "死了就解脱|一了百了|结束(?:自己的)?生命|割腕|割(?:了)?手腕|上吊|烧炭(?![，,]?(?:取暖|烤火))|跳楼自杀|想跳楼|准备跳楼|要跳楼|(?:去|会|就|要)跳楼|"
         "从楼上跳下去|(?:吃|吞|服)(?:了)?[^，。,.!?！？]{0,6}安眠药|喝(?:了)?[^。.!?！？]{0,12}(?:农药|百草枯|敌敌畏)|"
@@ -287,6 +289,10 @@ _PAST = re.compile(
     "[0-9一二三四五六七八九十]+(?:月|号)[0-9一二三四五六七八九十]*(?:日|号)?(?![电楼线门栋床房口车窗柜台座机地仓])|[0-9]{4}年|昨天|昨晚|前天|"
     "上个?(?:周|礼拜|星期)[一二三四五六日天]|几天前|几个月前|[0-9一二三四五六七八九十两]+(?:天|个月|年|周)(?:以)?前")
 _COMPLAINT = re.compile("占道|进不来|进不去|过不去|消防通道|投诉|太慢|来得慢|来晚|迟到|态度|不满意|差评|说法|反映|赔偿|收费|乱收|理赔|保险|推来推去|推嚟推去|跟进|追责|问责|道歉|年检")
+_ONCE = re.compile("一(?:起火|着火|失火)(?!灾)")
+# A threat made in a quarrel, the one who made it gone ("吵了半年了 昨天他说迟早弄死你 现在人已经走了").
+_QUARREL = re.compile("吵(?:了|咗)|闹(?:了|咗)|矛盾|纠纷|过节")
+_MAKER_GONE = re.compile("(?:人|他|她|佢)(?:已经|都)?(?:走了|走咗|不在(?:家|了)?|唔喺度|出差)")
 _FORMAL_COMPLAINT = re.compile("投诉|说法|问责|追责|差评")
 _THREAT = re.compile("(?:弄|打|砍|斩|捅|搞|整)死|杀了|要(?:你|我)的命")
 _NOW = re.compile("现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救|头先|依家|宜家|紧过嚟")
@@ -552,6 +558,9 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
                 continue
             if kind == "violence" and _SIMILE.search(reading, max(0, match.start() - 3), match.start()):
                 continue
+            if kind in ("fire", "smoke", "gas") and _ONCE.match(reading, max(0, match.start() - 1)):
+                set_aside.append(kind)  # "一起火整栋楼都跑不掉": once a fire starts — a hazard (一起火灾 is a fire)
+                continue
             if kind in ("medical", "trapped") and _BODY_FIGURE.search(
                     reading, max(0, match.start() - 16), min(len(reading), match.end() + 16)):
                 continue
@@ -599,7 +608,8 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
         return None, (*aside, *kinds)
     # A threat that is part of a long quarrel, the one who made it not there now ("跟我吵了大半年了 天天见到我就骂
     # 说要弄死我 今天他不在家"): a dispute for the 综治中心, not the police on the way.
-    if all(h[0] == "violence" and _THREAT.search(h[2]) for h in hits) and _CHRONIC.search(clean) and not now:
+    if all(h[0] == "violence" and _THREAT.search(h[2]) for h in hits) and (
+            (_CHRONIC.search(clean) and not now) or (_QUARREL.search(clean) and _MAKER_GONE.search(clean))):
         return None, (*aside, *kinds)
     if weak and _NOT_A_BODY.search(clean) and not _NOW.search(clean.replace("救命", "")):
         return None, (*aside, *kinds)
@@ -658,6 +668,7 @@ _SIGNS_MEDICAL = re.compile("晕|昏|不省人事|没(?:有)?(?:反应|呼吸|�
 
 _SIGNS_CHOKE = re.compile("噎|卡(?:住|咗|在)(?:了)?[^，。,.!?！？]{0,3}(?:喉|嗓子|紫|出声|说话|讲话|呼吸)|(?:糖|骨头|鱼刺|果冻|枣|花生|东西)[^，。,.!?！？]{0,3}卡住|"
                           "(?:面|脸)都紫|(?:吞|吃|食)[^，。,.!?！？]{0,6}卡(?:住|咗)")
+_OUT_OF_WATER_STILL = re.compile("(?:捞|救|拉|抱)(?:了)?(?:上来|上岸|出来)[^。!?！？]{0,12}(?:不动|不哭|没反应|没(?:有)?呼吸|没气|叫不醒)")
 _SIGNS_MEDICAL_MORE = re.compile("糖尿病|低血糖|满头大汗|不认识(?:人|我)|答不上|没力|往一边歪|烫(?:到|伤|着)|起泡|烧伤|喉咙|清洁块|"
                                  "(?:没|冇)(?:有|晒)?(?:动静|声)|动静都(?:没|冇)|人[^，。,.!?！？]{0,6}倒(?:了|下)|一动不动|(?:在|一直|都在)吐|菌子|野生菌|毒蘑菇|蘑菇")
 
@@ -668,8 +679,9 @@ def danger_number(text: str) -> EmergencyNumber:
     if not isinstance(text, str):
         raise TypeError(f"danger_number() needs a str, got {type(text).__name__}")
     clean = mandarin(prepare(text))
-    if _SIGNS_CHOKE.search(clean):
-        return "120"  # stuck in the throat, not in a lift ("食紧粒糖卡住咗 面都紫晒")
+    if _SIGNS_CHOKE.search(clean) or _OUT_OF_WATER_STILL.search(clean):
+        # stuck in the throat, not in a lift ("食紧粒糖卡住咗 面都紫晒"); out of the water and still: an ambulance
+        return "120"
     if _SIGNS_POLICE.search(clean):
         return "110"
     if _SIGNS_FIRE.search(clean):

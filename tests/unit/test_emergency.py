@@ -800,3 +800,22 @@ def test_harm_that_has_not_come_yet_holds_the_detector_back(text: str, aside: bo
     from router.domain.emergency import assess
     found, set_aside = assess(text)
     assert (found is None and "what_if" in set_aside) == aside, (text, found, set_aside)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("楼道里停满电动车还在充电 一起火整栋楼都跑不掉 请来检查", None),   # once a fire starts: a hazard
+    ("楼下发生了一起火灾 好大的烟", "119"),                               # 一起火灾 is a fire
+    ("和楼下吵了大半年了 昨晚他说要弄死我 现在人已经走了 想请社区调解", None),
+    ("他说要弄死我 现在还在门口砸门", "110"),
+    ("I'm standing on the bridge, I just wanted to tell someone goodbye", "110"),
+    ("I want to kill myself tonight", "110"),
+])
+def test_a_fire_that_may_come_a_threat_whose_maker_left_and_a_crisis_in_english(text: str,
+                                                                                expected: str | None) -> None:
+    found = detect(text)
+    assert (found.number if found else None) == expected, (text, found)
+
+
+def test_a_child_pulled_out_of_the_water_and_still_needs_an_ambulance() -> None:
+    from router.domain.emergency import danger_number
+    assert danger_number("孩子掉进水池了 刚捞上来 不哭也不动") == "120"

@@ -465,3 +465,17 @@ def test_an_english_service_question_the_catalogue_answers_is_a_service_question
 def test_english_small_talk_stays_out_of_scope() -> None:
     d = decide(nlu("out_of_scope", 0.95), evidence("Can you recommend a good restaurant in Shekou?", city=0.1))
     assert d.outcome == "out_of_scope", d
+
+
+@pytest.mark.parametrize(("text", "outcome"), [
+    ("同一个问题我已经是第三次投诉了 每次都回复已处理 第二天照样摆", "ticket_status"),
+    ("麻烦把我昨天投诉楼上装修的那个撤了吧", "ticket_status"),
+    ("Can I speak with a human operator please?", "handoff"),
+    ("能不能安排一个工作人员给我回个电话", "handoff"),
+    ("你哋有冇識講廣東話嘅接線生啊", "handoff"),
+])
+def test_a_repeated_complaint_a_withdrawal_and_a_person_asked_for_in_english_or_cantonese(text: str,
+                                                                                          outcome: str) -> None:
+    from router.domain.normalise import normalise
+    d = decide(nlu("report_problem", 0.8), evidence(normalise(text), city=0.9))
+    assert d.outcome == outcome, (text, d)
