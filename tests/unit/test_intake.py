@@ -360,6 +360,14 @@ def test_a_letter_is_an_emergency_when_its_present_part_reads_as_one() -> None:
     "给我转你们主任 我要当面讲",
     "找个懂的人来 你回答的都不对",
     "麻烦接一下你们领导 这事你解决不了",
+    # in dialect, by key, in pinyin, tired of the machine (2026-12-05)
+    "我唔识讲普通话 有冇识讲白话嘅人",
+    "你是机器吧 帮我接个话务员",
+    "按哪个键才能找到人工啊",
+    "你们人工是不是下班了",
+    "你是机器人吧我不跟机器人说",
+    "zhuan rengong",
+    "我要找你们主管反映这个问题",
 ])
 def test_a_manager_someone_who_knows_or_another_person_asked_for_is_a_handoff(text: str) -> None:
     d = decide(nlu("out_of_scope", 0.7), evidence(text, city=0.3))
@@ -432,20 +440,6 @@ def test_an_agency_asked_to_send_its_people_is_a_ticket_not_a_person_on_the_line
     d = decide(nlu("request_human", 0.92), evidence(text, city=0.9))
     assert d.outcome == "ticket", d
     assert decide(nlu("request_human", 0.92), evidence("能不能让人工来跟我说", city=0.5)).outcome == "handoff"
-
-
-@pytest.mark.parametrize("text", [
-    "我唔识讲普通话 有冇识讲白话嘅人",
-    "你是机器吧 帮我接个话务员",
-    "按哪个键才能找到人工啊",
-    "你们人工是不是下班了",
-    "你是机器人吧我不跟机器人说",
-    "zhuan rengong",
-    "我要找你们主管反映这个问题",
-])
-def test_a_person_asked_for_in_dialect_by_key_or_in_pinyin_is_a_handoff(text: str) -> None:
-    d = decide(nlu("out_of_scope", 0.9), evidence(text, city=0.3))
-    assert d.outcome == "handoff", (text, d)
 
 
 def test_a_request_to_send_someone_to_fix_it_is_not_a_person_on_the_line() -> None:
