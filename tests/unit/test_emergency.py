@@ -819,3 +819,17 @@ def test_a_fire_that_may_come_a_threat_whose_maker_left_and_a_crisis_in_english(
 def test_a_child_pulled_out_of_the_water_and_still_needs_an_ambulance() -> None:
     from router.domain.emergency import danger_number
     assert danger_number("孩子掉进水池了 刚捞上来 不哭也不动") == "120"
+
+
+@pytest.mark.parametrize("text", ["困得眼睛都睁不开了", "太阳太大 眼睛睁不开"])
+def test_eyes_that_will_not_open_from_sleep_or_sun_are_no_collapse(text: str) -> None:
+    assert detect(text) is None, (text, detect(text))
+
+
+@pytest.mark.parametrize("text", [
+    "我被骗了 现在想问转账能追回吗",                                  # a fraud told after, not being paid now
+    "他说不给钱就把照片发给我家人 我上周已经报警了 现在想问进展",
+    "孩子的自行车放在楼下 回来就没了",                                # a bike gone, not a child
+])
+def test_a_fraud_told_after_and_a_thing_gone_are_not_an_emergency(text: str) -> None:
+    assert detect(text) is None, (text, detect(text))
