@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from string import Template
 
+from tests.e2e.stack import free_ports
+
 __all__ = ["SentinelSet", "sentinel_conf", "server_conf"]
 
 DEPLOY_REDIS = Path(__file__).resolve().parents[1] / "deploy" / "redis"
@@ -42,18 +44,6 @@ def sentinel_conf(port: int, workdir: Path, password: str, *, primary_port: int,
     return _render("sentinel.conf", SENTINEL_BIND="", SENTINEL_PORT=port, SENTINEL_DIR=workdir,
                    REDIS_PASSWORD=password, SERVICE=service, PRIMARY_HOST="127.0.0.1", PRIMARY_PORT=primary_port,
                    QUORUM=quorum, DOWN_AFTER_MS=down_after_ms, FAILOVER_TIMEOUT_MS=failover_timeout_ms)
-
-
-def _free_ports(n: int) -> list[int]:
-    """n distinct free ports: the sockets are held together, so the kernel cannot hand one out twice."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def _command(port: int, *args: str, password: str = "", timeout: float = 1.0) -> str:
@@ -85,7 +75,7 @@ class SentinelSet:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.password, self.service = password, service
         self.dir = Path(tempfile.mkdtemp(prefix="rsa-sentinel-"))
-        ports = _free_ports(2 + sentinels)
+        ports = free_ports(2 + sentinels)
         self.ports = {"a": ports[0], "b": ports[1]}
         self.sentinel_ports = ports[2:]
         self.procs: dict[str, subprocess.Popen[bytes]] = {}

@@ -665,14 +665,18 @@ _SIGNS_MEDICAL = re.compile("晕|昏|不省人事|没(?:有)?(?:反应|呼吸|�
                             "翻白眼|往上翻|口吐白沫|吐血|流血|出血|血|心脏|心口|胸口|胸痛|冷汗|中风|半边|半身|不能动|动不了|"
                             "含糊|说不出话|讲不出话|讲唔到|摔|跌|掉下来|坠|爬不起来|起不来|不动|唔郁|不应|唔应|叫不醒|"
                             "骨折|过敏|疹子|肿|中毒|吃错药|休克|高烧|难产|要生了|羊水|不行了|倒地|倒在地上|趴|痛得|疼得|"
-                            "呕吐|上吐|下泻|站不起来|站不起|血流|断(?:了|咗)|电池|农药")
+                            "呕吐|上吐|下泻|站不起来|站不起|血流|断(?:了|咗)|电池|农药|"
+                            # 2026-12-05: low blood sugar, stroke, scalds, a throat burnt, lying still, vomiting, mushrooms
+                            "糖尿病|低血糖|满头大汗|不认识(?:人|我)|答不上|没力|往一边歪|烫(?:到|伤|着)|起泡|烧伤|喉咙|清洁块|"
+                            "(?:没|冇)(?:有|晒)?(?:动静|声)|动静都(?:没|冇)|人[^，。,.!?！？]{0,6}倒(?:了|下)|一动不动|(?:在|一直|都在)吐|"
+                            "菌子|野生菌|毒蘑菇|蘑菇")
+# A body in trouble that words of a rescue would otherwise send to 119: stuck in the throat, not in a lift
+# ("食紧粒糖卡住咗 面都紫晒"); pulled out of the water and still.
+_SIGNS_MEDICAL_FIRST = re.compile(
+    "噎|卡(?:住|咗|在)(?:了)?[^，。,.!?！？]{0,3}(?:喉|嗓子|紫|出声|说话|讲话|呼吸)|(?:糖|骨头|鱼刺|果冻|枣|花生|东西)[^，。,.!?！？]{0,3}卡住|"
+    "(?:面|脸)都紫|(?:吞|吃|食)[^，。,.!?！？]{0,6}卡(?:住|咗)|"
+    "(?:捞|救|拉|抱)(?:了)?(?:上来|上岸|出来)[^。!?！？]{0,12}(?:不动|不哭|没反应|没(?:有)?呼吸|没气|叫不醒)")
 
-
-_SIGNS_CHOKE = re.compile("噎|卡(?:住|咗|在)(?:了)?[^，。,.!?！？]{0,3}(?:喉|嗓子|紫|出声|说话|讲话|呼吸)|(?:糖|骨头|鱼刺|果冻|枣|花生|东西)[^，。,.!?！？]{0,3}卡住|"
-                          "(?:面|脸)都紫|(?:吞|吃|食)[^，。,.!?！？]{0,6}卡(?:住|咗)")
-_OUT_OF_WATER_STILL = re.compile("(?:捞|救|拉|抱)(?:了)?(?:上来|上岸|出来)[^。!?！？]{0,12}(?:不动|不哭|没反应|没(?:有)?呼吸|没气|叫不醒)")
-_SIGNS_MEDICAL_MORE = re.compile("糖尿病|低血糖|满头大汗|不认识(?:人|我)|答不上|没力|往一边歪|烫(?:到|伤|着)|起泡|烧伤|喉咙|清洁块|"
-                                 "(?:没|冇)(?:有|晒)?(?:动静|声)|动静都(?:没|冇)|人[^，。,.!?！？]{0,6}倒(?:了|下)|一动不动|(?:在|一直|都在)吐|菌子|野生菌|毒蘑菇|蘑菇")
 
 def danger_number(text: str) -> EmergencyNumber:
     """Whom to call for an emergency the rules did not name: 110 when someone is hurting someone (the
@@ -681,13 +685,12 @@ def danger_number(text: str) -> EmergencyNumber:
     if not isinstance(text, str):
         raise TypeError(f"danger_number() needs a str, got {type(text).__name__}")
     clean = mandarin(prepare(text))
-    if _SIGNS_CHOKE.search(clean) or _OUT_OF_WATER_STILL.search(clean):
-        # stuck in the throat, not in a lift ("食紧粒糖卡住咗 面都紫晒"); out of the water and still: an ambulance
+    if _SIGNS_MEDICAL_FIRST.search(clean):
         return "120"
     if _SIGNS_POLICE.search(clean):
         return "110"
     if _SIGNS_FIRE.search(clean):
         return "119"
-    if _SIGNS_MEDICAL.search(clean) or _SIGNS_MEDICAL_MORE.search(clean):
+    if _SIGNS_MEDICAL.search(clean):
         return "120"
     return "110"

@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -60,12 +59,6 @@ def _unclocked(value: Any) -> Any:
     return CLOCK.sub("<clock>", value) if isinstance(value, str) else value
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait(url: str, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -85,11 +78,9 @@ def _wait(url: str, proc: subprocess.Popen) -> None:
 def backends() -> Iterator[str]:
     """A fresh fake router and the real action server on free ports; yields the action endpoint URL."""
     from tests.actions.fake_router import TOKEN
+    from tests.e2e.stack import free_ports
 
-    router_port = _free_port()
-    actions_port = _free_port()
-    while actions_port == router_port:  # asked one at a time, the kernel may hand out the same port twice
-        actions_port = _free_port()
+    router_port, actions_port = free_ports(2)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ACTIONS_TOKEN": ACTIONS_TOKEN,
            "ROUTER_URL": f"http://127.0.0.1:{router_port}", "ROUTER_BOT_TOKEN": TOKEN, "ROUTER_API_TOKEN": TOKEN}
     env.pop("ACTIONS_HOST", None)
