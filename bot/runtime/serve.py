@@ -64,6 +64,36 @@ The fixes, for Rasa 3.6.21 only (requirements/bot.lock pins it):
   do not read back as they were written) goes through Rasa's merge as before. RASA_SERVE_SAVE_REPLAY=1
   keeps Rasa's save.
 
+- **A worker keeps the conversations it served warm, and writes only the new events.** Every message
+  costs Rasa a full read of the conversation from Redis — the JSON parsed, every event rebuilt and replayed,
+  and the events split by session and replayed once more to keep the last session — and a full write, every
+  event turned back into JSON. Both grow with the conversation; profiled under load they were the largest
+  part of a worker's CPU after TensorFlow (bench/results/profile_rasa.md). Now a worker keeps the tracker it
+  last saved for a conversation (the last 512) with the exact text it wrote. When the next message of that
+  conversation reaches the same worker (the router keeps a conversation on one worker) and Redis still holds
+  that text — compared whole — the kept tracker is handed out as it is: it is the tracker a replay of that
+  text builds. It is handed out once (taken from the keep), so no two callers share it; a turn that fails
+  before saving leaves nothing behind. Saving appends the new events' JSON to the text last seen, in the form
+  `json.dumps` gives the whole (tests compare the two byte for byte), and one Lua script writes only the
+  changed end of the text (SETRANGE: Redis' append-only file grows by the new events, not by the whole
+  conversation every turn) if the key still holds that text (its SHA-1 compared in Redis); otherwise — another worker wrote since,
+  the conversation has an earlier session Rasa's retrieve leaves out, the tracker lost events from its
+  front, an event broker is configured — the save above or Rasa's merge runs as before. Only a conversation
+  of one session is kept (Rasa's retrieve gives back the whole of it). RASA_SERVE_WARM_TRACKERS=0 turns
+  this off.
+
+- **A conversation's lock is one script to take and one to give back.** Rasa's Redis lock store keeps each
+  conversation's ticket lock as JSON under one key and, per message, reads and writes it seven times
+  (issue a ticket: read, write; check: read; finish: read, write; anyone waiting: read; delete) — seven
+  blocking round trips from the event loop, and two workers can interleave between a read and its write and
+  lose a ticket. Here the same first-come-first-served ticket lock (tickets in order, each expiring after the
+  lock lifetime, TICKET_LOCK_LIFETIME as in Rasa) lives in three keys changed only by Lua scripts: taking a
+  ticket (and learning whether it may go at once) is one round trip, giving it back is one. A message behind
+  another of the same conversation looks again after 5 ms, then twice as long each time up to 100 ms (or
+  Rasa's wait if shorter), where Rasa slept its whole wait (1 s) between looks: a resident's second line
+  sent right after the first no longer waits a second behind it. A ticket that ran out while waiting fails as Rasa's does
+  (LockError). RASA_SERVE_ATOMIC_LOCK=0 keeps Rasa's lock.
+
 - **The loaded model is taken out of the cyclic GC's walk.** A worker holds millions of objects once the
   model is loaded (TensorFlow's graphs, the featurisers' vocabularies); a full collection walked them all,
   ~400 ms measured with the model loaded alone, a stall of every conversation on that worker whenever it
@@ -99,8 +129,11 @@ def compiled_action_result_validator() -> Any:
     cls = validators.validator_for(schema)
     cls.check_schema(schema)  # once, here, instead of on every answer
     validator = cls(schema)
+    quick = quick_action_result_check(schema, cls)
 
     def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+        if quick is not None and quick(result):
+            return True  # valid: what the full validator would find too
         error = exceptions.best_match(validator.iter_errors(result))
         if error is not None:
             error.message += (
@@ -113,6 +146,47 @@ def compiled_action_result_validator() -> Any:
 
     _validate_action_result.compiled_once = True  # type: ignore[attr-defined]
     return _validate_action_result
+
+
+def quick_action_result_check(schema: dict[str, Any], cls: Any) -> Any:
+    """A check that passes exactly the action-server answers ``schema`` passes, in a fraction of the time, or
+    None if the schema is not of the form it relies on.
+
+    Each event must match exactly one branch of the events schema's `oneOf`, and every branch fixes the event's
+    name (`"event": {"const": ...}`), the names all different: an event can only ever match the branch of its
+    own name, so the `oneOf` holds exactly when that one branch holds. The full validator tries all 23 branches
+    for every event; this one validates the event against the schema with its own branch in place of the
+    `oneOf`. What it does not pass (an unknown name, a branch that fails) goes to the full validator, which
+    finds Rasa's error.
+    """
+    import copy
+
+    try:
+        events = schema["properties"]["events"]
+        item = events["items"]
+        branches = item["oneOf"]
+        names = [b["properties"]["event"]["const"] for b in branches]
+    except (KeyError, TypeError):
+        return None
+    if events.get("type") != "array" or len(set(names)) != len(names) or set(events) != {"type", "items"}:
+        return None
+    base = {k: v for k, v in item.items() if k != "oneOf"}
+    per_name = {name: cls({**base, "allOf": [branch]}) for name, branch in zip(names, branches, strict=True)}
+    rest_schema = copy.deepcopy(schema)
+    rest_schema["properties"]["events"] = {"type": "array"}
+    rest = cls(rest_schema)
+
+    def quick(result: Any) -> bool:
+        if not rest.is_valid(result):  # then it is an object, and its events (if any) a list
+            return False
+        for event in result.get("events", ()):
+            name = event.get("event") if isinstance(event, dict) else None
+            check = per_name.get(name) if isinstance(name, str) else None
+            if check is None or not check.is_valid(event):
+                return False
+        return True
+
+    return quick
 
 
 def event_type_lookup() -> Any:
@@ -348,7 +422,7 @@ def tracker_save_without_replay() -> Any:
     original = getattr(current, "original", current)
     counts = {"written": 0, "merged": 0}
 
-    async def save(self: Any, tracker: Any, timeout: float | None = None) -> None:
+    async def save(self: Any, tracker: Any, timeout: float | None = None) -> str | None:
         await self.stream_events(tracker)
         if not timeout and self.record_exp:
             timeout = self.record_exp
@@ -364,13 +438,238 @@ def tracker_save_without_replay() -> Any:
                 counts["merged"] += 1  # Rasa's own path (RedisTrackerStore.save, 3.6.21)
                 merged = self._merge_trackers(self.deserialise_tracker(tracker.sender_id, stored), tracker)
                 self.red.set(key, self.serialise_tracker(merged), ex=timeout)
-                return
+                return None
         counts["written"] += 1
-        self.red.set(key, json.dumps(dialogue), ex=timeout)  # = serialise_tracker(tracker)
+        text = json.dumps(dialogue)  # = serialise_tracker(tracker)
+        self.red.set(key, text, ex=timeout)
+        return text  # what the key now holds: this tracker, whole (Rasa's save returns nothing)
 
     save.counts = counts  # type: ignore[attr-defined]
     save.original = original  # type: ignore[attr-defined]
     return save
+
+
+SPLICE_HEAD = '{"events": ['
+
+
+def spliced(stored: str, sender_id: str, new_events: list[dict[str, Any]]) -> tuple[int, str] | None:
+    """Where and what to write over ``stored`` — the JSON Rasa's `serialise_tracker` wrote for a tracker's
+    first events — so that it becomes the JSON of the tracker with ``new_events`` (as dicts) after them:
+    (index in ``stored``, text from there to the end); None if ``stored`` is not in that form.
+
+    `json.dumps({"events": [...], "name": ...})` writes each element of the list as `json.dumps` writes it
+    alone, joined by ", ": the stored text with the new elements put in before its tail is what a full
+    serialisation gives, as long as the old events still serialise as they did (they are the same objects).
+    """
+    import json
+
+    tail = '], "name": ' + json.dumps(sender_id) + "}"
+    if not (stored.startswith(SPLICE_HEAD) and stored.endswith(tail)):
+        return None
+    at = len(stored) - len(tail)
+    if not new_events:
+        return at, tail
+    joined = ", ".join(json.dumps(e) for e in new_events)
+    return at, (joined if at == len(SPLICE_HEAD) else ", " + joined) + tail
+
+
+# KEYS[1] the conversation; ARGV: SHA-1 of the text the writer last saw there, the byte offset from which it
+# changes, the new text from there on, seconds to live (0: none). Written only if the key still holds that
+# text: one round trip instead of a read and a write, and only the new bytes go to the append-only file.
+_WRITE_IF_UNCHANGED = """
+local cur = redis.call('GET', KEYS[1])
+if not cur or redis.sha1hex(cur) ~= ARGV[1] then return 0 end
+redis.call('SETRANGE', KEYS[1], ARGV[2], ARGV[3])
+if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) else redis.call('PERSIST', KEYS[1]) end
+return 1
+"""
+
+
+def warm_tracker_store(size: int = 512) -> tuple[Any, Any]:
+    """Replacements for RedisTrackerStore._retrieve and .save that keep each worker's last saved tracker of a
+    conversation and write only the new events (see the module's docstring). Returns (retrieve, save)."""
+    import hashlib
+    import itertools
+    import math
+    from collections import OrderedDict
+
+    from rasa.core.tracker_store import RedisTrackerStore
+    from rasa.shared.core.constants import ACTION_SESSION_START_NAME
+    from rasa.shared.core.events import ActionExecuted
+    from rasa.shared.core.trackers import get_trackers_for_conversation_sessions
+
+    original_retrieve = getattr(RedisTrackerStore._retrieve, "original", RedisTrackerStore._retrieve)
+    current_save = RedisTrackerStore.save
+    original_save = getattr(current_save, "original", current_save)
+    fallback_save = tracker_save_without_replay()
+    counts = {"warm": 0, "cold": 0, "appended": 0, "full": 0}
+
+    def is_session_start(event: Any) -> bool:
+        # as rasa.shared.core.trackers.get_trackers_for_conversation_sessions splits a conversation
+        return isinstance(event, ActionExecuted) and event.action_name == ACTION_SESSION_START_NAME
+
+    def state(self: Any) -> tuple[OrderedDict[str, Any], Any]:
+        kept = self.__dict__.get("_rsa_warm")
+        if kept is None:
+            kept = self.__dict__["_rsa_warm"] = (OrderedDict(), self.red.register_script(_WRITE_IF_UNCHANGED))
+        return kept
+
+    def based_on(tracker: Any, text: str, sessions: int) -> None:
+        events = tracker.events
+        tracker._rsa_base = (text, len(events), events[0] if events else None, events[-1] if events else None,
+                             sessions)
+
+    def still_holds(tracker: Any, n: int, first: Any, last: Any) -> bool:
+        events = tracker.events
+        return len(events) >= n and (n == 0 or (events[0] is first and events[n - 1] is last))
+
+    async def _retrieve(self: Any, sender_id: str, fetch_all_sessions: bool) -> Any:
+        stored = self.red.get(self.key_prefix + sender_id)
+        kept, _ = state(self)
+        warm = kept.pop(sender_id, None)
+        if stored is None:
+            return None
+        if warm is not None:
+            _, tracker = warm
+            base = getattr(tracker, "_rsa_base", None)
+            if (base is not None and base[0] == stored and len(tracker.events) == base[1]
+                    and still_holds(tracker, *base[1:4])):
+                counts["warm"] += 1
+                return tracker
+        counts["cold"] += 1  # Rasa's own path (RedisTrackerStore._retrieve, 3.6.21)
+        tracker = self.deserialise_tracker(sender_id, stored)
+        sessions = sum(1 for e in tracker.events if is_session_start(e))
+        if not fetch_all_sessions:
+            split = get_trackers_for_conversation_sessions(tracker)
+            if len(split) > 1:
+                return split[-1]
+        based_on(tracker, stored, sessions)  # it holds every stored event
+        return tracker
+
+    async def save(self: Any, tracker: Any, timeout: float | None = None) -> None:
+        base = tracker.__dict__.pop("_rsa_base", None)
+        if base is not None and self.event_broker is None:
+            text, n, first, last, sessions = base
+            if still_holds(tracker, n, first, last):
+                new = list(itertools.islice(tracker.events, n, None))
+                change = spliced(text, tracker.sender_id, [e.as_dict() for e in new])
+                if change is not None:
+                    at, rest = change
+                    written = text[:at] + rest
+                    if not timeout and self.record_exp:
+                        timeout = self.record_exp
+                    kept, write_if_unchanged = state(self)
+                    ok = write_if_unchanged(
+                        keys=[self.key_prefix + tracker.sender_id],
+                        args=[hashlib.sha1(text.encode("utf-8")).hexdigest(),
+                              at if text.isascii() else len(text[:at].encode("utf-8")), rest,
+                              int(math.ceil(timeout)) if timeout else 0])
+                    if ok:
+                        counts["appended"] += 1
+                        keep(self, tracker, written, sessions + sum(1 for e in new if is_session_start(e)))
+                        return
+        counts["full"] += 1
+        written = await fallback_save(self, tracker, timeout)
+        if written is not None:  # it wrote this tracker whole
+            keep(self, tracker, written, sum(1 for e in tracker.events if is_session_start(e)))
+
+    def keep(self: Any, tracker: Any, written: str, sessions: int) -> None:
+        if sessions > 1:  # Rasa's retrieve would give back its last session only: read it back as Rasa does
+            return
+        based_on(tracker, written, sessions)
+        kept, _ = state(self)
+        kept[tracker.sender_id] = (written, tracker)
+        kept.move_to_end(tracker.sender_id)
+        while len(kept) > size:
+            kept.popitem(last=False)
+
+    _retrieve.counts = save.counts = counts  # type: ignore[attr-defined]
+    _retrieve.original = original_retrieve  # type: ignore[attr-defined]
+    save.original = original_save  # type: ignore[attr-defined]
+    return _retrieve, save
+
+
+# A conversation's ticket lock in three keys: a queue of tickets in order (ZSET, score = ticket), each
+# ticket's expiry in ms of Redis' clock (HASH) and the last ticket issued (counter). Every step is one
+# script, so two workers never interleave inside one (Rasa's lock reads, changes and writes back a JSON).
+_TICKET_LOCK_PRELUDE = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local expiries = redis.call('HGETALL', KEYS[2])
+for i = 1, #expiries, 2 do
+  if tonumber(expiries[i + 1]) <= now then
+    redis.call('HDEL', KEYS[2], expiries[i]); redis.call('ZREM', KEYS[1], expiries[i])
+  end
+end
+"""
+# ARGV: the ticket's lifetime in ms → {ticket, 1 if it may go now}
+_TAKE_TICKET = _TICKET_LOCK_PRELUDE + """
+local ticket = redis.call('INCR', KEYS[3])
+redis.call('ZADD', KEYS[1], ticket, ticket)
+redis.call('HSET', KEYS[2], ticket, now + tonumber(ARGV[1]))
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], 2 * tonumber(ARGV[1])) end
+local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+return {ticket, head == tostring(ticket) and 1 or 0}
+"""
+# ARGV: the ticket → 1 its turn, 0 not yet, -1 it ran out while waiting
+_TICKETS_TURN = _TICKET_LOCK_PRELUDE + """
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return -1 end
+return redis.call('ZRANGE', KEYS[1], 0, 0)[1] == ARGV[1] and 1 or 0
+"""
+# ARGV: the ticket → the lock's keys deleted when no one else holds a ticket
+_RETURN_TICKET = """
+redis.call('ZREM', KEYS[1], ARGV[1]); redis.call('HDEL', KEYS[2], ARGV[1])
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) end
+return 1
+"""
+
+
+def atomic_ticket_lock(first_wait: float = 0.005, longest_wait: float = 0.1) -> Any:
+    """A replacement for RedisLockStore.lock: the same first-come-first-served ticket lock per conversation in
+    two Redis round trips and atomic (see the module's docstring)."""
+    import asyncio
+    from contextlib import asynccontextmanager
+
+    from rasa.core.lock import TicketLock
+    from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
+
+    original = getattr(RedisLockStore.lock, "original", RedisLockStore.lock)
+    counts = {"at_once": 0, "waited": 0}
+
+    def scripts(self: Any) -> tuple[Any, Any, Any]:
+        kept = self.__dict__.get("_rsa_ticket_scripts")
+        if kept is None:
+            kept = self.__dict__["_rsa_ticket_scripts"] = tuple(
+                self.red.register_script(s) for s in (_TAKE_TICKET, _TICKETS_TURN, _RETURN_TICKET))
+        return kept
+
+    @asynccontextmanager
+    async def lock(self: Any, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME,
+                   wait_time_in_seconds: float = 1) -> Any:
+        take, turn, give_back = scripts(self)
+        base = f"{self.key_prefix}{{{conversation_id}}}"
+        keys = [base + ":queue", base + ":expiry", base + ":last"]
+        try:
+            ticket, now = take(keys=keys, args=[max(1, int(lock_lifetime * 1000))])
+        except Exception as e:  # as Rasa's issue_ticket
+            raise LockError(f"Error while acquiring lock. Error:\n{e}") from e
+        try:
+            counts["at_once" if now else "waited"] += 1
+            wait = first_wait
+            while not now:  # behind another ticket: look again soon, then less often
+                await asyncio.sleep(min(wait, longest_wait, wait_time_in_seconds))
+                wait *= 2
+                state = turn(keys=keys[:2], args=[ticket])
+                if state < 0:
+                    raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+                now = state == 1
+            yield TicketLock(conversation_id)
+        finally:
+            give_back(keys=keys, args=[ticket])
+
+    lock.counts = counts  # type: ignore[attr-defined]
+    lock.original = original  # type: ignore[attr-defined]
+    return lock
 
 
 def freezing_agent_loader() -> Any:
@@ -413,8 +712,17 @@ def install() -> tuple[str, ...]:
     if os.environ.get("RASA_SERVE_SAVE_REPLAY", "0") != "1":
         from rasa.core.tracker_store import RedisTrackerStore
 
-        RedisTrackerStore.save = tracker_save_without_replay()  # type: ignore[method-assign]
-        applied.append("saves without replay")
+        if os.environ.get("RASA_SERVE_WARM_TRACKERS", "1") != "0":
+            RedisTrackerStore._retrieve, RedisTrackerStore.save = warm_tracker_store()  # type: ignore[method-assign]
+            applied.append("warm trackers, new events appended")
+        else:
+            RedisTrackerStore.save = tracker_save_without_replay()  # type: ignore[method-assign]
+            applied.append("saves without replay")
+    if os.environ.get("RASA_SERVE_ATOMIC_LOCK", "1") != "0":
+        from rasa.core.lock_store import RedisLockStore
+
+        RedisLockStore.lock = atomic_ticket_lock()  # type: ignore[method-assign]
+        applied.append("one-script ticket locks")
     if os.environ.get("RASA_SERVE_TED_SKIP", "1") != "0":
         from rasa.core.policies.ted_policy import TEDPolicy
         from rasa.engine import loader

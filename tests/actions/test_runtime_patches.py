@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from rasa.core.agent import Agent
 from rasa.core.policies.ted_policy import TEDPolicy
-from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore
 from rasa.engine import loader
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema, SchemaNode
@@ -107,11 +107,13 @@ def _bot_says(event: BotUttered) -> tuple[Any, ...]:
             repr(data.get("elements")))
 
 
-def play() -> dict[str, Any]:
-    """Every conversation through a freshly loaded agent: the actions it ran, what it said, the slots set."""
+def play(redis_port: int | None = None) -> dict[str, Any]:
+    """Every conversation through a freshly loaded agent: the actions it ran, what it said, the slots set.
+    Kept in memory, or with ``redis_port`` in Rasa's Redis tracker store (as patched at the time)."""
     with backends() as webhook:
         agent = Agent.load(str(MODEL), action_endpoint=EndpointConfig(webhook, token=ACTIONS_TOKEN))
-        agent.tracker_store = InMemoryTrackerStore(agent.domain)
+        agent.tracker_store = (InMemoryTrackerStore(agent.domain) if redis_port is None else
+                               RedisTrackerStore(agent.domain, host="127.0.0.1", port=redis_port))
         agent.processor.tracker_store = agent.tracker_store  # type: ignore[union-attr]
 
         async def run() -> dict[str, Any]:
@@ -155,6 +157,13 @@ def unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
     from rasa.core.tracker_store import RedisTrackerStore
 
     monkeypatch.setattr(RedisTrackerStore, "save", getattr(RedisTrackerStore.save, "original", RedisTrackerStore.save))
+    monkeypatch.setattr(RedisTrackerStore, "_retrieve",
+                        getattr(RedisTrackerStore._retrieve, "original", RedisTrackerStore._retrieve))
+    monkeypatch.delenv("RASA_SERVE_WARM_TRACKERS", raising=False)
+    from rasa.core.lock_store import RedisLockStore
+
+    monkeypatch.setattr(RedisLockStore, "lock", getattr(RedisLockStore.lock, "original", RedisLockStore.lock))
+    monkeypatch.delenv("RASA_SERVE_ATOMIC_LOCK", raising=False)
     monkeypatch.delenv("RASA_SERVE_SAVE_REPLAY", raising=False)
     monkeypatch.delenv("RASA_SERVE_DASK", raising=False)
     monkeypatch.delenv("RASA_SERVE_TED_SKIP", raising=False)
@@ -164,7 +173,8 @@ def unpatched(monkeypatch: pytest.MonkeyPatch) -> None:
 # Loading the model: Rasa's JiebaTokenizer leaves its user dictionary's file open (not ours to fix).
 @pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.skipif(not MODEL.exists(), reason="no trained model (make model)")
-def test_conversations_are_the_same_with_ted_skipped_when_outvoted(unpatched: None) -> None:
+def test_conversations_are_the_same_with_ted_skipped_when_outvoted(unpatched: None, redis_server: Any) -> None:
+    """... and with every other fix of install(): the patched worker keeps its conversations in Redis, warm."""
     rasas_ted = TEDPolicy.predict_action_probabilities
     ted_said: list[Any] = []
 
@@ -186,9 +196,15 @@ def test_conversations_are_the_same_with_ted_skipped_when_outvoted(unpatched: No
     skipping = TEDPolicy.predict_action_probabilities
     planned = DaskGraphRunner.run
     assert getattr(loader.load_predict_graph_runner, "rewires_ted", False)
-    after = play()
+    warm = RedisTrackerStore._retrieve
+    after = play(redis_server.port)
     for sender in CONVERSATIONS:
         assert after[sender] == before[sender], sender
+    # the conversations were handed back warm after the first message, and each save appended
+    print("tracker store:", warm.counts)  # type: ignore[attr-defined]
+    turns = sum(len(t) for t in CONVERSATIONS.values())
+    assert warm.counts["warm"] >= turns - len(CONVERSATIONS), warm.counts  # type: ignore[attr-defined]
+    assert warm.counts["appended"] >= turns, warm.counts  # type: ignore[attr-defined]
     # the graph ran without dask: planned once per kind of run (NLU, an action prediction, ...), not per run
     print("graph runs without dask:", planned.counts)
     assert planned.counts["ran"] > 50 and 0 < planned.counts["planned"] <= 6, planned.counts
@@ -429,3 +445,139 @@ async def test_a_conversation_is_stored_exactly_as_rasa_stores_it(unpatched: Non
     assert fast_save.counts["merged"] >= 1  # the retrieved tracker held the last session only
     stored = json.loads(ours.red.get(ours.key_prefix + "web:two"))
     assert [e.get("text") for e in stored["events"] if e["event"] == "user"] == ["你好", "又是我"]
+
+
+async def test_a_warm_worker_stores_what_rasa_stores_and_hands_back_what_a_replay_builds(
+        unpatched: None, redis_server: Any) -> None:
+    """Two workers with warm trackers, a conversation's turns alternating between them and one of them failing
+    mid-turn, against Rasa's own store on the same turns: the same bytes in Redis after every save, and every
+    tracker handed out is in the state a replay of the stored text builds."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SessionStarted, UserUttered
+    from rasa.shared.core.trackers import EventVerbosity
+
+    class Warm(RedisTrackerStore):
+        pass
+
+    Warm._retrieve, Warm.save = serve.warm_tracker_store()  # type: ignore[method-assign]
+    counts = Warm.save.counts  # type: ignore[attr-defined]
+    domain = Domain.from_yaml("slots:\n  place:\n    type: text\n    mappings: [{type: custom}]\n")
+    rasas = RedisTrackerStore(domain, host="127.0.0.1", port=redis_server.port, key_prefix="rasas")
+    one, two = (Warm(domain, host="127.0.0.1", port=redis_server.port, key_prefix="ours") for _ in range(2))
+
+    def session_start(t: float) -> list[Any]:
+        return [ActionExecuted("action_session_start", timestamp=t), SessionStarted(timestamp=t + 0.01),
+                ActionExecuted("action_listen", timestamp=t + 0.02)]
+
+    async def turn(store: Any, sender: str, events: list[Any], *, fails: bool = False) -> None:
+        tracker = await store.retrieve(sender) or await store.create_tracker(sender, append_action_listen=False)
+        replayed = await RedisTrackerStore._retrieve(store, sender, False)  # Rasa's own
+        assert tracker.current_state(EventVerbosity.ALL) == replayed.current_state(EventVerbosity.ALL)
+        for event in events:
+            tracker.update(event)
+        if not fails:
+            await store.save(tracker)
+
+    async def both(sender: str, store: Any, events: list[Any], **kw: Any) -> None:
+        await turn(rasas, sender, [] if kw.get("fails") else events)
+        await turn(store, sender, events, **kw)
+        assert one.red.get(one.key_prefix + sender) == rasas.red.get(rasas.key_prefix + sender)
+
+    t = 1_700_000_000.0
+    await both("web:one", one, session_start(t))
+    await both("web:one", one, [UserUttered("路灯坏了", timestamp=t + 1), SlotSet("place", "南山区", timestamp=t + 2)])
+    assert counts == {"warm": 1, "cold": 0, "appended": 2, "full": 1}  # full: the new, empty conversation
+    await both("web:one", two, [ActionExecuted("utter_ask_place", timestamp=t + 3)])  # the other worker
+    await both("web:one", one, [UserUttered("科技园", timestamp=t + 4)])  # stale keep: read again
+    assert counts["cold"] == 2 and counts["warm"] == 1
+    await both("web:one", one, [UserUttered("不会被保存", timestamp=t + 5)], fails=True)
+    await both("web:one", one, [UserUttered("不用了", timestamp=t + 6)])  # nothing of the failed turn
+    stored = json.loads(one.red.get(one.key_prefix + "web:one"))
+    assert [e.get("text") for e in stored["events"] if e["event"] == "user"] == ["路灯坏了", "科技园", "不用了"]
+    # a second session: written whole once Rasa's retrieve leaves the first out, then read as Rasa does
+    await both("web:two", one, session_start(t) + [UserUttered("你好", timestamp=t + 1)])
+    await both("web:two", one, session_start(t + 4000))
+    appended = counts["appended"]
+    await both("web:two", one, [UserUttered("又是我", timestamp=t + 4001)])
+    assert counts["appended"] == appended  # not kept warm: merged as Rasa merges
+    stored = json.loads(one.red.get(one.key_prefix + "web:two"))
+    assert [e.get("text") for e in stored["events"] if e["event"] == "user"] == ["你好", "又是我"]
+    assert counts["warm"] >= 3 and counts["appended"] >= 4 and counts["full"] >= 3, counts
+
+
+def test_new_events_are_appended_as_json_dumps_writes_the_whole() -> None:
+    events = [{"event": "user", "text": "路灯坏了 \"三天\"", "timestamp": 1.5}, {"event": "action", "name": "x"}]
+    name = "web:居民\n1"
+    whole = json.dumps({"events": events, "name": name})
+
+    def applied(stored: str, new: list[Any]) -> str | None:
+        change = serve.spliced(stored, name, new)
+        return None if change is None else stored[:change[0]] + change[1]
+
+    assert applied(json.dumps({"events": [], "name": name}), events) == whole
+    assert applied(json.dumps({"events": events[:1], "name": name}), events[1:]) == whole
+    assert applied(whole, []) == whole
+    assert serve.spliced(whole, "another", events) is None  # not this conversation's text: written whole
+    assert serve.spliced('{"name": "x", "events": []}', "x", events) is None
+
+
+async def test_a_conversations_lock_lets_one_message_in_at_a_time_in_the_order_they_came(
+        unpatched: None, redis_server: Any) -> None:
+    """Two workers, 30 messages of one conversation at once: one inside at a time, in the order their tickets
+    were taken, none lost; other conversations do not wait; nothing is left in Redis afterwards."""
+    from rasa.core.lock_store import RedisLockStore
+
+    class Atomic(RedisLockStore):
+        pass
+
+    Atomic.lock = serve.atomic_ticket_lock()  # type: ignore[method-assign]
+    workers = [Atomic(host="127.0.0.1", port=redis_server.port, key_prefix="rsalock") for _ in range(2)]
+    inside: list[str] = []
+    entered: list[int] = []
+    overlaps = 0
+
+    async def message(i: int) -> None:
+        nonlocal overlaps
+        async with workers[i % 2].lock("web:one"):
+            entered.append(i)
+            inside.append("web:one")
+            overlaps += inside.count("web:one") > 1
+            await asyncio.sleep(0.002)
+            inside.remove("web:one")
+
+    tasks = []
+    for i in range(30):  # each takes its ticket in this order (the first step runs before the next task starts)
+        tasks.append(asyncio.create_task(message(i)))
+        await asyncio.sleep(0)
+    started = time.monotonic()
+    async with workers[0].lock("web:another"):  # a different conversation goes in at once
+        other_waited = time.monotonic() - started
+    await asyncio.gather(*tasks)
+    assert overlaps == 0 and entered == list(range(30))
+    assert other_waited < 0.5
+    assert workers[0].red.keys("rsalock*") == []
+    assert Atomic.lock.counts["waited"] >= 25  # type: ignore[attr-defined]
+
+
+async def test_a_dead_workers_ticket_runs_out_and_the_next_message_goes_on(unpatched: None, redis_server: Any) -> None:
+    from rasa.core.lock_store import LockError, RedisLockStore
+
+    class Atomic(RedisLockStore):
+        pass
+
+    Atomic.lock = serve.atomic_ticket_lock()  # type: ignore[method-assign]
+    store = Atomic(host="127.0.0.1", port=redis_server.port, key_prefix="rsalock")
+    dead = store.lock("web:one", lock_lifetime=0.3)
+    await dead.__aenter__()  # the worker holding it dies: it never gives the ticket back
+    started = time.monotonic()
+    async with store.lock("web:one", wait_time_in_seconds=0.05):
+        waited = time.monotonic() - started
+    assert 0.2 < waited < 2.0
+    # a message that waits longer than its own ticket lives fails as Rasa's lock fails
+    holder = store.lock("web:two", lock_lifetime=5)
+    await holder.__aenter__()
+    with pytest.raises(LockError):
+        async with store.lock("web:two", lock_lifetime=0.2, wait_time_in_seconds=0.05):
+            pass
+    await holder.__aexit__(None, None, None)
+    assert store.red.keys("rsalock*{web:two}*") == []

@@ -17,13 +17,27 @@ ANSWERS = [
     {"events": [{"event": "slot", "name": "ticket_id", "value": "T1"}],
      "responses": [{"text": "已受理", "buttons": [{"title": "查进度", "payload": "/ticket_status"}]}]},
     {"events": [{"event": "followup", "name": "ticket_form"}, {"event": "active_loop", "name": None}]},
+    {"events": [{"event": "action", "name": "action_listen", "policy": None, "confidence": 1.0},
+                {"event": "bot", "text": "请问在哪个社区？", "data": {"buttons": []}, "metadata": {}},
+                {"event": "user", "text": "南山区", "parse_data": {"intent": {"name": "inform", "confidence": 0.9},
+                                                                  "entities": []}},
+                {"event": "reset_slots"}, {"event": "pause"}, {"event": "resume"}, {"event": "restart"},
+                {"event": "session_started", "timestamp": 1.5}, {"event": "slot", "name": "x", "value": [1, {}]}],
+     "responses": [{}]},
     {"events": [{"event": "slot"}]},                       # a slot event without its name
     {"events": "SlotSet(ticket_id)"},                      # not a list
     {"responses": "已受理"},                               # not a list
     {"events": [{"event": "no_such_event"}]},
     {"events": [{"name": "ticket_id"}]},                   # no event type
     {"events": [{"event": "user", "text": 5}]},
+    {"events": [{"event": "slot", "name": 5, "value": 1}]},  # a name that is not a string
+    {"events": [{"event": ["slot"], "name": "x"}]},          # an event type that is not a string
+    {"events": [5]},                                         # an event that is not an object
+    {"events": None},
+    {"responses": [5]},
+    {"events": [{"event": "slot", "name": "x", "value": 1}, {"event": "slot", "timestamp": "now", "name": "y"}]},
 ]
+N_ACCEPTED = 4
 
 
 @pytest.fixture
@@ -53,9 +67,21 @@ def test_every_answer_gets_the_same_verdict_and_message_as_unpatched_rasa(action
     assert getattr(RemoteAction._validate_action_result, "compiled_once", False)
     after = [_verdict(action, a) for a in ANSWERS]
     assert after == before
-    assert before[:3] == ["accepted"] * 3
+    assert before[:N_ACCEPTED] == ["accepted"] * N_ACCEPTED
     assert all(v.startswith("rejected: ") and "Failed to validate Action server response" in v
-               for v in before[3:])
+               for v in before[N_ACCEPTED:])
+
+
+def test_the_quick_check_passes_exactly_what_the_schema_passes() -> None:
+    schema = RemoteAction.action_response_format_spec()
+    cls = jsonschema.validators.validator_for(schema)
+    quick = serve.quick_action_result_check(schema, cls)
+    assert quick is not None
+    assert [quick(a) for a in ANSWERS] == [cls(schema).is_valid(a) for a in ANSWERS]
+    assert [quick(a) for a in ANSWERS] == [True] * N_ACCEPTED + [False] * (len(ANSWERS) - N_ACCEPTED)
+    # a schema whose branches do not each fix the event's name is left to the full validator
+    loose = {"type": "object", "properties": {"events": {"type": "array", "items": {"oneOf": [{}, {}]}}}}
+    assert serve.quick_action_result_check(loose, cls) is None
 
 
 def _resolved(name: str, **kw: object) -> str:
