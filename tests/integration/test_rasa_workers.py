@@ -97,3 +97,22 @@ def test_make_run_s_workers_are_found_from_the_environment(monkeypatch):
                                                 "http://127.0.0.1:5107")
     monkeypatch.setenv("RASA_URLS", "http://10.0.0.5:5005, http://10.0.0.6:5005")
     assert Settings.from_env().rasa_workers == ("http://10.0.0.5:5005", "http://10.0.0.6:5005")
+
+
+async def test_new_conversations_go_to_the_worker_with_the_least_in_flight(workers):
+    """Ten residents start at once, every one's first message still being answered: five go to each worker
+    (a hash alone often puts seven on one), and each conversation stays where it started."""
+    import asyncio
+
+    a, b = workers
+    a.delay = b.delay = 0.2
+    async with aiohttp.ClientSession() as http:
+        client = RasaClient(http, [a.url, b.url], a.token, timeout=5)
+        senders = [f"web:crowd-{n}" for n in range(10)]
+        await asyncio.gather(*(client.send(s, "你好", {}) for s in senders))
+        assert len(a.calls) == len(b.calls) == 5
+        a.delay = b.delay = 0
+        for s in senders:
+            await client.send(s, "还在吗", {})
+    assert len(a.calls) == len(b.calls) == 10
+    assert not _senders_of(a) & _senders_of(b)
