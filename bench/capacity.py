@@ -13,8 +13,11 @@ and drives the same load through POST /api/v1/channels/web/messages:
     the model's graph run in a planned order without dask (RASA_SERVE_DASK=0, bot/runtime/serve.py; dask
     in every other setting) and the heap frozen once loaded (GC_FREEZE, bot/runtime/serve.py and
     router/__main__.py; not in every other setting) and each conversation saved without replaying it
-    (RASA_SERVE_SAVE_REPLAY=0, bot/runtime/serve.py; Rasa's save in every other setting); and the same with
-    the graph run by dask, with the heap not frozen, and with Rasa's save, to see what each saves
+    (RASA_SERVE_SAVE_REPLAY=0, bot/runtime/serve.py; Rasa's save in every other setting) and conversations
+    kept warm by their worker with only new events written, and Rasa's lock as one script each way
+    (RASA_SERVE_WARM_TRACKERS, RASA_SERVE_ATOMIC_LOCK; not in every other setting); and the same with the graph
+    run by dask, with the heap not frozen, with Rasa's save, and with Rasa's store and lock, to see what each
+    saves
 Each setting: a warm-up, then C residents at once, each in --rounds (default 3) 10-turn conversations (bench/web_channel.py's
 script: greeting, service questions, a report with its follow-ups, thanks). Reported: msg/s, p50/p99,
 errors, CPU seconds by process kind during the load and the stack's peak memory (RSS and PSS of every
@@ -182,7 +185,7 @@ def main() -> None:
     # make run's default; the settings after it each turn one of its serving-time changes back
     default = {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
                "MALLOC_ARENA_MAX": "2", "RASA_SERVE_TED_SKIP": "1", "RASA_SERVE_DASK": "0", "GC_FREEZE": "1",
-               "RASA_SERVE_SAVE_REPLAY": "0"}
+               "RASA_SERVE_SAVE_REPLAY": "0", "RASA_SERVE_WARM_TRACKERS": "1", "RASA_SERVE_ATOMIC_LOCK": "1"}
     settings = [
         ("1 worker, Rasa as shipped (baseline)", {"RASA_WORKERS": "1", "RASA_SERVE_PATCHES": "0"}),
         ("1 worker, compiled validator", {"RASA_WORKERS": "1", "RASA_SERVE_PATCHES": "1"}),
@@ -206,12 +209,15 @@ def main() -> None:
          {**default, "GC_FREEZE": "0"}),
         (f"{args.workers} workers, as make run's default but each save rebuilds and merges the conversation",
          {**default, "RASA_SERVE_SAVE_REPLAY": "1"}),
+        (f"{args.workers} workers, as make run's default but conversations read and written whole and Rasa's "
+         "lock", {**default, "RASA_SERVE_WARM_TRACKERS": "0", "RASA_SERVE_ATOMIC_LOCK": "0"}),
     ]
     # make run now turns oneDNN off and caps malloc's arenas by default, and serve.py skips TED when the
     # other policies decide; the other settings are measured as they were chosen (oneDNN on, glibc's
     # default arenas, TED run for every prediction, the graph run by dask) unless they say otherwise.
     shipped = {"TF_ENABLE_ONEDNN_OPTS": "1", "MALLOC_ARENA_MAX": "", "RASA_SERVE_TED_SKIP": "0", "RASA_SERVE_DASK": "1",
-               "GC_FREEZE": "0", "RASA_SERVE_SAVE_REPLAY": "1"}
+               "GC_FREEZE": "0", "RASA_SERVE_SAVE_REPLAY": "1", "RASA_SERVE_WARM_TRACKERS": "0",
+               "RASA_SERVE_ATOMIC_LOCK": "0"}
     settings = [(name, {**shipped, **env}) for name, env in settings]
     assert "TED skipped" in settings[DEFAULT][0]
     chosen = [settings[0]] + [s for i, s in enumerate(settings) if i and (not args.only or i in args.only)]

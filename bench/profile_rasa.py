@@ -32,10 +32,14 @@ from tests.e2e.stack import Stack  # noqa: E402
 BUCKETS = [
     ("action answer validation (jsonschema)", ("jsonschema",)),
     ("TensorFlow inference (DIET, TED)", ("tensorflow", "keras")),
-    ("tracker store: save (serialise, merge, Redis)", ("tracker_store.py:save", "_merge_trackers",
-                                                      "serialise_tracker", "tracker_store.py:_serialize")),
-    ("tracker store: retrieve (deserialise)", ("tracker_store.py:retrieve", "deserialise_tracker",
-                                               "from_dict (rasa/shared/core/trackers.py")),
+    # py-spy's frames read "function (path:line)"
+    ("tracker store: save (serialise, merge, Redis)", ("save (rasa/core/tracker_store.py", "_merge_trackers",
+                                                      "serialise_tracker", "save (bot/runtime/serve.py")),
+    ("tracker store: retrieve (deserialise)", ("retrieve (rasa/core/tracker_store.py", "deserialise_tracker",
+                                               "from_dict (rasa/shared/core/trackers.py",
+                                               "_retrieve (bot/runtime/serve.py")),
+    ("lock store (Redis)", ("rasa/core/lock_store.py", "lock (bot/runtime/serve.py")),
+    ("tracker state for the action server", ("_action_call_format",)),
     ("featurisation (count vectors, regex, lexical)", ("count_vectors_featurizer", "regex_featurizer",
                                                        "lexical_syntactic_featurizer", "single_state_featurizer",
                                                        "tracker_featurizers")),
@@ -73,6 +77,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--concurrency", type=int, default=10)
     ap.add_argument("--out", default=str(ROOT / "bench/results/profile_rasa.md"))
+    ap.add_argument("--raw", help="also keep py-spy's collapsed stacks here (to look deeper)")
     args = ap.parse_args()
     spy = shutil.which("py-spy") or str(ROOT / ".venv/bin/py-spy")
     if not Path(spy).exists():
@@ -113,7 +118,10 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)
-    os.remove(out)
+    if args.raw:
+        shutil.move(out, args.raw)
+    else:
+        os.remove(out)
 
 
 if __name__ == "__main__":
