@@ -185,7 +185,7 @@ def main() -> None:
     # make run's default; the settings after it each turn one of its serving-time changes back
     default = {"RASA_WORKERS": str(args.workers), "RASA_SERVE_PATCHES": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
                "MALLOC_ARENA_MAX": "2", "RASA_SERVE_TED_SKIP": "1", "RASA_SERVE_DASK": "0", "GC_FREEZE": "1",
-               "RASA_SERVE_SAVE_REPLAY": "0", "RASA_SERVE_WARM_TRACKERS": "1", "RASA_SERVE_ATOMIC_LOCK": "1"}
+               "RASA_SERVE_SAVE_REPLAY": "0", "RASA_SERVE_WARM_TRACKERS": "", "RASA_SERVE_ATOMIC_LOCK": "1"}
     settings = [
         ("1 worker, Rasa as shipped (baseline)", {"RASA_WORKERS": "1", "RASA_SERVE_PATCHES": "0"}),
         ("1 worker, compiled validator", {"RASA_WORKERS": "1", "RASA_SERVE_PATCHES": "1"}),
@@ -211,6 +211,8 @@ def main() -> None:
          {**default, "RASA_SERVE_SAVE_REPLAY": "1"}),
         (f"{args.workers} workers, as make run's default but conversations read and written whole and Rasa's "
          "lock", {**default, "RASA_SERVE_WARM_TRACKERS": "0", "RASA_SERVE_ATOMIC_LOCK": "0"}),
+        (f"{args.workers} workers, as make run's default with TensorFlow 1 thread each",
+         {**default, "TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}),
     ]
     # make run now turns oneDNN off and caps malloc's arenas by default, and serve.py skips TED when the
     # other policies decide; the other settings are measured as they were chosen (oneDNN on, glibc's

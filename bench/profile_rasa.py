@@ -78,6 +78,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=10)
     ap.add_argument("--out", default=str(ROOT / "bench/results/profile_rasa.md"))
     ap.add_argument("--raw", help="also keep py-spy's collapsed stacks here (to look deeper)")
+    ap.add_argument("--process", default="rasa", help="which of the stack's processes to sample (rasa, router, "
+                    "actions); the buckets are Rasa's, the top frames anyone's")
     args = ap.parse_args()
     spy = shutil.which("py-spy") or str(ROOT / ".venv/bin/py-spy")
     if not Path(spy).exists():
@@ -87,7 +89,7 @@ def main() -> None:
     stack.start()
     out = Path(tempfile.mkdtemp(prefix="rsa-profile-")) / "rasa.txt"
     try:
-        pid = stack.pids()["rasa"]
+        pid = stack.pids()[args.process]
         load_args = SimpleNamespace(router=stack.url, token=stack.token)
         asyncio.run(run_load("router", load_args, 4, 10, 4))  # warm-up
         stop = threading.Event()

@@ -69,7 +69,8 @@ The fixes, for Rasa 3.6.21 only (requirements/bot.lock pins it):
   and the events split by session and replayed once more to keep the last session — and a full write, every
   event turned back into JSON. Both grow with the conversation; profiled under load they were the largest
   part of a worker's CPU after TensorFlow (bench/results/profile_rasa.md). Now a worker keeps the tracker it
-  last saved for a conversation (the last 512) with the exact text it wrote. When the next message of that
+  last saved for a conversation (the last RASA_SERVE_WARM_TRACKERS conversations it served, 256 unless set;
+  a 10-turn conversation is ~250 KB kept) with the exact text it wrote. When the next message of that
   conversation reaches the same worker (the router keeps a conversation on one worker) and Redis still holds
   that text — compared whole — the kept tracker is handed out as it is: it is the tracker a replay of that
   text builds. It is handed out once (taken from the keep), so no two callers share it; a turn that fails
@@ -485,7 +486,17 @@ return 1
 """
 
 
-def warm_tracker_store(size: int = 512) -> tuple[Any, Any]:
+def warm_trackers_kept(value: str, default: int = 256) -> int:
+    """RASA_SERVE_WARM_TRACKERS: how many conversations a worker keeps warm; empty: the default; 0: none."""
+    value = value.strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise SystemExit(f"RASA_SERVE_WARM_TRACKERS is a number of conversations (0: none), not {value!r}")
+    return int(value)
+
+
+def warm_tracker_store(size: int = 256) -> tuple[Any, Any]:
     """Replacements for RedisTrackerStore._retrieve and .save that keep each worker's last saved tracker of a
     conversation and write only the new events (see the module's docstring). Returns (retrieve, save)."""
     import hashlib
@@ -712,9 +723,10 @@ def install() -> tuple[str, ...]:
     if os.environ.get("RASA_SERVE_SAVE_REPLAY", "0") != "1":
         from rasa.core.tracker_store import RedisTrackerStore
 
-        if os.environ.get("RASA_SERVE_WARM_TRACKERS", "1") != "0":
-            RedisTrackerStore._retrieve, RedisTrackerStore.save = warm_tracker_store()  # type: ignore[method-assign]
-            applied.append("warm trackers, new events appended")
+        kept = warm_trackers_kept(os.environ.get("RASA_SERVE_WARM_TRACKERS", ""))
+        if kept:
+            RedisTrackerStore._retrieve, RedisTrackerStore.save = warm_tracker_store(kept)  # type: ignore[method-assign]
+            applied.append(f"up to {kept} conversations kept warm, new events appended")
         else:
             RedisTrackerStore.save = tracker_save_without_replay()  # type: ignore[method-assign]
             applied.append("saves without replay")
