@@ -346,8 +346,16 @@ async def resident(http: aiohttp.ClientSession, base: str, token: str, turns: in
             break
 
 
-async def throughput(base: str, token: str, concurrency: int) -> dict:
+def cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine since boot, from /proc/stat."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+async def throughput(base: str, token: str, concurrency: int, rounds: int = 3) -> dict:
     tally = Tally()
+    busy0, total0 = cpu_times()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
         sem = asyncio.Semaphore(concurrency)
 
@@ -356,11 +364,13 @@ async def throughput(base: str, token: str, concurrency: int) -> dict:
                 await resident(http, base, token, 10, tally)
 
         t0 = time.perf_counter()
-        await asyncio.gather(*[one() for _ in range(concurrency * 3)])
+        await asyncio.gather(*[one() for _ in range(concurrency * rounds)])
         wall = time.perf_counter() - t0
+    busy1, total1 = cpu_times()
     ms = [x * 1000 for x in tally.latencies]
     return {"msgs": tally.answered, "failed": sum(tally.failed.values()), "msg_per_s": tally.answered / wall,
-            "p50": percentile(ms, 50), "p99": percentile(ms, 99)}
+            "p50": percentile(ms, 50), "p99": percentile(ms, 99),
+            "cpu_busy": (busy1 - busy0) / max(1, total1 - total0)}
 
 
 async def ticket_writer(http: aiohttp.ClientSession, base: str, token: str, stop: asyncio.Event,
@@ -454,6 +464,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=10)
     ap.add_argument("--fault-seconds", type=float, default=20.0)
     ap.add_argument("--ticket-rate", type=float, default=5.0, help="tickets per second during the faults")
+    ap.add_argument("--rounds", type=int, default=10, help="10-turn conversations per resident for each worker count")
     ap.add_argument("--out", default=str(ROOT / "bench/results/scale_out.md"))
     args = ap.parse_args()
     topo = Topology(args.rasa_workers)
@@ -473,7 +484,7 @@ def main() -> None:
                     proc.stop()
             topo.wait_healthy(600, workers=n)
             time.sleep(6)  # the routers try a worker that was down again after a few seconds
-            r = asyncio.run(throughput(topo.public, topo.tokens["api"], args.concurrency))
+            r = asyncio.run(throughput(topo.public, topo.tokens["api"], args.concurrency, args.rounds))
             r["workers"] = n
             per_worker.append(r)
             print(f"{n} Rasa worker(s): {r}", flush=True)
@@ -487,13 +498,15 @@ def main() -> None:
              "the bench's restarter). Load through nginx only. Topology up in "
              f"{startup:.0f} s. Logs: {topo.dir}", "",
              "## Throughput per Rasa worker", "",
-             f"{args.concurrency} residents at once, 10-turn web-chat conversations ({args.concurrency * 3} "
-             "conversations), same machine, same run.", "",
-             "| Rasa workers | answered | failed | msg/s | × one worker | p50 ms | p99 ms |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             f"{args.concurrency} residents at once, 10-turn web-chat conversations ({args.concurrency * args.rounds} "
+             "conversations), same machine, same run. Machine CPU busy = share of all cores' time not idle during "
+             "the load (every process: nginx, routers, Rasa, action servers, Redis, sentinels and this load "
+             "generator): where it nears 100%, a further worker has no core to run on.", "",
+             "| Rasa workers | answered | failed | msg/s | × one worker | p50 ms | p99 ms | machine CPU busy |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in per_worker:
         lines.append(f"| {r['workers']} | {r['msgs']} | {r['failed']} | {r['msg_per_s']:.1f} | "
-                     f"×{r['msg_per_s'] / base:.2f} | {r['p50']:.0f} | {r['p99']:.0f} |")
+                     f"×{r['msg_per_s'] / base:.2f} | {r['p50']:.0f} | {r['p99']:.0f} | {r['cpu_busy']:.0%} |")
     lines += ["", "## kill -9 under load", "",
               f"{args.concurrency} residents chatting without pause and ~{args.ticket_rate:g} tickets/s through the "
               f"API; each process below killed in turn, {args.fault_seconds:g} s apart.", "",
