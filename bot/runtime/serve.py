@@ -73,7 +73,7 @@ The fixes, for Rasa 3.6.21 only (requirements/bot.lock pins it):
   a 10-turn conversation is ~250 KB kept) with the exact text it wrote. When the next message of that
   conversation reaches the same worker (the router keeps a conversation on one worker) and Redis still holds
   that text — compared whole — the kept tracker is handed out as it is: it is the tracker a replay of that
-  text builds. It is handed out once (taken from the keep), so no two callers share it; a turn that fails
+  text builds (with the same domain: a model loaded since leaves every kept tracker cold). It is handed out once (taken from the keep), so no two callers share it; a turn that fails
   before saving leaves nothing behind. Saving appends the new events' JSON to the text last seen, in the form
   `json.dumps` gives the whole (tests compare the two byte for byte), and one Lua script writes only the
   changed end of the text (SETRANGE: Redis' append-only file grows by the new events, not by the whole
@@ -541,10 +541,10 @@ def warm_tracker_store(size: int = 256) -> tuple[Any, Any]:
         if stored is None:
             return None
         if warm is not None:
-            _, tracker = warm
+            domain, tracker = warm
             base = getattr(tracker, "_rsa_base", None)
-            if (base is not None and base[0] == stored and len(tracker.events) == base[1]
-                    and still_holds(tracker, *base[1:4])):
+            if (base is not None and base[0] == stored and domain is self.domain  # not since a model was loaded
+                    and len(tracker.events) == base[1] and still_holds(tracker, *base[1:4])):
                 counts["warm"] += 1
                 return tracker
         counts["cold"] += 1  # Rasa's own path (RedisTrackerStore._retrieve, 3.6.21)
@@ -589,7 +589,7 @@ def warm_tracker_store(size: int = 256) -> tuple[Any, Any]:
             return
         based_on(tracker, written, sessions)
         kept, _ = state(self)
-        kept[tracker.sender_id] = (written, tracker)
+        kept[tracker.sender_id] = (self.domain, tracker)  # the text it was saved as is its _rsa_base
         kept.move_to_end(tracker.sender_id)
         while len(kept) > size:
             kept.popitem(last=False)

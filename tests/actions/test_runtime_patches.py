@@ -503,6 +503,12 @@ async def test_a_warm_worker_stores_what_rasa_stores_and_hands_back_what_a_repla
     stored = json.loads(one.red.get(one.key_prefix + "web:two"))
     assert [e.get("text") for e in stored["events"] if e["event"] == "user"] == ["你好", "又是我"]
     assert counts["warm"] >= 3 and counts["appended"] >= 4 and counts["full"] >= 3, counts
+    # a model loaded since (Rasa gives the store the new domain): read again, with the new domain's slots
+    await both("web:three", one, session_start(t))
+    cold = counts["cold"]
+    one.domain = Domain.from_yaml("slots:\n  district:\n    type: text\n    mappings: [{type: custom}]\n")
+    tracker = await one.retrieve("web:three")
+    assert counts["cold"] == cold + 1 and "district" in tracker.slots
 
 
 def test_new_events_are_appended_as_json_dumps_writes_the_whole() -> None:
