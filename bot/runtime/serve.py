@@ -728,6 +728,8 @@ def install() -> tuple[str, ...]:
             RedisTrackerStore._retrieve, RedisTrackerStore.save = warm_tracker_store(kept)  # type: ignore[method-assign]
             applied.append(f"up to {kept} conversations kept warm, new events appended")
         else:
+            RedisTrackerStore._retrieve = getattr(RedisTrackerStore._retrieve, "original",  # type: ignore[method-assign]
+                                                  RedisTrackerStore._retrieve)
             RedisTrackerStore.save = tracker_save_without_replay()  # type: ignore[method-assign]
             applied.append("saves without replay")
     if os.environ.get("RASA_SERVE_ATOMIC_LOCK", "1") != "0":

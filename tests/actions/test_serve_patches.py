@@ -125,3 +125,11 @@ def test_an_unpinned_rasa_or_the_switch_leaves_rasa_as_it_is(action: RemoteActio
 def test_the_pinned_version_is_the_locked_one() -> None:
     # Bumping Rasa in requirements/bot.lock must come with a look at the patched method.
     assert rasa.__version__ == serve.PINNED_RASA
+
+
+def test_how_many_conversations_a_worker_keeps_warm_is_read_from_the_environment() -> None:
+    assert serve.warm_trackers_kept("") == 256
+    assert serve.warm_trackers_kept(" 1000 ") == 1000
+    assert serve.warm_trackers_kept("0") == 0  # off: every message reads and writes the conversation whole
+    with pytest.raises(SystemExit, match="number of conversations"):
+        serve.warm_trackers_kept("yes")
