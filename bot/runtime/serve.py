@@ -510,14 +510,19 @@ def warm_tracker_store(size: int = 256) -> tuple[Any, Any]:
     from rasa.shared.core.trackers import get_trackers_for_conversation_sessions
 
     original_retrieve = getattr(RedisTrackerStore._retrieve, "original", RedisTrackerStore._retrieve)
-    current_save = RedisTrackerStore.save
-    original_save = getattr(current_save, "original", current_save)
     fallback_save = tracker_save_without_replay()
     counts = {"warm": 0, "cold": 0, "appended": 0, "full": 0}
 
-    def is_session_start(event: Any) -> bool:
-        # as rasa.shared.core.trackers.get_trackers_for_conversation_sessions splits a conversation
-        return isinstance(event, ActionExecuted) and event.action_name == ACTION_SESSION_START_NAME
+    def parts(events: Any, so_far: int = 0) -> int:
+        """Into how many pieces get_trackers_for_conversation_sessions (3.6.21) splits a conversation of
+        ``so_far`` pieces when ``events`` follow: every session start begins one, and events before the first
+        session start make one of their own. Rasa's retrieve gives back the last piece only."""
+        for event in events:
+            if isinstance(event, ActionExecuted) and event.action_name == ACTION_SESSION_START_NAME:
+                so_far += 1
+            elif so_far == 0:
+                so_far = 1
+        return so_far
 
     def state(self: Any) -> tuple[OrderedDict[str, Any], Any]:
         kept = self.__dict__.get("_rsa_warm")
@@ -525,10 +530,10 @@ def warm_tracker_store(size: int = 256) -> tuple[Any, Any]:
             kept = self.__dict__["_rsa_warm"] = (OrderedDict(), self.red.register_script(_WRITE_IF_UNCHANGED))
         return kept
 
-    def based_on(tracker: Any, text: str, sessions: int) -> None:
+    def based_on(tracker: Any, text: str, pieces: int) -> None:
         events = tracker.events
         tracker._rsa_base = (text, len(events), events[0] if events else None, events[-1] if events else None,
-                             sessions)
+                             pieces)
 
     def still_holds(tracker: Any, n: int, first: Any, last: Any) -> bool:
         events = tracker.events
@@ -549,18 +554,16 @@ def warm_tracker_store(size: int = 256) -> tuple[Any, Any]:
                 return tracker
         counts["cold"] += 1  # Rasa's own path (RedisTrackerStore._retrieve, 3.6.21)
         tracker = self.deserialise_tracker(sender_id, stored)
-        sessions = sum(1 for e in tracker.events if is_session_start(e))
-        if not fetch_all_sessions:
-            split = get_trackers_for_conversation_sessions(tracker)
-            if len(split) > 1:
-                return split[-1]
-        based_on(tracker, stored, sessions)  # it holds every stored event
+        pieces = parts(tracker.events)
+        if not fetch_all_sessions and pieces > 1:
+            return get_trackers_for_conversation_sessions(tracker)[-1]  # replayed only when it splits
+        based_on(tracker, stored, pieces)  # it holds every stored event
         return tracker
 
     async def save(self: Any, tracker: Any, timeout: float | None = None) -> None:
         base = tracker.__dict__.pop("_rsa_base", None)
         if base is not None and self.event_broker is None:
-            text, n, first, last, sessions = base
+            text, n, first, last, pieces = base
             if still_holds(tracker, n, first, last):
                 new = list(itertools.islice(tracker.events, n, None))
                 change = spliced(text, tracker.sender_id, [e.as_dict() for e in new])
@@ -577,17 +580,17 @@ def warm_tracker_store(size: int = 256) -> tuple[Any, Any]:
                               int(math.ceil(timeout)) if timeout else 0])
                     if ok:
                         counts["appended"] += 1
-                        keep(self, tracker, written, sessions + sum(1 for e in new if is_session_start(e)))
+                        keep(self, tracker, written, parts(new, pieces))
                         return
         counts["full"] += 1
         written = await fallback_save(self, tracker, timeout)
         if written is not None:  # it wrote this tracker whole
-            keep(self, tracker, written, sum(1 for e in tracker.events if is_session_start(e)))
+            keep(self, tracker, written, parts(tracker.events))
 
-    def keep(self: Any, tracker: Any, written: str, sessions: int) -> None:
-        if sessions > 1:  # Rasa's retrieve would give back its last session only: read it back as Rasa does
+    def keep(self: Any, tracker: Any, written: str, pieces: int) -> None:
+        if pieces > 1:  # Rasa's retrieve would give back its last session only: read it back as Rasa does
             return
-        based_on(tracker, written, sessions)
+        based_on(tracker, written, pieces)
         kept, _ = state(self)
         kept[tracker.sender_id] = (self.domain, tracker)  # the text it was saved as is its _rsa_base
         kept.move_to_end(tracker.sender_id)
@@ -596,7 +599,7 @@ def warm_tracker_store(size: int = 256) -> tuple[Any, Any]:
 
     _retrieve.counts = save.counts = counts  # type: ignore[attr-defined]
     _retrieve.original = original_retrieve  # type: ignore[attr-defined]
-    save.original = original_save  # type: ignore[attr-defined]
+    save.original = fallback_save.original  # type: ignore[attr-defined]
     return _retrieve, save
 
 

@@ -503,6 +503,15 @@ async def test_a_warm_worker_stores_what_rasa_stores_and_hands_back_what_a_repla
     stored = json.loads(one.red.get(one.key_prefix + "web:two"))
     assert [e.get("text") for e in stored["events"] if e["event"] == "user"] == ["你好", "又是我"]
     assert counts["warm"] >= 3 and counts["appended"] >= 4 and counts["full"] >= 3, counts
+    # a conversation begun with a listen before its first session start (Rasa's create_tracker default):
+    # Rasa's retrieve gives back from the session start on, and so does the warm store
+    for store in (rasas, one):
+        created = store.init_tracker("web:listened")
+        for event in [ActionExecuted("action_listen", timestamp=t - 1), *session_start(t)]:
+            created.update(event)
+        await store.save(created)
+    await both("web:listened", one, [UserUttered("你好", timestamp=t + 1)])
+    await both("web:listened", one, [UserUttered("还在吗", timestamp=t + 2)])
     # a model loaded since (Rasa gives the store the new domain): read again, with the new domain's slots
     await both("web:three", one, session_start(t))
     cold = counts["cold"]
