@@ -256,7 +256,30 @@ _RULES += [
         "(?:孩子|孙子|孙女|小孩|儿子|女儿|孙仔|孙女|个仔|个女|细路)[^。!?！？]{0,40}(?:回来|返嚟|转头|一转身|回头)(?:就|人就|佢就)?(?:没了|不见了|唔见咗|冇咗)"
         "[^。!?！？]{0,30}(?:找|喊|叫|搵|嗌)")),
     ("fire", "119", re.compile(
-        "(?i:(?<![a-z])smoke (?:is )?(?:coming|pouring|billowing)|(?<![a-z])on fire(?![a-z])|fire alarm[^.!?]{0,20}(?:beep|going off|ringing)|(?:alarm|alarms) (?:is |are )?beeping)")),
+        "(?i:(?<![a-z])smoke (?:is )?(?:coming|pouring|billowing)|(?<![a-z])on fire(?![a-z])|(?:fire|smoke) alarm[^.!?]{0,20}(?:beep|going off|ringing)|(?:alarm|alarms) (?:is |are )?beeping)")),
+]
+
+# Said other ways by a tenth outside author's residents (tests/data/residents_dev13.jsonl, 2026-12-05): danger
+# in English as expatriates write it, smoke in Cantonese (一路出煙, 燶味), and someone at the water's edge asking
+# how deep it is.
+_RULES += [
+    ("medical", "120", re.compile(
+        "(?i:(?<![a-z])(?:not|isn't|is not|stopped|no longer) breathing|(?:don't|do not) think (?:he|she|they)(?:'s| is| are) breathing|"
+        "(?<![a-z])(?:is|was|went|lying) unconscious|(?<![a-z])(?:just )?(?:collapsed|passed out)(?![a-z])|(?:having|had) a (?:seizure|fit|stroke|heart attack)|"
+        "(?<![a-z])unresponsive(?![a-z])|(?:can't|cannot|can not) (?:wake (?:him|her|them) up|breathe)|no pulse)")),
+    ("violence", "110", re.compile(
+        "(?i:(?<![a-z])(?:is |are )?(?:breaking|trying to break) in(?:to)?(?![a-z])|someone (?:is )?(?:in|inside) my (?:house|flat|apartment|home)|"
+        "(?:has|with|waving|holding) a (?:knife|gun|machete|cleaver)|(?<![a-z])(?:stabbed|stabbing)(?![a-z])|"
+        "(?:beating|hitting|choking|strangling) (?:her|him|me|a woman|a child|his wife|her husband)(?![a-z]))")),
+    ("gas", "119", re.compile("(?i:(?<![a-z])(?:smell(?:s|ing)? (?:of |like )?gas|gas smell)(?![a-z]))")),
+    ("trapped", "119", re.compile("(?i:(?<![a-z])(?:stuck|trapped) in (?:the |a |an )?(?:lift|elevator)|(?:people|someone|kids?|children) (?:are |is )?trapped)")),
+    ("smoke", "119", re.compile("(?:一路|不停|一直|仲|还在|正在)(?:出|冒)烟|燶味|烟[^。!?！？]{0,30}(?:全是黑的|全黑了)|"
+                                "(?:开门|门口|楼道|走廊)[^。!?！？]{0,12}(?:全是黑的|全黑了|黑乎乎)[^。!?！？]{0,8}(?:不敢出去|出不去)")),
+    # someone shut in a bathroom, blood under the door
+    ("self_harm", "120", re.compile("把自己(?:反)?(?:锁|关)(?:在)?[^。!?！？]{0,8}(?:卫生间|浴室|厕所|洗手间|房间|屋里)[^。!?！？]{0,40}(?:红红的|红色的|血)")),
+    ("self_harm", "110", re.compile(
+        "(?:我|我现在|现在)[^。!?！？]{0,6}在[^。!?！？]{0,12}(?:水库|江|河|海|湖|桥|天台|楼顶|顶楼|悬崖)(?:边|上|里)?[^。!?！？]{0,16}"
+        "(?:水|这里|这儿|这)[^。!?！？]{0,3}(?:挺|很|够|好|有多|多)(?:深|高)")),
 ]
 
 # A crisis where the harm is already done (pills swallowed, wrists cut, bleeding) needs an ambulance
@@ -265,7 +288,7 @@ _SELF_HARM_DONE = re.compile(
     "(?:吃|吞|服|喝)(?:了|下)[^。.!?！？]{0,12}(?:药|农药|百草枯|敌敌畏)|(?:喝|吃|吞)(?:农药|百草枯|敌敌畏|安眠药)了|割腕了|割了(?:手)?腕|已经割|刚割|(?:手腕|手)[^，。]{0,3}(?:划|割)了|"
     "把[^，。,.!?！？]{0,6}药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:了|下去|光)|把(?:一整瓶|一瓶|整瓶|一整板|一板|一大把)[^，。,.!?！？]{0,2}安眠药|药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:下去|光)|"
     "上吊了|烧炭了|烧炭(?:的)?(?:味|气味)|炭味|(?:炭|煤炭|木炭)[^，。,.!?！？]{0,4}(?:点上|点着|点燃)|跳下去了|流(?:了)?(?:好多|很多|一地)?血|在流血|(?:全|都)是血|好多血|很多血|"
-    "血[^，。]{0,4}(?:止不住|一直流)")
+    "血[^，。]{0,4}(?:止不住|一直流)|门缝[^。!?！？]{0,8}(?:红红的|红色的|血)[^。!?！？]{0,4}(?:流|渗)")
 # A negation right before the trigger takes it back ("没有着火", "不是煤气味", "没冒烟"), unless the
 # trigger is itself a negation ("没有呼吸").
 _NEGATION = re.compile("(?:没有|没|并没有|不是|并非|未|无|唔係|唔系|唔是|不系)$")
@@ -273,6 +296,7 @@ _NEGATION = re.compile("(?:没有|没|并没有|不是|并非|未|无|唔係|唔
 # its 未/无 never stand before 想, and 不 before a danger word ("不着火") is no denial of the danger.
 _WISH_DENIED = re.compile("(?:不|没|不是|并不|也没|从没)$")
 # Things, not people, fall into water: "手机掉水里了".
+_RAIN_BEFORE = re.compile("落雨|下雨|漏雨|雨棚|顶棚|屋顶|天花")
 _NOT_A_PERSON_BEFORE = re.compile("(?:手机|钥匙|东西|钱包|眼镜|帽子|鞋子?|球|耳机|车钥匙|证件)(?:又|也|不小心)?$")
 # Breathlessness and no way out said of a life, not a body: "生活压得我喘不过气", "在深渊里…谁也逃不出来".
 _BODY_FIGURE = re.compile(
@@ -429,6 +453,8 @@ _OWN_THOUGHT_BEFORE = re.compile("想(?:着|到|过)?$")
 
 
 # The writer's own wish after someone else's death: "华山有人跳崖了然后我也想去".
+_SERVICE_ASK = re.compile("(?:怎么|如何|怎样|去哪(?:里|儿)?|在哪(?:里|儿)?|到哪(?:里|儿)?)(?:申请|办理|申领|办)|(?:要|需要|带)(?:什么|哪些)(?:材料|证件|手续)")
+_SOMEONE_ELSE_BEFORE = re.compile("有人|有个人|有一个人|(?<!其)他|她|邻居|人家|别人|一个(?:女|男)(?:的|人|孩)?|小孩|学生")
 _ME_TOO_AFTER = re.compile("[^。!?！？]{0,12}我也(?:好)?想(?:去|跳|死|这样|试试|跟着)")
 # Said to someone else, after the word: "跳楼死的可不美了…别去了吧，我们爱你".
 _ADVICE_AFTER = re.compile("[^。!?！？]{0,24}?(?:别去了|别跳|别死|别做傻事|别想不开|不要去|不要做傻事|不要想不开|我们爱你|要好好(?:的|活))")
@@ -444,6 +470,11 @@ _THOUGHT_DROPPED = re.compile("[^。!?！？]{0,40}(?:取消|打消|放弃|断�
 def _crisis_taken_back(text: str, start: int, end: int) -> bool:
     if "我也" in text[start:end] or _ME_TOO_AFTER.match(text, end):
         return False
+    other = None
+    if text.startswith("过", end):
+        other = next(reversed(list(_SOMEONE_ELSE_BEFORE.finditer(text, max(0, start - 20), start))), None)
+    if other is not None and "我" not in text[other.end():start]:
+        return True  # "前几年有人在楼上跳下来过": someone else, once — the hazard it left is the matter
     left, right = _clause(text, start, end)
     if _ACTING_NOW.search(text[max(0, left - 20):start] + "，" + text[end:min(len(text), right + 30)]):
         # "我朋友发朋友圈告别 说要去跳海 电话打不通": someone else about to act, now — not the news
@@ -556,6 +587,8 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
                 continue
             if kind == "drowning" and _NOT_A_PERSON_BEFORE.search(reading[max(0, match.start() - 6):match.start()]):
                 continue
+            if kind == "drowning" and word == "落水" and _RAIN_BEFORE.search(reading, max(0, match.start() - 10), match.start()):
+                continue  # Cantonese "落雨…落水": rain coming in (a leaking bus shelter), nobody in the water
             if kind == "smoke" and _NOT_SMOKE_BEFORE.search(reading[max(0, match.start() - 1):match.start()]):
                 continue
             if kind == "violence" and _SIMILE.search(reading, max(0, match.start() - 3), match.start()):
@@ -603,6 +636,10 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
     # Only a mention of an ambulance or a number, in a complaint: "救护车收费太贵了，我要投诉".
     weak = all(h[0] == "call" or h[2] == "救护车" for h in hits)
     if weak and (_COMPLAINT.search(clean) or _CHRONIC.search(clean) or _NOISE.search(clean)) and not _NOW.search(clean):
+        return None, (*aside, *kinds)
+    # Only "出事了" in a question about a service for what befell the family ("家里突然出事了，老公工伤住院…想问临时救助
+    # 怎么申请"): the misfortune is told to explain the application, not to call for help now.
+    if weak and _SERVICE_ASK.search(clean) and not _NOW.search(clean):
         return None, (*aside, *kinds)
     # A complaint about a past call-out, whatever "now" says of the patient since ("投诉救护车来得太慢！我爸上个月
     # 突发脑梗…现在人在康复科").
@@ -659,8 +696,8 @@ _SIGNS_FIRE = re.compile("着火|起火|失火|火灾|火苗|大火|火光|火�
                          # smoke pouring in, crackling, a glow, a building cracking, water to the waist, a child shut in a car or
                          # on a balcony rail, gas in English (the development sets' number misses, 2026-12-05)
                          "烟(?:涌|灌|往|冲|攻|进)|噼里啪啦|噼噼啪啪|烧塑料|(?:橙|红)(?:色)?(?:的)?光|红红的[^。]{0,6}闪|裂缝[^。]{0,12}(?:越来越大|响)|掉渣|"
-                         "齐腰|齐胸|水(?:还在|一直在|仲)?涨|车(?:里|内)?[^，。,.!?！？]{0,3}锁着|(?:往|爬)[^，。,.!?！？]{0,3}栏杆|栏杆(?:外|上爬)|(?i:gas (?:cylinder|leak|bottle)|hiss)")
-_SIGNS_MEDICAL = re.compile("晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|抽出|在抽|发抖|白沫|"
+                         "齐腰|齐胸|水(?:还在|一直在|仲)?涨|(?:到|过|浸)(?:了)?膝盖|车(?:里|内)?[^，。,.!?！？]{0,3}锁着|(?:往|爬)[^，。,.!?！？]{0,3}栏杆|栏杆(?:外|上爬)|(?i:gas (?:cylinder|leak|bottle)|hiss)")
+_SIGNS_MEDICAL = re.compile("说话不清|讲话不清|口齿不清|嘴(?:都|也)?歪|拿不住|晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|抽出|在抽|发抖|白沫|"
                             "发紫|呛奶|凝珠|消毒液|洁厕|杀虫剂|鼠药|"
                             "翻白眼|往上翻|口吐白沫|吐血|流血|出血|血|心脏|心口|胸口|胸痛|冷汗|中风|半边|半身|不能动|动不了|"
                             "含糊|说不出话|讲不出话|讲唔到|摔|跌|掉下来|坠|爬不起来|起不来|不动|唔郁|不应|唔应|叫不醒|"

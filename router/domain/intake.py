@@ -56,6 +56,9 @@ DETECTOR_MIN_CHARS = 4
 # at 0.82–0.98; a crisis this short says more ("不想活了" is the rules', "有人一起死吗" has its word).
 CRISIS_CONTEXT_CHARS = 12
 EMERGENCY_WITH_NLU = 0.50
+# A call for help heard only by ear (救命 for "就名") in a turn this long or longer needs the danger model or
+# the NLU to agree (ALTERNATIVE_PHONETIC_FLOOR); a shorter cry stands on its own.
+CALL_CONTEXT_CHARS = 12
 ALTERNATIVE_PHONETIC_FLOOR = 0.30  # P(emergency) + P(crisis) that confirms a safety word put back into an ASR alternative
 NLU_SURE = 0.80
 # A letter (LETTER_CHARS or more) is read whole by the rules and the model, and what it says happened
@@ -105,15 +108,17 @@ _COMPLAINT = re.compile(
     "拆迁|征地|烂尾|延期交房|物业|业委会|房东|中介|押金|退费|退款|消费|质量问题|假冒|过期|变质|发霉|地沟油|弄丢|丢失|不赔|食品安全|卫生|蚊|老鼠|蟑螂|"
     "路灯|井盖|红绿灯|信号灯|坑洼|塌陷|裂缝|倾斜|漏电|电线|树木|倒伏|垃圾|污水|下水道|化粪池|油烟|广场舞|装修|施工|夜间施工|"
     # in English, as expatriate residents write
-    "(?i:\\b(?:broken|not working|out for|been out|complain(?:t)?|noisy|noise|garbage|rubbish|trash|pothole|leak(?:ing)?|flood(?:ed|ing)|blocked|street ?lights?)\\b)"
+    "(?i:\\b(?:broken|not working|out for|been out|complain(?:t)?|noisy|noise|garbage|rubbish|trash|pothole|leak(?:ing)?|flood(?:ed|ing)|blocked|street ?lights?|dug up|no signs?|tripped)\\b)|"
+    # an agency or a company that cannot be reached, a driver who ran off
+    "打不通|联系不上|(?:撞|碰)[^。！？!?]{0,12}(?:跑了|逃了|逃逸|溜了)|肇事逃逸"
 )
 _REQUEST = re.compile(
     "(?:请|恳请|希望|要求|盼|望|麻烦|请求|呼吁)[^。!?！？]{0,30}(?:处理|解决|整治|治理|查处|核实|调查|协调|督促|落实|答复|回复|"
     "介入|关注|帮助|帮忙|维修|修|管|清理|拆除|取缔|整改|改善|恢复|退还|赔偿|增设|增加|开通|设置|安装|重视|给个说法|做主)|"
     "求助|帮帮|救救我们|请领导|尊敬的|致[^，。]{0,12}(?:领导|部门|局|办|政府|委员会)|特此|望处理|望答复|望解决|谢谢(?:领导|政府)|"
-    "(?:怎么|如何)(?:处理|解决|维权|投诉)|找谁|该找哪个部门|哪个部门管|有人管吗|有没有人管|谁来管|谁管|(?i:\\b(?:can someone|could someone|please) (?:fix|repair|check|look)\\b)|"
+    "(?:怎么|如何)(?:处理|解决|维权|投诉)|找谁|该找哪个部门|哪个部门管|有人管吗|有没有人管|谁来管|谁管|(?i:\\b(?:can someone|could someone|please) (?:fix|repair|check|look)\\b|\\b(?:can|could) (?:someone|you) (?:get|have) (?:it|this|that|them) (?:fixed|repaired|checked|sorted|cleaned)\\b)|"
     # the wish to report said outright, an agency asked to look into it, help to find what was lost
-    "(?:我|我们)?(?:想|要)(?:实名)?(?:举报|投诉)|(?:想|要)?请[^。!?！？]{0,8}(?:部门|局|执法|监管|有关)[^。!?！？]{0,6}查|帮(?:我|忙)找(?:一下|回)?|"
+    "(?:我|我们)?(?:想|要)(?:实名)?(?:举报|投诉)|(?:你们|政府|社区|街道)(?:能不能|可不可以|能否|可否)帮(?:忙|我|我们|一下)|(?:想|要)?请[^。!?！？]{0,8}(?:部门|局|执法|监管|有关)[^。!?！？]{0,6}查|帮(?:我|忙)找(?:一下|回)?|"
     # where to complain, in Cantonese too: the complaint is taken here ("点投诉？", "应该搵边个？")
     "点(?:样)?投诉|[搵揾]边个|边个管|去边度投诉|(?:向|去|到)哪(?:里|儿)?投诉|投诉(?:电话|渠道)|(?:可以|能|能不能|可不可以)投诉|投诉得(?:吗|唔)"
 )
@@ -124,10 +129,10 @@ _QUESTION = re.compile(
     "是否|请问|咨询|想问|问一下|问下|有没有|什么时候|政策|标准|规定|补贴|办理|申领|续签|补办|领取|[?？]|吗$|吗[。!！]?$|"
     "(?i:\\bhow (?:do|can|to|long|much|should)\\b|\\bwhere (?:can|do|should|is)\\b|\\bwhat (?:documents|papers|materials|do i need)\\b|\\bcan i\\b|\\bdo i need\\b|\\bapply for\\b|\\brenew\\b)"
 )
-_SUGGESTION = re.compile("建议|提议|希望(?:能|可以)?(?:增设|增加|开通|设置|安装|修建|建设)|能否(?:增设|增加|开通|设置)|(?:能不能|可不可以|能否|可否)(?:多|再)(?:开|设|加|派|安排)")
+_SUGGESTION = re.compile("建议|提议|希望(?:能|可以)?(?:增设|增加|开通|设置|安装|修建|建设)|能否(?:增设|增加|开通|设置)|(?:能不能|可不可以|能否|可否)(?:多|再)(?:开|设|加|派|安排)|(?:能不能|可不可以|能否|可否)(?:给|为)(?:老人|老年人|我们老人|居民|残疾人)(?:家)?[^。！？!?]{0,4}(?:留|开|设|安排|提供|保留)")
 # A person asked for so plainly that even a long letter means it ("我不想再跟机器对话了，请安排工作人员联系我").
 _HUMAN_PLAIN_WORDS = ("转人工|人工客服|人工服务|(?:找|要|转|跟|和|同|搵)(?:个)?(?:真人|活人|真的人)|(?:不想|不要|唔想)(?:再)?(?:跟|和|同)机器|"
-                      "安排(?:一个|个)?(?:工作人员|人)(?:联系|打电话给|回电话给)我|真正的(?:客服|人工|工作人员|人)|"
+                      "安排(?:一个|个|一位|位)?(?:工作人员|人|专人)(?:联系|打电话给|回电话给)我|安排(?:一个|个|一位|位)?(?:工作人员|专人|人)(?:和|跟|与)我(?:联系|通电话|打电话)|真正的(?:客服|人工|工作人员|人)|"
                       "(?:跟|和|找|同)(?:你们)?(?:的)?(?:值班的人|值班人员|工作人员|人工)(?:直接)?(?:讲|说|谈|聊|沟通)|"
                       "不要(?:再)?(?:给我)?(?:自动回复|机器回复)|换(?:个|一个)(?:人|真人|活人|工作人员)来(?:跟|和)我(?:说|讲|聊|谈)|"
                       # "你给我找个人来", "帮我接个接线员" (not "帮我找个人来修": send_someone), "我不跟机器人说",
@@ -148,14 +153,16 @@ _HUMAN = re.compile("人工坐席|真人(?:客服|接听|服务)|找(?:个)?人(
                     "叫(?:你们)?(?:的)?(?:领导|负责人|主管|经理|上级)(?:出)?来|(?:我要|让我)?(?:跟|和|找)(?:你们)?(?:的)?(?:领导|负责人|主管|经理|上级)(?:说|讲|谈|反映)|"
                     # a person asked for in everyday words: "叫个人来听", "换个姑娘来跟我说", "有没有活人", "有个人接"
                     "(?:叫|找|换|派|搵|嗌)(?:个|一个|個)?(?:人|姑娘|小姑娘|工作人员|真人|活人)(?:来|嚟|過嚟|过来)?(?:跟|和|同|俾)?(?:我)?(?:说|讲|聊|听|聽|接)|"
-                    "活人|有(?:个|一个)?人接(?:的|听)|有(?:个|一个)人接|(?:转|接)(?:到|给)?[^。！？!?]{0,6}有人接|(?:接|转|找|叫)(?:一下)?[^。！？!?]{0,8}值班(?:的)?(?:同志|人员|人|领导)|"
+                    "活人|转员工|有(?:个|一个)?人接(?:的|听)|有(?:个|一个)人接|(?:转|接)(?:到|给)?[^。！？!?]{0,6}有人接|(?:接|转|找|叫)(?:一下)?[^。！？!?]{0,8}值班(?:的)?(?:同志|人员|人|领导)|"
                     "(?:让|叫|请)(?:你们)?(?:的)?(?:领导|负责人|主管|经理)(?:跟我|和我)?(?:联系我|打电话给我|回电话给我|给我(?:打|回)电话|联系)|有没有人工|(?:要|找)人工|人工(?:啊|呀|吧)?人工|转接(?:一下)?(?:工作人员|人工)|(?:跟|和|同)人(?:讲|说|倾)|" + _HUMAN_PLAIN_WORDS)
 _FOLLOW_UP = re.compile(
     "进度|进展|到哪一步|哪一步了|什么阶段|处理到|办到|处理得怎么样|处理了没|处理好了没|派给|派到|谁在跟|哪个部门在|受理了|办结|"
-    "撤销|撤回|撤单|催办|催一下|催促|(?:有|冇)(?:没有)? ?(?:update|更新)|查一下(?:我的)?(?:工单|单子|投诉|反映)|查询工单|工单|单号|好了没|有没有人(?:处理|管|来|跟)")
+    "撤销|撤回|撤单|催办|催一下|催促|加急|加快处理|(?:有|冇)(?:没有)? ?(?:update|更新)|查一下(?:我的)?(?:工单|单子|投诉|反映)|查询工单|工单|单号|好了没|有没有人(?:处理|管|来|跟)")
 # The resident's own ticket, named as such.
 _OWN_TICKET = re.compile("工单|单号|我的单|我(?:那|这)?(?:张|个)单|投诉单|回执|我的诉求|(?:那|这|嗰|呢)(?:个|張|张)?单(?![位元车独身据价])|"
-                         "(?:那|嗰)(?:个|單)?(?:事情?|单子)|(?:那|嗰)(?:个|單|单)?(?:投诉|投訴|反映|举报|诉求)(?![电渠])")
+                         "(?:那|嗰)(?:个|單)?(?:事情?|单子)|(?:那|嗰)(?:个|單|单)?(?:投诉|投訴|反映|举报|诉求)(?![电渠])|"
+                         # "我那个违建的投诉"
+                         "我(?:那|这|嗰)(?:个|單|单)?[^，。！？!?\\s]{1,8}(?:的|嘅)(?:投诉|投訴|反映|举报|诉求)(?![电渠])")
 # A reference to the resident's own earlier report, with a question about it: a follow-up even without
 # the ticket id ("我昨天报的噪音那个 有人接了没", "上个礼拜投诉嗰单嘢 点解冇人覆我").
 _EARLIER_REPORT = re.compile(
@@ -165,7 +172,7 @@ _EARLIER_REPORT = re.compile(
     "(?:过|過|了)?(?:的|嘅|嗰|那|咗|[^。！？!?]{0,30}(?:单|單|事|问题|那个))?|"
     # "我反映的狗叫的事", "我之前提的建议", "我嘅投诉", "你们说转给特检院了"
     "(?:我|我们|我哋)(?:之前|上次|早前)?(?:反映|反应|投诉|投訴|举报|舉報|报|提|提交|留言)(?:过)?(?:的|嘅)|"
-    "(?:我|我们|我哋)(?:的|嘅)(?:投诉|投訴|反映|举报|建议|诉求)|(?:嗰|𠮶|那)(?:张|個|个)?单|(?:你们|你哋)(?:说|讲|講)(?:已经)?(?:转|派|交)(?:给|俾|咗)|"
+    "(?:我|我们|我哋)(?:的|嘅)(?:投诉|投訴|反映|举报|建议|诉求)|(?:嗰|𠮶|那)(?:张|個|个)?单|(?:你们|你哋|街道|社区|居委|物业|城管|他们|佢哋)(?:又)?(?:说|讲|講)(?:已经)?(?:转|派|交)(?:给|俾|咗|到)|"
     "(?:你们|你哋)(?:说|讲|講|话|話|答应|承诺)(?:过)?[^。！？!?]{0,10}(?:回复|回电|答复|联系|处理|上门|派人|覆|有人(?:嚟|来))|"
     "(?:回复|说|讲)(?:说)?(?:已经|已)办结|回访|(?i:\\bI (?:submitted|reported|filed|made|sent)\\b|\\bmy (?:complaint|report|ticket|case)\\b)|"
     # "前两个礼拜打过嚟", "反映了三次", "投诉咗三次", "你们说已经安排人来", "你们回复说", "去年提的违建投诉",
@@ -186,7 +193,7 @@ _ASKS_ABOUT_IT = re.compile(
     "一直没(?:有)?(?:人)?(?:联系|来|处理|回复|回音)|有冇人理|有没有人(?:理|管)|取消|撤销|撤回|不用(?:处理|管|搞)了|唔使搞|"
     # "今天都第七天了", "你们有没有去管", "整咗未啊", "人呢", "想补充一下", "重新提交", "这就算处理完了", "究竟系边个部门",
     # "根本没人来过", "到现在还在打", "现在怎么办", "能改吗", "no updates", "check the status"
-    "(?:今天|现在|而家)(?:都|已经|经已)?(?:第)?[0-9一二三四五六七八九十两几]+(?:天|日|个月|個月)了|(?:有没有|有冇)(?:人)?(?:去)?(?:管|处理|理|跟进)|"
+    "(?:今天|现在|而家)(?:都|已经|经已)?(?:第)?[0-9一二三四五六七八九十两几]+(?:天|日|个月|個月|个礼拜|個禮拜|个星期|周)了|(?:到底|究竟)(?:管不管|有没有人管|理不理|谁(?:管|负责|来管)|哪个(?:部门|单位)(?:管|负责))|(?:有没有|有冇)(?:人)?(?:去)?(?:管|处理|理|跟进)|"
     "(?:整|修|搞|处理|跟|做|办)(?:咗|好|掂)未|(?:等|等了)[^。！？!?]{0,8}人呢|补充一下|想补充|上传补充|补充说明|重新提交|"
     "(?:就|便)?算(?:是)?(?:处理|办|搞)(?:完|好|掂)了|(?:究竟|到底)(?:系|是)(?:边个|哪个)部门|(?:根本|都|从来)(?:没|冇)(?:有)?人(?:来|嚟)(?:过|過)?|"
     "(?:还在|仍然|依然|仲系|仲係|仲喺)(?:打|吵|响|漏|坏|黑|烂|堆|停)|现在怎么办|(?:能|可以|点样)改(?:吗|嘛|唔)|"
@@ -285,8 +292,12 @@ def present_parts(text: str) -> list[str]:
     return parts
 
 
+_NORTHERN_I = str.maketrans({"俺": "我", "咱": "我"})
+
+
 def cues_of(text: str) -> Cues:
     """The cues in an already normalised text (bounded by the caller)."""
+    text = text.translate(_NORTHERN_I)  # "找个人来跟俺说": the northern first person read as 我
     return Cues(
         complaint=len(set(_COMPLAINT.findall(text))),
         request=len(set(_REQUEST.findall(text))),
@@ -308,7 +319,9 @@ def cues_of(text: str) -> Cues:
 
 
 _SEND_SOMEONE = re.compile("(?:能不能|可不可以|能否|麻烦|请|希望)(?:你们)?(?:让|叫|派|安排)[^。！？!?]{0,10}?(?:的人|人员|工作人员|执法人员|师傅)?"
-                           "(?:来|过来|去|上门)(?:看看|看一下|处理|查|管|修|检查|核实)")
+                           "(?:来|过来|去|上门)(?:看看|看一下|处理|查|管|修|检查|核实)|"
+                           # "能不能派人检查一下安全"
+                           "(?:能不能|可不可以|能否|麻烦|请|希望)(?:你们)?派(?:个|些)?(?:人|专人|人员)(?:来|过来|去|上门)?(?:看看|看一下|处理|查|管|修|检查|核实)")
 
 
 _MORTAL = re.compile("死|活着|活不|不活|不想活|跳|药|血|割|刀|遗|楼顶|天台|桥|江边|河边|海边|解脱|结束|永别|最后一|绳|炭|伤害自己|离开这|不在了")
@@ -436,7 +449,12 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
 
     # 1. Danger now. A safety word heard only by putting it back into one of the recogniser's other
     # guesses ("出身就明丢了" → 救命) counts when the danger model or the NLU hears danger too.
-    weak_alarm = (ev.alarm is not None and ev.alarm.source == "alternative_phonetic" and modelled
+    # So does a bare call for help ("救命") put back into the best transcript of a turn with more in it:
+    # "出生医协就名上孩子名字打错了一个字" is a birth certificate with a typo, not 救命. A short cry is never
+    # second-guessed.
+    weak_alarm = (ev.alarm is not None and modelled
+                  and (ev.alarm.source == "alternative_phonetic"
+                       or (ev.alarm.source == "phonetic" and ev.alarm.kind == "call" and ev.chars >= CALL_CONTEXT_CHARS))
                   and p_crisis + p_emergency < ALTERNATIVE_PHONETIC_FLOOR
                   and max(nlu.score("emergency"), nlu.score("self_harm")) < NLU_SURE)
     if ev.alarm is not None and not weak_alarm:
@@ -531,7 +549,8 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
 
     # 7. A city matter: a service question, or a ticket.
     asks_how = cues.question > 0 or nlu.name == "ask_service"
-    complaint_led = cues.complaint + cues.request >= 2 or (letter and cues.problem) or cues.send_someone
+    complaint_led = (cues.complaint + cues.request >= 2 or (letter and cues.problem) or cues.send_someone
+                     or cues.suggestion)
     service_ok = ev.service >= SERVICE_FLOOR
     if service_ok and asks_how and not complaint_led:
         conf = max(ev.service, nlu.score("ask_service"))

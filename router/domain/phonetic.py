@@ -58,13 +58,15 @@ PHRASES: tuple[str, ...] = (
     # a choke, a whole bottle of pills, a door sealed with tape, being followed home (2026-12-05, the dev
     # sets' phone lines)
     "卡住了", "一整瓶", "门缝", "胶带", "跟到我楼下", "湿透了", "石油气味",
+    # the smell of gas as an elderly caller says it (2026-12-05, residents_dev13's phone line)
+    "臭鸡蛋",
 )
 
 # Words that say what a caller wants, heard wrong just as often ("公单" for 工单, "专人工" for 转人工):
 # repaired before the intake's cues read a spoken turn.
 INTENT_PHRASES: tuple[str, ...] = (
     "工单", "单号", "工单号", "转人工", "人工", "活人", "人工客服", "人工服务", "真人", "接线员", "工作人员", "领导", "负责人",
-    "处理结果", "进度", "催办", "撤销", "投诉", "举报", "反映",
+    "处理结果", "进度", "催办", "撤销", "投诉", "举报", "反映", "加急",
 )
 
 _INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"))

@@ -93,6 +93,12 @@ class Understanding:
         assessed = emergency_rules.assess(spoken)
         alarm = self._alarm(spoken, channel, alternatives, assessed)
         set_aside = () if alarm is not None else assessed[1]
+        if alarm is None and not set_aside and channel == "voice" and len(clean) <= PHONETIC_MAX_CHARS:
+            # A hazard heard wrong ("怕找火" for 怕着火) is still a hazard: what the rules set aside in the
+            # repaired turn keeps the model alone from raising the alarm on it.
+            repaired = phonetic.repair(spoken)
+            if repaired.fixes:
+                set_aside = emergency_rules.assess(repaired.text)[1]
         # Whom to call for a crisis only the model heard: only asked when the model hears one.
         crisis_number = "110"
         danger: dict[str, float] = {}

@@ -833,3 +833,43 @@ def test_eyes_that_will_not_open_from_sleep_or_sun_are_no_collapse(text: str) ->
 ])
 def test_a_fraud_told_after_and_a_thing_gone_are_not_an_emergency(text: str) -> None:
     assert detect(text) is None, (text, detect(text))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("There's a man lying on the floor at the metro exit, I don't think he's breathing. What do I do?", "120"),
+    ("Smoke alarm has been going off next door for ten minutes, smells like burning plastic", "119"),
+    ("Someone is trying to break in, the door handle is moving", "110"),
+    ("My neighbour is waving a knife in the corridor", "110"),
+    ("Two people are stuck in the lift between floors", "119"),
+    ("樓下間舖頭啲捲閘入面一路出煙，仲有陣燶味", "119"),                          # smoke in Cantonese
+    ("被裁员三个月了，我现在在水库边上，这里的水挺深的吧", "110"),             # at the water, asking how deep
+    ("我老婆把自己锁在卫生间 一直不出声 门缝底下 红红的 流出来了", "120"),    # blood under the door
+    ("开门看了一眼 楼道里全是黑的 不敢出去", "119"),
+])
+def test_danger_in_english_smoke_in_cantonese_and_a_crisis_at_the_edge(text: str, expected: str) -> None:
+    found = detect(text)
+    assert found is not None and found.number == expected, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "家里突然出事了，老公工伤住院，收入断了，想问临时救助怎么申请，要什么材料？",   # a misfortune told to apply
+    "我们那个楼 前几年有人在楼上跳下来过 现在天台门一直开着 小孩上去玩 很危险",     # someone else, once
+    "巴士站个顶棚烂咗，落雨全部落水",                                              # Cantonese rain coming in
+    "Can you recommend a good restaurant? The last one I tried was broken in every way",
+])
+def test_a_misfortune_behind_an_application_someone_elses_past_and_rain_are_not_an_emergency(text: str) -> None:
+    assert detect(text) is None, (text, detect(text))
+
+
+def test_my_own_past_attempt_and_a_call_now_still_count() -> None:
+    assert detect("我自杀过两次，现在又想了").is_crisis
+    assert detect("出事了，快来人，我爸倒在地上").number == "120"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("我爸突然说话不清楚，右手拿不住筷子", "120"),
+    ("水已经到膝盖了 家里还有老人 出不去", "119"),
+])
+def test_whom_to_call_for_a_stroke_and_a_flood_the_model_heard(text: str, expected: str) -> None:
+    from router.domain.emergency import danger_number
+    assert danger_number(text) == expected

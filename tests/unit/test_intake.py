@@ -221,7 +221,7 @@ def test_a_safety_word_put_back_into_an_asr_alternative_needs_the_model_or_the_n
     heard = evidence("出生证明丢了能补吗", alarm=alarm, danger={"none": 0.5, "emergency": 0.5})
     assert decide(nlu("ask_service", 0.95), heard).outcome == "emergency"
     assert decide(nlu("emergency", 0.95), quiet).outcome == "emergency"
-    # the best transcript's own reading is never second-guessed
+    # a short cry heard in the best transcript is never second-guessed
     text_alarm = evidence("救命", alarm=Alarm("110", "call", False, "phonetic", ("救命",)), danger={"none": 0.99})
     assert decide(nlu("greet", 0.9), text_alarm).outcome == "emergency"
 
@@ -473,3 +473,38 @@ def test_a_repeated_complaint_a_withdrawal_and_a_person_asked_for_in_english_or_
     from router.domain.normalise import normalise
     d = decide(nlu("report_problem", 0.8), evidence(normalise(text), city=0.9))
     assert d.outcome == outcome, (text, d)
+
+
+@pytest.mark.parametrize(("text", "outcome"), [
+    ("俺听不明白你说啥 找个人来跟俺说", "handoff"),                                  # the northern 俺
+    ("请安排一位工作人员和我联系，我的情况比较复杂，不方便在这里说。", "handoff"),
+    ("哎呀我上次说那个 垃圾站的事情 现在都一个礼拜了 到底管不管啊", "ticket_status"),
+    ("我那个违建的投诉 街道说转给城管了 城管又说不归他们管 到底谁管", "ticket_status"),
+    ("SZ20261125-001052 这个单可以加急吗 楼顶漏水越来越严重了", "ticket_status"),
+    ("The sidewalk near Coastal City has been dug up for weeks with no signs. Can someone get it fixed?", "ticket"),
+])
+def test_a_person_an_earlier_report_and_an_english_complaint_said_other_ways(text: str, outcome: str) -> None:
+    from router.domain.normalise import normalise
+    d = decide(nlu("out_of_scope", 0.9), evidence(normalise(text), city=0.5))
+    assert d.outcome == outcome, (text, d)
+
+
+@pytest.mark.parametrize("text", [
+    "罗湖区有个工地的塔吊看着歪歪的，能不能派人检查一下安全",                 # an agency asked to send its people
+    "我们老人去社康看病 每次都要手机预约 能不能给老人留点号",                 # a suggestion
+    "燃气费这个月突然要交六百多，是不是表坏了？燃气公司电话打不通",            # a bill and a company unreachable
+    "上个礼拜被一个骑电动车的撞了 他跑了 我想找那个监控 你们能不能帮忙",      # a hit and run
+])
+def test_a_request_a_suggestion_or_a_grievance_with_a_question_is_a_ticket_not_a_service(text: str) -> None:
+    d = decide(nlu("ask_service", 0.75), evidence(text, city=0.9, service=0.8))
+    assert d.outcome == "ticket", (text, d)
+
+
+def test_a_call_for_help_only_put_back_by_ear_needs_the_model_to_agree() -> None:
+    heard = Alarm("110", "call", False, "phonetic", ("救命",))
+    typo = decide(nlu("ask_service", 0.7), evidence("出生医协就名上孩子名字打错了一个字,怎么跟正", alarm=heard,
+                                                    danger={"none": 0.9, "emergency": 0.08, "crisis": 0.02}))
+    assert typo.outcome != "emergency", typo
+    fire = Alarm("119", "fire", False, "phonetic", ("着火了",))
+    assert decide(nlu("ask_service", 0.7), evidence("楼下着活了", alarm=fire,
+                                                    danger={"none": 0.9, "emergency": 0.08, "crisis": 0.02})).outcome == "emergency"
