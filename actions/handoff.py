@@ -87,6 +87,20 @@ async def request_handoff(client: RouterClient, tracker: Tracker, reason: str, *
     return True
 
 
+DISTRESS_CARE = ("听起来您最近真的很辛苦，愿意说出来就很好。心里难受的时候，随时可以打心理援助热线：深圳 0755-25629459、"
+                 "全国 12356、希望24热线 400-161-9995（24小时）。")
+
+
+def _in_distress(tracker: Tracker) -> bool:
+    """The intake decided on a person because the resident sounds in despair without naming harm
+    (router.domain.intake: a "cues:distress" or "detector:distress:…" reason): the operator sees it first,
+    marked urgent."""
+    intake = (tracker.latest_message or {}).get("intake")
+    reasons = intake.get("reasons") if isinstance(intake, dict) else None
+    return isinstance(reasons, list) and any(str(r) == "cues:distress" or str(r).startswith("detector:distress:")
+                                             for r in reasons)
+
+
 class ActionHandoff(RouterAction):
     def name(self) -> str:
         return "action_handoff"
@@ -96,11 +110,20 @@ class ActionHandoff(RouterAction):
         if tracker.get_slot("handoff_due") or consecutive_fallbacks(tracker) >= 2:
             reason = tracker.get_slot("handoff_reason") or "fallback"
         elif latest_intent(tracker) == "request_human":
-            reason = "request_human"
+            reason = "distress" if _in_distress(tracker) else "request_human"
         else:
             reason = tracker.get_slot("handoff_reason") or "bot_failed"
-        ok = await request_handoff(self.client, tracker, reason)
+        ok = await request_handoff(self.client, tracker, reason, urgent=reason == "distress")
+        if reason == "distress":
+            # the same lines as the crisis answer (bot/domain/safety.yml), without the emergency numbers
+            dispatcher.utter_message(text=DISTRESS_CARE)
         dispatcher.utter_message(response="utter_handoff" if ok else "utter_handoff_unavailable")
+        if reason == "distress" and ok:
+            from actions.safety import REFERRAL_CHANNELS, REFERRAL_OFFER, referral_offer
+
+            conv_id = conversation_id(tracker)
+            if channel_of(tracker) in REFERRAL_CHANNELS and conv_id:
+                dispatcher.utter_message(text=REFERRAL_OFFER, buttons=referral_offer(conv_id))
         return [SlotSet("handoff_reason", reason), SlotSet("handoff_due", False), SlotSet("failed_turns", 0)]
 
 

@@ -285,7 +285,7 @@ _RULES += [
 # A crisis where the harm is already done (pills swallowed, wrists cut, bleeding) needs an ambulance
 # first; one where the person is still deciding needs the police, who answer people about to act.
 _SELF_HARM_DONE = re.compile(
-    "(?:吃|吞|服|喝)(?:了|下)[^。.!?！？]{0,12}(?:药|农药|百草枯|敌敌畏)|(?:喝|吃|吞)(?:农药|百草枯|敌敌畏|安眠药)了|割腕了|割了(?:手)?腕|已经割|刚割|(?:手腕|手)[^，。]{0,3}(?:划|割)了|"
+    "(?:吃|吞|服|喝|食)(?:了|下|咗|落)[^。.!?！？]{0,12}(?:药|藥|农药|百草枯|敌敌畏)|(?:喝|吃|吞)(?:农药|百草枯|敌敌畏|安眠药)了|割腕了|割了(?:手)?腕|已经割|刚割|(?:手腕|手)[^，。]{0,3}(?:划|割)了|"
     "把[^，。,.!?！？]{0,6}药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:了|下去|光)|把(?:一整瓶|一瓶|整瓶|一整板|一板|一大把)[^，。,.!?！？]{0,2}安眠药|药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:下去|光)|"
     "上吊了|烧炭了|烧炭(?:的)?(?:味|气味)|炭味|(?:炭|煤炭|木炭)[^，。,.!?！？]{0,4}(?:点上|点着|点燃)|跳下去了|流(?:了)?(?:好多|很多|一地)?血|在流血|(?:全|都)是血|好多血|很多血|"
     "血[^，。]{0,4}(?:止不住|一直流)|门缝[^。!?！？]{0,8}(?:红红的|红色的|血)[^。!?！？]{0,4}(?:流|渗)")
@@ -296,6 +296,17 @@ _NEGATION = re.compile("(?:没有|没|并没有|不是|并非|未|无|唔係|唔
 # its 未/无 never stand before 想, and 不 before a danger word ("不着火") is no denial of the danger.
 _WISH_DENIED = re.compile("(?:不|没|不是|并不|也没|从没)$")
 # Things, not people, fall into water: "手机掉水里了".
+_ON_SCREEN = re.compile("警匪片|电视剧|电影|看片|追剧|恐怖片|音响|投影|游戏")
+_QUOTE_MARKS = re.compile("[“”\"「」『』]")
+_DRILL_AFTER = re.compile("(?:事后|后来|原来|才说|才知道)[^。!?！？]{0,8}(?:是|系)?[^。!?！？]{0,4}(?:演习|演练)")
+
+
+def _in_quotes(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] sits between quotation marks (an odd number of marks before it, one right after)."""
+    before = _QUOTE_MARKS.findall(text, max(0, start - 12), start)
+    return len(before) % 2 == 1 and bool(_QUOTE_MARKS.search(text, end, min(len(text), end + 6)))
+
+
 _RAIN_BEFORE = re.compile("落雨|下雨|漏雨|雨棚|顶棚|屋顶|天花")
 _NOT_A_PERSON_BEFORE = re.compile("(?:手机|钥匙|东西|钱包|眼镜|帽子|鞋子?|球|耳机|车钥匙|证件)(?:又|也|不小心)?$")
 # Breathlessness and no way out said of a life, not a body: "生活压得我喘不过气", "在深渊里…谁也逃不出来".
@@ -370,6 +381,14 @@ _CRISIS_GENERIC = re.compile(
     "想死的(?:人)?(?:都|就)|烧炭取暖|炭火取暖|(?:说|道)[:：]|嘲讽|搞笑|矫情|好笑|不理解|讨厌")
 _ACTING_NOW = re.compile("告别|遗书|遗言|打不通|联系不上|不接电话|关机了|说要去|准备去|已经(?:在|到)了?(?:楼顶|天台|桥上|江边|海边)")
 _LONG_LETTER = 150
+_LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+
+
+def reading_length(text: str) -> int:
+    """How long ``text`` reads, in Chinese characters: a word of English counts as two (a Chinese word's
+    usual length), so that 30 words of English are a chat message, not a 150-character letter."""
+    words = _LATIN_WORD.findall(text)
+    return len(text) - sum(len(w) for w in words) + 2 * len(words)
 _CLAUSE_END = re.compile(r"[，。,.!?！？；;\n]|\s")
 
 
@@ -570,7 +589,7 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
     clean = prepare(text)
     if not clean:
         return None, ()
-    long_letter = len(clean) >= _LONG_LETTER
+    long_letter = reading_length(clean) >= _LONG_LETTER
     set_aside: list[str] = []
     hits: list[tuple[str, EmergencyNumber, str]] = []
     # Cantonese is read twice: as written, and in Mandarin words (a hit found in both counts once).
@@ -599,6 +618,12 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
             if kind in ("medical", "trapped") and _BODY_FIGURE.search(
                     reading, max(0, match.start() - 16), min(len(reading), match.end() + 16)):
                 continue
+            if kind in ("violence", "call", "fire") and _ON_SCREEN.search(reading) and _in_quotes(reading, match.start(), match.end()):
+                set_aside.append(kind)  # "楼上传来“救命啊”“杀人啦”的尖叫…是在看警匪片": a film played loud
+                continue
+            if kind in ("fire", "smoke", "call") and _DRILL_AFTER.search(reading):
+                set_aside.append(kind)  # "火警警报响了…事后才说是消防演习": a drill, told afterwards
+                continue
             why = _not_now(reading, match.start(), match.end(), long_letter=long_letter)
             if why == "report" and kind == "missing":
                 why = ""  # someone missing is missing now, however long the letter that tells it
@@ -624,7 +649,7 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
     crisis = [h for h in hits if h[0] == "self_harm"]
     if crisis:
         # A crisis is never explained away as a past complaint.
-        injured = bool(_SELF_HARM_DONE.search(clean)) or any(h[0] == "medical" for h in hits)
+        injured = bool(_SELF_HARM_DONE.search(clean) or _SELF_HARM_DONE.search(spoken)) or any(h[0] == "medical" for h in hits)
         return Emergency(number="120" if injured else "110", kind="self_harm", is_crisis=True,
                          matched=tuple(dict.fromkeys(h[2] for h in crisis))), aside
     kinds = tuple(dict.fromkeys(h[0] for h in hits))
@@ -696,8 +721,8 @@ _SIGNS_FIRE = re.compile("着火|起火|失火|火灾|火苗|大火|火光|火�
                          # smoke pouring in, crackling, a glow, a building cracking, water to the waist, a child shut in a car or
                          # on a balcony rail, gas in English (the development sets' number misses, 2026-12-05)
                          "烟(?:涌|灌|往|冲|攻|进)|噼里啪啦|噼噼啪啪|烧塑料|(?:橙|红)(?:色)?(?:的)?光|红红的[^。]{0,6}闪|裂缝[^。]{0,12}(?:越来越大|响)|掉渣|"
-                         "齐腰|齐胸|水(?:还在|一直在|仲)?涨|(?:到|过|浸)(?:了)?膝盖|车(?:里|内)?[^，。,.!?！？]{0,3}锁着|(?:往|爬)[^，。,.!?！？]{0,3}栏杆|栏杆(?:外|上爬)|(?i:gas (?:cylinder|leak|bottle)|hiss)")
-_SIGNS_MEDICAL = re.compile("说话不清|讲话不清|口齿不清|嘴(?:都|也)?歪|拿不住|晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|抽出|在抽|发抖|白沫|"
+                         "齐腰|齐胸|水(?:还在|一直在|仲)?涨|(?:到|过|浸)(?:了)?膝盖|(?:井盖|井|坑|沟)[^。!?！？]{0,12}(?:掉下去|跌落去|掉进去)|车(?:里|内)?[^，。,.!?！？]{0,3}锁着|(?:往|爬)[^，。,.!?！？]{0,3}栏杆|栏杆(?:外|上爬)|(?i:gas (?:cylinder|leak|bottle)|hiss)")
+_SIGNS_MEDICAL = re.compile("烫伤|烫到|滚水|开水|起(?:晒|了)?泡|甩(?:咗|了)?(?:层)?皮|脱皮|说话不清|讲话不清|口齿不清|嘴(?:都|也)?歪|拿不住|晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|抽出|在抽|发抖|白沫|"
                             "发紫|呛奶|凝珠|消毒液|洁厕|杀虫剂|鼠药|"
                             "翻白眼|往上翻|口吐白沫|吐血|流血|出血|血|心脏|心口|胸口|胸痛|冷汗|中风|半边|半身|不能动|动不了|"
                             "含糊|说不出话|讲不出话|讲唔到|摔|跌|掉下来|坠|爬不起来|起不来|不动|唔郁|不应|唔应|叫不醒|"

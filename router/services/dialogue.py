@@ -17,6 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from router import keys
+from router.adapters import pinyin_input
 from router.adapters.conversations import Conversation, ConversationState, ConversationStore
 from router.adapters.once import Once
 from router.adapters.rasa import RasaClient, RasaUnavailable
@@ -108,6 +109,9 @@ class Dialogue:
             return Turn(replies=[reply], conversation=conv)
         meta = {"channel": channel, "conversation_id": conv.id, **metadata}
         pending = "" if text.startswith("/") else await self.redis.get(_reason_key(conv.id))
+        # Typed in pinyin ("wo yao zhuan ren gong"): the bot reads the characters it stands for; the
+        # transcript (above) keeps the resident's own words.
+        text = text if text.startswith("/") else pinyin_input.to_hanzi(text)
         if self.understanding is not None and not text.startswith("/"):
             alternatives = [a for a in meta.pop("alternatives", None) or [] if isinstance(a, str)]
             offered = await self._offered(conv.id)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from router.adapters import pinyin_input
 from router.domain.intake import LETTER_CHARS, OUTCOME_OF_INTENT, Decision, NluResult, decide
 from router.domain.normalise import normalise
 from router.services.understanding import MAX_EVIDENCE_CHARS, Understanding
@@ -63,6 +64,7 @@ class Triage:
         self.understanding = understanding
 
     async def __call__(self, text: str, channel: str, alternatives: Sequence[str] = ()) -> TriageResult:
+        text = pinyin_input.to_hanzi(text)  # typed in pinyin: read as the characters it stands for
         clean = normalise(text[: MAX_EVIDENCE_CHARS * 2])[:MAX_EVIDENCE_CHARS]
         # The NLU runs in Rasa while the router gathers the evidence: the two overlap. A letter is read
         # by its evidence alone (router.domain.intake.decide), so Rasa is not asked about one.

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from router.adapters import pinyin_input
 from router.domain import answers, phonetic
 from router.domain import emergency as emergency_rules
 from router.domain.intake import (
@@ -78,6 +80,8 @@ class Understanding:
         self.resolver = resolver
         self.catalogue = catalogue
         self.model = model  # router.domain.textmodel.LinearTextModel, or None (city and danger unknown)
+        # The pinyin reader's lexicon (router.adapters.pinyin_input), built off the serving path.
+        threading.Thread(target=pinyin_input.warm, name="pinyin-lexicon", daemon=True).start()
 
     def __call__(self, text: str, channel: str = "web", alternatives: Sequence[str] = (), *,
                  with_topic: bool = False, offered: Sequence[tuple[str, str]] = ()) -> Understood:
@@ -139,7 +143,7 @@ class Understanding:
             except ValueError:  # nothing the classifier can read (emoji only, digits only)
                 topic = None
         evidence = Evidence(
-            chars=len(clean),
+            chars=emergency_rules.reading_length(clean),
             cues=cues,
             alarm=alarm,
             danger={k: round(v, 4) for k, v in danger.items()},
@@ -152,6 +156,7 @@ class Understanding:
             offered=tuple(intent for intent, _ in offered),
             set_aside=set_aside,
             danger_now={k: round(v, 4) for k, v in danger_now.items()},
+            spoken=channel == "voice",
         )
         return Understood(clean, evidence, place, hits, topic)
 

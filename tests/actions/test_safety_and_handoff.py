@@ -83,6 +83,32 @@ async def test_handoff_sends_a_summary_with_the_ticket_draft(router, tracker, do
     assert s["ticket_draft"]["problem_text"].startswith("我家楼上半夜装修")
 
 
+async def test_despair_without_words_of_harm_reaches_a_person_marked_urgent(router, tracker, domain):
+    state, client = router
+    t = tracker("conversation", text="好累，每天醒来都觉得没有意义，也不知道还能跟谁说", intent="request_human")
+    t.latest_message["intake"] = {"outcome": "handoff", "intent": "request_human",
+                                  "reasons": ["detector:distress:0.91"]}
+    d = CollectingDispatcher()
+    events = await ActionHandoff(client).run(d, t, domain)
+    assert SlotSet("handoff_reason", "distress") in events
+    # care and the support lines first (no 110/120: nobody named harm), then the person, then the 心理服务室 offer
+    assert "12356" in d.messages[0]["text"] and "110" not in d.messages[0]["text"]
+    assert d.messages[1]["response"] == "utter_handoff"
+    assert [b["title"] for b in d.messages[2]["buttons"]] == ["希望社区心理服务室联系我", "暂时不用"]
+    [(conv, body)] = state.handoffs
+    assert body["reason"] == "distress" and body["summary"]["urgent"] is True
+    # despair heard in the words themselves, the same
+    said = tracker("conversation", text="我真的好难受，没有人懂我，每天都很痛苦", intent="request_human")
+    said.latest_message["intake"] = {"outcome": "handoff", "reasons": ["cues:distress"]}
+    await ActionHandoff(client).run(CollectingDispatcher(), said, domain)
+    assert state.handoffs[-1][1]["reason"] == "distress" and state.handoffs[-1][1]["summary"]["urgent"] is True
+    # a plain request for a person stays one, not urgent
+    plain = tracker("conversation", text="转人工", intent="request_human")
+    plain.latest_message["intake"] = {"outcome": "handoff", "reasons": ["asks_for_person"]}
+    await ActionHandoff(client).run(CollectingDispatcher(), plain, domain)
+    assert state.handoffs[-1][1]["reason"] == "request_human" and state.handoffs[-1][1]["summary"]["urgent"] is False
+
+
 async def test_handoff_with_the_router_down_points_to_12345(dead_client, tracker, domain):
     d = CollectingDispatcher()
     await ActionHandoff(dead_client).run(d, tracker("conversation", text="转人工", intent="request_human"), domain)

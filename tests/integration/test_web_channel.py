@@ -231,3 +231,12 @@ async def test_a_system_reply_carries_its_transcript_time_so_the_page_shows_it_o
     history = (await (await client.get("/api/v1/channels/web/history", params={"session_id": sid})).json())
     [entry] = [m for m in history["messages"] if m["author"] == "system"]
     assert (entry["at"], entry["text"]) == (reply["at"], reply["text"])
+
+
+async def test_pinyin_reaches_the_bot_in_characters_and_the_history_keeps_the_residents_words(client, rasa):
+    sid = await new_session(client)
+    await client.post("/api/v1/channels/web/messages", json={"session_id": sid, "text": "wo yao zhuan ren gong"})
+    assert rasa.calls[-1]["message"] == "我要转人工"
+    resp = await client.get("/api/v1/channels/web/history", params={"session_id": sid})
+    said = [m["text"] for m in (await resp.json())["messages"] if m["author"] == "resident"]
+    assert said == ["wo yao zhuan ren gong"]

@@ -873,3 +873,30 @@ def test_my_own_past_attempt_and_a_call_now_still_count() -> None:
 def test_whom_to_call_for_a_stroke_and_a_flood_the_model_heard(text: str, expected: str) -> None:
     from router.domain.emergency import danger_number
     assert danger_number(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "楼上一直传来“救命啊”“杀人啦”的尖叫声，上去问了，是他们家在看警匪片，音响开得巨大，能不能管一管",
+    "今天下午大厦火警警报响了二十分钟，物业事后才说是消防演习，建议以后提前通知",
+])
+def test_screams_from_a_film_and_a_drill_told_afterwards_are_not_an_emergency(text: str) -> None:
+    assert detect(text) is None, (text, detect(text))
+
+
+def test_a_scream_in_quotes_without_a_screen_still_counts() -> None:
+    assert detect("楼上在喊“救命啊” 声音好惨 一直在打") is not None
+
+
+def test_thirty_words_of_english_are_a_message_not_a_letter() -> None:
+    from router.domain.emergency import reading_length
+    text = ("There's a man collapsed on the floor near Exit D of Futian Station, he's not moving and "
+            "I don't think he's breathing. People are just walking past. What do I do?")
+    assert len(text) > 150 and reading_length(text) < 150
+    assert detect(text).number == "120"
+
+
+def test_pills_taken_in_cantonese_a_scald_and_a_fall_into_a_manhole_name_the_right_service() -> None:
+    from router.domain.emergency import danger_number
+    assert detect("我頭先食咗成樽安眠藥，而家好眼瞓，唔想再醒返").number == "120"
+    assert danger_number("個細路打瀉咗煲滾水，成隻手臂都起晒泡，甩咗層皮") == "120"
+    assert danger_number("井盖没了，刚刚有个人掉下去了，下面有水，还能听到他在喊") == "119"

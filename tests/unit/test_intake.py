@@ -508,3 +508,52 @@ def test_a_call_for_help_only_put_back_by_ear_needs_the_model_to_agree() -> None
     fire = Alarm("119", "fire", False, "phonetic", ("着火了",))
     assert decide(nlu("ask_service", 0.7), evidence("楼下着活了", alarm=fire,
                                                     danger={"none": 0.9, "emergency": 0.08, "crisis": 0.02})).outcome == "emergency"
+
+
+def test_low_mood_the_model_alone_reads_as_a_crisis_is_a_person_to_talk_to_when_typed() -> None:
+    despair = {"none": 0.1, "emergency": 0.02, "crisis": 0.88}
+    d = decide(nlu("out_of_scope", 0.6), evidence("好累，每天醒来都觉得没有意义，也不知道还能跟谁说", danger=despair))
+    assert d.outcome == "handoff" and not d.crisis, d
+    # with a farewell or the means in it, the same reading is a crisis
+    d = decide(nlu("out_of_scope", 0.6), evidence("存折放在桌上了 密码也写好了 就跟你们说一声", danger=despair))
+    assert d.outcome == "emergency" and d.crisis, d
+    # heard on the phone, the words may be garbled: the model's reading stands alone
+    heard = evidence("我真的程不下去了和交代都买好了就在抽粥屋里", danger=despair, spoken=True)
+    assert decide(nlu("out_of_scope", 0.6), heard).crisis
+    # a complaint said in despair is still a complaint to act on
+    d = decide(nlu("report_problem", 0.8), evidence("楼上天天吵到半夜，我真的好累好累，求你们管管", danger=despair, city=0.9))
+    assert d.outcome == "ticket", d
+
+
+def test_evidence_says_whether_the_words_were_heard_both_ways() -> None:
+    ev = evidence("你好", spoken=True)
+    assert Evidence.from_dict(ev.to_dict()).spoken is True
+    assert Evidence.from_dict({**ev.to_dict(), "spoken": None}).spoken is False
+
+
+@pytest.mark.parametrize(("text", "outcome"), [
+    ("你是机器吗 我听不明白你说的 你叫那个接电话的姑娘跟我说", "handoff"),
+    ("我想撤返之前嗰個投訴，個房東已經退返按金畀我喇，唔該晒", "ticket_status"),
+    ("之前投诉小区旁边的垃圾站，处理的人回复说下个月就搬走，现在都过去两个月了还在原地。", "ticket_status"),
+])
+def test_a_person_a_cantonese_withdrawal_and_a_promise_not_kept(text: str, outcome: str) -> None:
+    from router.domain.normalise import normalise
+    d = decide(nlu("report_problem", 0.9), evidence(normalise(text), city=0.9))
+    assert d.outcome == outcome, (text, d)
+
+
+@pytest.mark.parametrize("text", [
+    "點解我呢個月燃氣費收咗八百幾蚊？係唔係個錶有問題？想搵人上門睇下",
+    "被货架上掉下来的饮料砸到头，超市经理现在说是我自己碰的，不认账了。请问这种情况怎么处理？",
+    "社康中心的预约形同虚设，每次去了还要排队一个小时，希望改进一下预约制度",
+    "我们的积分比邻居高却被调剂到五公里外，质疑分配是否公平，要求教育部门复核。",
+])
+def test_a_visit_asked_for_a_denial_a_suggestion_or_a_review_is_a_ticket(text: str) -> None:
+    from router.domain.normalise import normalise
+    d = decide(nlu("ask_service", 0.6), evidence(normalise(text), city=0.9, service=0.8))
+    assert d.outcome == "ticket", (text, d)
+
+
+def test_fortune_telling_is_not_a_city_service() -> None:
+    d = decide(nlu("ask_service", 0.99), evidence("帮我算一下八字，今年适不适合换工作", city=0.8, service=0.6))
+    assert d.outcome == "out_of_scope", d

@@ -273,3 +273,10 @@ async def test_a_past_event_told_is_not_raised_by_an_alternative() -> None:
     result = await heard_triage()("上礼拜我爸在客厅装太很快，社区医生来得太慢", "voice",
                                   ["上礼拜我爸在客厅状态很怪，社区医生来得太慢"])
     assert result.outcome != "emergency"
+
+
+async def test_a_message_typed_in_pinyin_is_read_in_characters_by_the_rules_and_the_nlu() -> None:
+    t = triage("nlu_fallback")
+    result = await t("lou xia zhao huo le hao da de yan", "web")
+    assert result.outcome == "emergency" and result.emergency_number == "119"
+    assert t.parse.seen == ["楼下着火了好大的烟"]  # type: ignore[attr-defined]
