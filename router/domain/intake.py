@@ -495,7 +495,7 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
     # Only the model hears a crisis while the resident plainly asks for a person ("别再给我推链接了，我就想和
     # 真人聊两句", read as a crisis at 0.85): the person, who hears the rest.
     # Typed, the model alone names a crisis only beside a word of death, harm, an edge or a farewell
-    # (Cues.mortal): posts of low mood without one ("好累，继续好难", "我好想离开这里，可是又能去哪") read as a
+    # (Cues.mortal): posts of low mood without one ("好累，继续好难", "没有人懂我，每天都很痛苦") read as a
     # crisis at 0.8 and more (CRISIS_CONTEXT_CHARS). Heard on the phone, the words may be garbled ("程不下去" for
     # 撑不下去), and the model's reading of a turn of CRISIS_CONTEXT_CHARS or more stands alone.
     worded = cues.mortal or (ev.spoken and ev.chars >= CRISIS_CONTEXT_CHARS)
