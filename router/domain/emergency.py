@@ -275,6 +275,8 @@ _RULES += [
     ("trapped", "119", re.compile("(?i:(?<![a-z])(?:stuck|trapped) in (?:the |a |an )?(?:lift|elevator)|(?:people|someone|kids?|children) (?:are |is )?trapped)")),
     ("smoke", "119", re.compile("(?:一路|不停|一直|仲|还在|正在)(?:出|冒)烟|燶味|烟[^。!?！？]{0,30}(?:全是黑的|全黑了)|"
                                 "(?:开门|门口|楼道|走廊)[^。!?！？]{0,12}(?:全是黑的|全黑了|黑乎乎)[^。!?！？]{0,8}(?:不敢出去|出不去)")),
+    # held by people in a room, the phone taken (residents_dev15, typed in pinyin)
+    ("violence", "110", re.compile("(?:被|给)(?:人|他们)?(?:关|锁)(?:在|起来)[^。!?！？]{0,12}(?:房间|屋|仓库|宿舍|地下室)[^。!?！？]{0,30}(?:手机|不让|出不去|拿走|收走)")),
     # someone shut in a bathroom, blood under the door
     ("self_harm", "120", re.compile("把自己(?:反)?(?:锁|关)(?:在)?[^。!?！？]{0,8}(?:卫生间|浴室|厕所|洗手间|房间|屋里)[^。!?！？]{0,40}(?:红红的|红色的|血)")),
     ("self_harm", "110", re.compile(

@@ -900,3 +900,8 @@ def test_pills_taken_in_cantonese_a_scald_and_a_fall_into_a_manhole_name_the_rig
     assert detect("我頭先食咗成樽安眠藥，而家好眼瞓，唔想再醒返").number == "120"
     assert danger_number("個細路打瀉咗煲滾水，成隻手臂都起晒泡，甩咗層皮") == "120"
     assert danger_number("井盖没了，刚刚有个人掉下去了，下面有水，还能听到他在喊") == "119"
+
+
+def test_held_in_a_room_with_the_phone_taken_is_the_police() -> None:
+    found = detect("我被关在一个房间里，他们拿走了我的手机，这是偷偷借的")
+    assert found is not None and found.number == "110"

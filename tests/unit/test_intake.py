@@ -557,3 +557,31 @@ def test_a_visit_asked_for_a_denial_a_suggestion_or_a_review_is_a_ticket(text: s
 def test_fortune_telling_is_not_a_city_service() -> None:
     d = decide(nlu("ask_service", 0.99), evidence("帮我算一下八字，今年适不适合换工作", city=0.8, service=0.6))
     assert d.outcome == "out_of_scope", d
+
+
+@pytest.mark.parametrize(("text", "outcome"), [
+    ("喂 没什么事 就是我一个人在家 老伴前年走了 一整天都没人跟我讲句话 你们那边有没有人能陪我聊一会儿", "handoff"),
+    ("最近心情很低落，下班回到出租屋就一个人，来深圳两年了也没什么朋友", "handoff"),
+    ("我好无聊啊 陪我聊聊天", "out_of_scope"),        # boredom is chit-chat, not despair
+    ("今天心情不好 工作好累 老板又骂我 唉", "out_of_scope"),
+])
+def test_loneliness_reaches_a_person_and_boredom_stays_chit_chat(text: str, outcome: str) -> None:
+    d = decide(nlu("out_of_scope", 0.9), evidence(text, city=0.1))
+    assert d.outcome == outcome, (text, d)
+
+
+@pytest.mark.parametrize("text", [
+    "喂 我上个月跟你们说的那个 楼道灯的事 你们说转给物业了 物业说不归他管 那现在到底怎么弄啊",
+    "我之前反映过的那个违建，现在又往上加盖了一层，我拍了照片，怎么补充给你们？",
+    "我上回打电话讲的那个 菜市场门口摆摊的 你们说转给城管了 是哪个城管在弄啊",
+    "催下你哋，已经一个月喇，楼下啲餐厅油烟仲系咁",
+])
+def test_an_earlier_report_pressed_added_to_or_asked_after_is_a_status_question(text: str) -> None:
+    from router.domain.normalise import normalise
+    d = decide(nlu("report_problem", 0.95), evidence(normalise(text), city=0.9))
+    assert d.outcome == "ticket_status", (text, d)
+
+
+def test_a_how_to_question_with_to_di_is_not_an_earlier_report() -> None:
+    text = "听说可以办老人优待卡，网上找了好几个入口说法都不一样，请问现在到底怎么办，需要本人到场吗"
+    assert decide(nlu("ask_service", 0.9), evidence(text, city=0.9, service=0.8)).outcome == "service_item"
