@@ -4,6 +4,7 @@ two-stage fallback that leads there when the bot fails to understand twice in a 
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -25,7 +26,8 @@ from actions.common import (
 from actions.router_client import RouterClient, RouterError, RouterUnavailable
 
 __all__ = ["ActionHandoff", "ActionFallback", "build_summary", "request_handoff",
-           "consecutive_fallbacks", "FALLBACK_INTENT"]
+           "consecutive_fallbacks", "FALLBACK_INTENT", "offer_referral", "referral_offer", "REFERRAL_OFFER",
+           "REFERRAL_CHANNELS"]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,28 @@ async def request_handoff(client: RouterClient, tracker: Tracker, reason: str, *
     return True
 
 
+# After the crisis lines or the support lines (distress), on a channel with buttons: may the community's 心理服务室 contact them later? The
+# router takes the answer before Rasa (router/services/referral.py) and shows it to the operator, who
+# makes the referral; nothing is dispatched from here.
+REFERRAL_OFFER = "如果您愿意，之后可以请社区心理服务室的工作人员联系您，陪您一起想办法。"
+REFERRAL_CHANNELS = ("web", "wechat")
+
+
+def referral_offer(conv_id: str) -> list[dict[str, str]]:
+    def payload(answer: str) -> str:
+        return "/referral_consent" + json.dumps({"conversation_id": conv_id, "answer": answer}, ensure_ascii=False)
+
+    return [{"title": "希望社区心理服务室联系我", "payload": payload("yes")},
+            {"title": "暂时不用", "payload": payload("no")}]
+
+
+def offer_referral(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """The 心理服务室 offer, on a channel with buttons and a conversation to record the answer on."""
+    conv_id = conversation_id(tracker)
+    if channel_of(tracker) in REFERRAL_CHANNELS and conv_id:
+        dispatcher.utter_message(text=REFERRAL_OFFER, buttons=referral_offer(conv_id))
+
+
 DISTRESS_CARE = ("听起来您最近真的很辛苦，愿意说出来就很好。心里难受的时候，随时可以打心理援助热线：深圳 0755-25629459、"
                  "全国 12356、希望24热线 400-161-9995（24小时）。")
 
@@ -119,11 +143,7 @@ class ActionHandoff(RouterAction):
             dispatcher.utter_message(text=DISTRESS_CARE)
         dispatcher.utter_message(response="utter_handoff" if ok else "utter_handoff_unavailable")
         if reason == "distress" and ok:
-            from actions.safety import REFERRAL_CHANNELS, REFERRAL_OFFER, referral_offer
-
-            conv_id = conversation_id(tracker)
-            if channel_of(tracker) in REFERRAL_CHANNELS and conv_id:
-                dispatcher.utter_message(text=REFERRAL_OFFER, buttons=referral_offer(conv_id))
+            offer_referral(dispatcher, tracker)
         return [SlotSet("handoff_reason", reason), SlotSet("handoff_due", False), SlotSet("failed_turns", 0)]
 
 

@@ -7,7 +7,6 @@ answers, the resident gets all three numbers rather than nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -16,8 +15,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import RouterAction, channel_of, conversation_id, entity_values
-from actions.handoff import request_handoff
+from actions.common import RouterAction, channel_of, entity_values
+from actions.handoff import REFERRAL_OFFER, offer_referral, referral_offer, request_handoff
 from actions.router_client import RouterError, RouterUnavailable
 
 try:
@@ -32,19 +31,6 @@ log = logging.getLogger(__name__)
 
 NUMBERS_BY_TYPE = {"fire": "119", "medical": "120", "police": "110"}
 KNOWN_NUMBERS = ("110", "119", "120", "122")
-# After the crisis lines, on a channel with buttons: may the community's 心理服务室 contact them later? The
-# router takes the answer before Rasa (router/services/referral.py) and shows it to the operator, who
-# makes the referral; nothing is dispatched from here.
-REFERRAL_OFFER = "如果您愿意，之后可以请社区心理服务室的工作人员联系您，陪您一起想办法。"
-REFERRAL_CHANNELS = ("web", "wechat")
-
-
-def referral_offer(conv_id: str) -> list[dict[str, str]]:
-    def payload(answer: str) -> str:
-        return "/referral_consent" + json.dumps({"conversation_id": conv_id, "answer": answer}, ensure_ascii=False)
-
-    return [{"title": "希望社区心理服务室联系我", "payload": payload("yes")},
-            {"title": "暂时不用", "payload": payload("no")}]
 
 
 def _detect(text: str) -> Any:
@@ -107,7 +93,6 @@ class ActionSelfHarm(RouterAction):
         ok = await request_handoff(self.client, tracker, "self_harm", urgent=True)
         if not ok:
             dispatcher.utter_message(response="utter_handoff_unavailable")
-        conv_id = conversation_id(tracker)
-        if ok and channel_of(tracker) in REFERRAL_CHANNELS and conv_id:  # an operator will see the answer
-            dispatcher.utter_message(text=REFERRAL_OFFER, buttons=referral_offer(conv_id))
+        if ok:  # an operator will see the answer
+            offer_referral(dispatcher, tracker)
         return [SlotSet("handoff_reason", "self_harm")]

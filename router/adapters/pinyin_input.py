@@ -36,8 +36,12 @@ SERVICE_WORDS = ("工单", "单号", "转人工", "人工", "居住证", "身份
                  "积分入户", "低保", "残疾证", "怎么办", "怎么", "办理", "在哪里", "需要", "什么", "材料", "第一次",
                  "要带", "没人", "没有人", "太吵", "好吵", "补办", "换证", "续签", "申请", "预约", "处理", "解决", "维修",
                  "不想活", "活了", "帮帮我", "快来", "被关", "关在", "房间里", "上个星期", "这个星期", "星期", "餐馆",
-                 "被困", "被骗", "被打", "被抢", "投诉", "怎么样了", "陪我", "聊天")
+                 "被困", "被骗", "被打", "被抢", "怎么样了", "陪我", "聊天")
 SERVICE_WORD_FREQ = 200_000
+
+
+def _all_hanzi(word: str) -> bool:
+    return all("\u4e00" <= ch <= "\u9fff" for ch in word)
 
 
 @lru_cache(maxsize=1)
@@ -52,12 +56,12 @@ def _lexicon() -> tuple[dict[tuple[str, ...], tuple[str, float]], frozenset[str]
         for line in fh:
             parts = line.split()
             if len(parts) >= 2 and len(parts[0]) <= MAX_WORD_SYLLABLES and parts[1].isdigit() \
-                    and int(parts[1]) >= MIN_WORD_FREQ and all("\u4e00" <= ch <= "\u9fff" for ch in parts[0]):
+                    and int(parts[1]) >= MIN_WORD_FREQ and _all_hanzi(parts[0]):
                 counts[parts[0]] = int(parts[1])
     from router.domain.phonetic import INTENT_PHRASES, PHRASES  # the safety and intent words the rules know
 
     for word in (*SERVICE_WORDS, *PHRASES, *INTENT_PHRASES):
-        if all("\u4e00" <= ch <= "\u9fff" for ch in word):
+        if _all_hanzi(word):
             counts[word] = max(counts.get(word, 0), SERVICE_WORD_FREQ)
     total = math.log(sum(counts.values()))
     words: dict[tuple[str, ...], tuple[str, float]] = {}
@@ -112,12 +116,18 @@ def _syllables(text: str) -> list[str | tuple[str]] | None:
     return out
 
 
-def looks_like_pinyin(text: str) -> bool:
-    """Whether ``text`` is mostly pinyin: letters for most of it, and nearly every word of them syllables."""
+def _pinyin_parts(text: str) -> list[str | tuple[str]] | None:
+    """``text`` as syllables and other runs (``_syllables``) when it is mostly pinyin — letters for most of it,
+    and nearly every word of them syllables — else None."""
     bare = re.sub(r"\s+", "", text)
     if not bare or len(_LATIN.findall(bare)) / len(bare) < MIN_LATIN_SHARE:
-        return False
-    return _syllables(text) is not None
+        return None
+    return _syllables(text)
+
+
+def looks_like_pinyin(text: str) -> bool:
+    """Whether ``text`` is mostly pinyin: letters for most of it, and nearly every word of them syllables."""
+    return _pinyin_parts(text) is not None
 
 
 def _words(syllables: list[str]) -> str:
@@ -150,9 +160,9 @@ def to_hanzi(text: str) -> str:
     >>> to_hanzi("qing wen ju zhu zheng zen me ban")
     '请问居住证怎么办'
     """
-    if not isinstance(text, str) or len(text) > 2000 or not looks_like_pinyin(text):
+    parts = _pinyin_parts(text) if isinstance(text, str) and len(text) <= 2000 else None
+    if parts is None:
         return text
-    parts = _syllables(text) or []
     out: list[str] = []
     run: list[str] = []
     for part in parts:
