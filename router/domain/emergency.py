@@ -98,7 +98,7 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
     ("sparks", "119", re.compile(
         "(?:冒|在冒|冒出)火花|(?<!气得)(?<!气得我)(?<!气到)(?<!心里)(?<!眼睛)冒火|"
         "(?:变压器|电箱|电表箱|配电箱|电线)[^，。,.!?！？]{0,4}(?:在)?(?:烧|冒火|起火|着了)")),
-    ("smoke", "119", re.compile("冒烟|烟[^，。,.!?！？]{0,3}攻(?:晒)?(?:入|进)(?:嚟|来)|(?:走廊|楼道|屋里|屋企)[^，。,.!?！？]{0,4}(?:睇唔到嘢|睇唔见嘢|看不见东西|看不到东西)|冒黑烟|(?:成栋|整栋|成座|整座|成幢|整幢)楼[^，。,.!?！？]{0,3}(?:系|是|係|都是|都系|都係)?(?:烟|烟味)|(?:有|好多|很多)?烟冒(?:出来|出嚟|进来)|冒出(?:黑|白|黄)?(?:色的)?烟|冒(?:黄|黑|白)色的烟|浓烟|黑烟滚滚|烟雾很大|烟很大|烟好大|好大的烟|好多烟|全是烟|都是烟|都係烟|(?:全|都)是(?:黑|浓)烟|(?i:(?<![a-z])smoke(?![a-z])[^，。,.!?！？]{0,4}(?:很多|好多|好大|很大|everywhere|a lot)|(?:很多|好多|全是|都是)smoke(?![a-z]))|好大烟|烟冒到|"
+    ("smoke", "119", re.compile("冒烟|烟[^，。,.!?！？]{0,3}攻(?:晒)?(?:入|进)(?:嚟|来)|(?:走廊|楼道|屋里|屋企)[^，。,.!?！？]{0,4}(?:睇唔到嘢|睇唔见嘢|看不见东西|看不到东西)|冒黑烟|(?:成栋|整栋|成座|整座|成幢|整幢)楼[^，。,.!?！？]{0,3}(?:系|是|係|都是|都系|都係)?(?:烟|烟味)|(?:有|好多|很多)?烟冒(?:出来|出嚟|进来)|冒出(?:黑|白|黄)?(?:色的)?烟|冒(?:黄|黑|白)色的烟|浓烟|黑烟滚滚|烟雾很大|烟很大|烟好大|好大的烟|好多烟|全是烟(?!灰|头|蒂)|都是烟(?!灰|头|蒂)|都係烟(?!灰|头|蒂)|(?:全|都)是(?:黑|浓)烟|(?i:(?<![a-z])smoke(?![a-z])[^，。,.!?！？]{0,4}(?:很多|好多|好大|很大|everywhere|a lot)|(?:很多|好多|全是|都是)smoke(?![a-z]))|好大烟|烟冒到|"
                                 "呛得[^，。,.!?！？]{0,3}(?:睁不开|喘不|受不了)|满屋(?:子)?(?:都是)?(?:黑烟|烟|黑的)|(?:黑|浓)烟(?:一股一股|往上|往外|冒出)|"
                                 "烟[^，。,.!?！？]{0,6}(?:攻|冲|涌)(?:上|进)(?:来|嚟)")),
     ("gas", "119", re.compile(
@@ -128,7 +128,7 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
     ("collapse", "119", re.compile(
         "被埋|埋(?:了|住了)?(?:人|在(?:下面|里面|底下|土里))|压在(?:下面|底下|里面)|被压住|被压在|压住了[^，。]{0,4}人|"
         "被[^，。,.!?！？]{0,6}压住|压住(?:了)?(?:只|条)?(?:脚|腿)|"
-        "(?:房子|房屋|楼|墙|围墙|棚|脚手架|桥|屋顶)(?:突然|刚刚|刚才)?(?:塌了|倒塌|坍塌|倒了)|坍塌|塌方|山体滑坡|泥石流|"
+        "(?:房子|房屋|楼|墙|围墙|(?<![顶雨车凉篷])棚|脚手架|桥|屋顶)(?:突然|刚刚|刚才)?(?:塌了|倒塌|坍塌|倒了)|坍塌|塌方|山体滑坡|泥石流|"
         # a beam giving way
         "(?:房梁|横梁|大梁|屋梁|(?<![桥脊])梁)(?:都|已经)?(?:弯|断|裂)(?:了|开)")),
     # A crowd crush: the police manage the crowd (and send the ambulances).
@@ -284,13 +284,76 @@ _RULES += [
         "(?:水|这里|这儿|这)[^。!?！？]{0,3}(?:挺|很|够|好|有多|多)(?:深|高)")),
 ]
 
+# Said other ways by a thirteenth and fourteenth outside author (tests/data/residents_dev16.jsonl,
+# safety_dev16.jsonl, 2026-12-05): smoke and sparks said plainly or in Cantonese (出紧烟, 冒出一股青烟, 火星往外蹦),
+# 煤气 typed 没气 by a pinyin keyboard, no breath felt under the nose, a face gone purple (面), chest pain with
+# sweat pouring, someone in the water struggling, a flooded car park someone has not come back up from, a
+# hammer at car windows, a threat to throw someone out of the window, a door being kicked, a wrist cut in a
+# bath, pills taken in English, someone lying still in English.
+_RULES += [
+    ("smoke", "119", re.compile("烟(?:已经|都|一直)(?:冒|飘|窜|灌)(?:到|进)|(?:出|冒)紧烟|烟(?:好|很|超|勁|咁)黑|冒出(?:一股|一阵|一团|好多|很多)(?:黑|白|黄|青|灰)?(?:色的)?烟|(?:青|灰|黑)烟[^，。,.!?！？]{0,3}(?:从|往外|一直|不停|冒)")),
+    ("sparks", "119", re.compile("火星(?:子)?[^，。,.!?！？]{0,4}(?:蹦|溅|飞|喷)|(?:冒|蹦|溅|喷)火星")),
+    ("gas", "119", re.compile("(?:很|好|一股)浓的没气味|没气(?:罐|灶|管道?|阀门?)[^，。,.!?！？]{0,2}(?:漏|泄)|开着没气")),
+    ("drowning", "119", re.compile(
+        "一沉一浮|(?:河|江|海|湖|水库|塘|水)里[^，。,.!?！？]{0,8}扑腾|被(?:浪|海浪|大浪|潮水|洪水|急流)(?:给)?(?:卷|冲|打)(?:下去|下水|进海|进河|落海)|"
+        "(?:一只|只)手在水面")),
+    ("trapped", "119", re.compile(
+        "(?:地下车库|车库|地下室|隧道|涵洞|下沉(?:式)?(?:广场|通道))[^。!?！？]{0,40}(?:水|淹)[^!?！？]{0,60}(?:没上来|没有上来|没出来|拍车窗|出不来|喊救命|呼救)|"
+        "(?:水|淹)[^。!?！？]{0,20}(?:地下车库|车库|地下室)[^!?！？]{0,60}(?:没上来|没有上来|没出来|拍车窗|出不来|喊救命|呼救)")),
+    ("medical", "120", re.compile(
+        "(?:鼻子|鼻孔|鼻)[^，。,.!?！？]{0,6}(?:没有?气|冇(?:咗)?气)|唔识(?:抖|唞)气|(?:抖|唞)唔(?:到|倒)气|"
+        "(?:块面|面)[^，。,.!?！？]{0,5}(?:(?:发|变)(?:紫|青)|(?:紫|青)(?:了|色|晒))|"
+        "胸口[^。!?！？]{0,12}(?:闷|疼|痛|压|勒)[^。!?！？]{0,30}(?:满头大汗|大汗淋漓|一身(?:的)?汗|直冒汗|手(?:脚)?冰凉)|"
+        "(?i:(?:man|woman|person|someone|guy|lady|boy|girl|child|kid|he|she)[^.!?]{0,40}(?:lying|collapsed|fallen)[^.!?]{0,60}(?:not moving|blood)|"
+        "(?:lying|collapsed|fallen)[^.!?]{0,40}(?:not moving|unconscious|blood on))")),
+    ("violence", "110", re.compile(
+        "(?:用|拿|拎|揸|举)(?:着|住)?(?:锤子|铁锤|石头|砖头|棍子|铁棍|钢管|扳手)[^，。,.!?！？]{0,3}(?:砸|敲|撬)(?:车窗|车门|门|窗|玻璃)|(?:正在|在)(?:砸|撬)(?:车窗|车门|车锁)|"
+        "把(?:她|他|我|人|孩子|小孩|佢)[^，。,.!?！？]{0,6}(?:窗户|窗|楼上|阳台|楼)[^，。,.!?！？]{0,4}(?:扔|推|丢|掟)(?:下去|出去|落去)|"
+        "门(?:被|俾)(?:他|她|人|他们|佢)?(?:踹|踢|砸|撞)得")),
+    ("self_harm", "110", re.compile(
+        "(?:手腕|腕)[^，。,.!?！？]{0,4}(?:有|好多|几)?(?:道|条|个)?(?:口子|刀口|割痕|伤口)|(?:浴缸|浴盆)[^。!?！？]{0,12}(?:红的|红了|红色|血)|"
+        "(?i:(?:took|swallowed|taken) [^.!?]{0,40}(?:pills|tablets|medication)|overdos(?:e|ed|ing))|"
+        "(?:木炭|炭)[^!?！？]{0,60}(?:门缝|窗缝|胶带|湿毛巾)|(?:门缝|窗缝|胶带|湿毛巾)[^!?！？]{0,60}(?:木炭|炭)|"
+        # sleeping pills saved up, told in pauses ("那个安眠药 我攒了好几个月了")
+        "(?:安眠药|农药|百草枯|敌敌畏)[^。!?！？]{0,10}(?:攒|存|囤)(?:了|好|够|咗)")),
+]
+
+# Put before every medical rule: a head or finger stuck in a rail or a ring is the rescue service's (119),
+# however much it hurts.
+_RULES.insert(next(i for i, r in enumerate(_RULES) if r[0] == "medical"), ("trapped", "119", re.compile(
+    "(?:头|脑袋|手|手指|脚|腿|胳膊|手臂)[^，。,.!?！？]{0,3}(?:卡|夹|套)(?:进|在|住|咗|喺)(?:了|咗)?[^，。,.!?！？]{0,10}"
+    "(?:栏杆|缝|环|戒指|洞|管|孔)[^。!?！？]{0,24}(?:出不来|弄不出|拿不出|拔不出|拎唔出|攞唔出|取不下|摘不下|肿|紫|哭|喊|痛)")))
+
+# Someone's goodbye: things given away or arranged, thanks and apologies said as a farewell, and then
+# silence or an edge (the phone off, no answer, a location at the river, a rope in the bag). Neither half
+# alone is a crisis; both together are one, however the message began — and so are three signs of farewell
+# without the silence (things given away, letters to the parents, "won't need it any more").
+_FAREWELL = re.compile(
+    "这辈子(?:谢谢|感谢|多谢)|(?:谢谢|多谢|感谢)[^。!?！？]{0,10}(?:照顾|这些年|咁耐|一直以来)|对不起(?:爸妈|爸爸妈妈|家人|大家|你们)|"
+    "(?:以后|下辈子)[^。!?！？]{0,4}(?:照顾好|照故好|好好的|好好活|保重)|照顾好(?:他们|爸妈|爸爸妈妈|孩子|自己|妈)|"
+    "以后(?:都)?(?:不用|唔使|不会)(?:再)?(?:麻烦|理|管|担心)|用不(?:上|到|着)了|(?:别|不要|唔好)(?:再)?(?:找|搵)(?:他|她|我|佢)|"
+    "(?:所有的?|全部的?)[^。!?！？]{0,12}(?:分给|送给|寄给|都给|留给)|(?:全都|全部|都)(?:分|送|寄|留)给(?:了)?(?:我|我们|我哋)|"
+    "(?:猫|狗|宠物|孩子)[^。!?！？]{0,8}(?:拜托|托付)|"
+    "(?:存折|银行卡|密码|钥匙|房产证|过户(?:的)?材料)[^。，!?！？]{0,10}(?:放在|放喺|在)[^。!?！？]{0,8}(?:哪|抽屉|地垫|柜|床底|门口)|"
+    "(?i:given away|(?:goodbye|farewell) (?:letter|note|message)s?|letters? to my (?:parents|family|kids|children|mum|mom|dad)|"
+    "thank(?:s| you) for being|sorry for everything|done with everything|won't need [^.!?]{0,40}any ?more)")
+_GONE_QUIET = re.compile(
+    "打不通|(?:不|没人)接(?:电话)?|关机|关几|联系不上|(?:冇|没|不)(?:再)?(?:覆|回)(?:消息|信息|微信|我)?|没回(?:消息|信息|微信)|唔通|"
+    "天台|楼顶|顶楼|桥上|天桥|河边|江边|海边|湖边|后山|山上|大桥|定位|晾衣绳|绳子|安眠药|"
+    "(?i:phone (?:is )?(?:off|dead)|not answering|(?:can't|cannot) reach|bridge|rooftop|the roof)")
+
 # A crisis where the harm is already done (pills swallowed, wrists cut, bleeding) needs an ambulance
 # first; one where the person is still deciding needs the police, who answer people about to act.
 _SELF_HARM_DONE = re.compile(
     "(?:吃|吞|服|喝|食)(?:了|下|咗|落)[^。.!?！？]{0,12}(?:药|藥|农药|百草枯|敌敌畏)|(?:喝|吃|吞)(?:农药|百草枯|敌敌畏|安眠药)了|割腕了|割了(?:手)?腕|已经割|刚割|(?:手腕|手)[^，。]{0,3}(?:划|割)了|"
     "把[^，。,.!?！？]{0,6}药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:了|下去|光)|把(?:一整瓶|一瓶|整瓶|一整板|一板|一大把)[^，。,.!?！？]{0,2}安眠药|药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:下去|光)|"
     "上吊了|烧炭了|烧炭(?:的)?(?:味|气味)|炭味|(?:炭|煤炭|木炭)[^，。,.!?！？]{0,4}(?:点上|点着|点燃)|跳下去了|流(?:了)?(?:好多|很多|一地)?血|在流血|(?:全|都)是血|好多血|很多血|"
-    "血[^，。]{0,4}(?:止不住|一直流)|门缝[^。!?！？]{0,8}(?:红红的|红色的|血)[^。!?！？]{0,4}(?:流|渗)")
+    "血[^，。]{0,4}(?:止不住|一直流)|门缝[^。!?！？]{0,8}(?:红红的|红色的|血)[^。!?！？]{0,4}(?:流|渗)|"
+    # pills saved and now taken, a cut wrist in the bath, charcoal behind a door nobody answers, drowsy after pills
+    "(?:安眠药|药)[^。!?！？]{0,30}(?:刚才|刚刚|已经|今天|头先|啱啱)(?:都|全)?(?:吃|吞|喝|食)(?:了|咗|落|晒)|"
+    "(?:手腕|腕)[^，。,.!?！？]{0,4}(?:口子|刀口|伤口)|(?:浴缸|浴盆)[^。!?！？]{0,12}(?:红|血)|"
+    "(?:炭)[^!?！？]{0,80}(?:没人应|没反应|叫不应|敲不开)|叫不(?:太)?醒|好眼瞓|讲嘢好慢|说话(?:很|好)慢|"
+    "(?i:(?:took|swallowed|taken) [^.!?]{0,40}(?:pills|tablets|medication)|overdosed|very drowsy|not making sense)")
 # A negation right before the trigger takes it back ("没有着火", "不是煤气味", "没冒烟"), unless the
 # trigger is itself a negation ("没有呼吸").
 _NEGATION = re.compile("(?:没有|没|并没有|不是|并非|未|无|唔係|唔系|唔是|不系)$")
@@ -318,7 +381,7 @@ _BODY_FIGURE = re.compile(
 # A simile right before the danger word: "老板天天像拿刀架在我们脖子上催业绩".
 _SIMILE = re.compile("(?:就像|如同|仿佛|像是)$|(?<![好就])像$")
 # Said to be over now, whenever it was: "已经关火开窗，现在没事了".
-_OVER_NOW = re.compile("现在(?:已经)?没事了|已经没事了|人(?:都)?没事(?!吧|吗)|都没事了")
+_OVER_NOW = re.compile("现在(?:已经)?没事了|已经没事了|人(?:都)?没事(?!吧|吗)|都没事了|现在(?:已经|又)?安静(?:了|下来了)")
 # Cooking fumes are a nuisance complaint, not a fire.
 _NOT_SMOKE_BEFORE = re.compile("(?:油|炊|香|抽|吸|烤|烟花|鞭炮)$")
 # A complaint about an earlier call-out: a past marker together with a complaint word, and nothing
@@ -334,7 +397,7 @@ _QUARREL = re.compile("吵(?:了|咗)|闹(?:了|咗)|矛盾|纠纷|过节")
 _MAKER_GONE = re.compile("(?:人|他|她|佢)(?:已经|都)?(?:走了|走咗|不在(?:家|了)?|唔喺度|出差)")
 _FORMAL_COMPLAINT = re.compile("投诉|说法|问责|追责|差评")
 _THREAT = re.compile("(?:弄|打|砍|斩|捅|搞|整)死|杀了|要(?:你|我)的命")
-_NOW = re.compile("现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救|头先|依家|宜家|紧过嚟")
+_NOW = re.compile("现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救|头先|依家|宜家|紧过嚟|这会儿|这时候|(?i:right now|at the moment)")
 # An ambulance heard, not called for: "救护车半夜老是鸣笛，吵得睡不着".
 _NOISE = re.compile("吵|鸣笛|噪音|噪声|扰民|声音(?:太|很|好)大")
 # What happened next, told after the danger word: it is over ("有人晕倒，后来被送去医院了").
@@ -353,7 +416,7 @@ _HYPOTHETICAL = re.compile(
     "怕|担心|万一|一旦|如果|假如|要是|会不会|容易|可能会|随时可能|防止|预防|以防|避免|隐患|风险|演练|培训|知识|宣传|以为(?:是)?(?:着火|起火|失火|火灾|爆炸|漏气)|"
     "检查|安全教育|新闻|报道|网上(?:说|看|传|有人说|的(?:新闻|视频|消息|帖子))|电影|电视剧|情节|剧情|打游戏|玩游戏|游戏里|剧本杀|真要|真的要是|(?:看|刷|网上的?)(?:到|了)?(?:一个|个|条|段)?视频|视频(?:里|上|中)|电视|听说|据说|朋友圈|群里说|谣言|辟谣|是不是真的|国内|全国|各地|事故频发|频发|屡屡|曾发生|发生过|引人关注|"
     "会(?:着火|起火|爆炸|塌|倒)|怎么(?:预防|防)|会[^，。,.!?！？]{0,6}(?:中毒|触电)|惊有人|惊会|提示牌|警示牌|提醒大家|别让人|科普|小说|剧本|"
-    "一般(?:要|多|是|怎么|会)|拆迁区|烂尾|废弃|危房|危楼")
+    "一般(?:要|多|是|怎么|会)|拆迁区|烂尾|废弃|危房|危楼|真(?:的)?(?:烧|着|起火|失火|出事|塌)")
 # Still going on: an end said after it is not the end of this ("还在流血，救护车已经到了").
 _STILL = re.compile("还在|正在|仍在|一直在|现在还|而家仲")
 # Said right after the danger word: a joke ("说要打死他，哈哈开玩笑的"), or the threat not carried out yet
@@ -434,10 +497,30 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
         return "" if now_at is not None and now_at <= past_at else "past"
     now_here = now_at is not None
     if long_letter and not now_here:
-        # A long letter is a report: it describes what happened and asks for action.
+        # A long letter is a report: it describes what happened and asks for action — unless the sentence
+        # that tells the danger says it is now ("他现在就站在我出租屋门口，手里拿着一把菜刀，说…砍死我").
+        # Near enough (_SENTENCE_NOW characters), with nothing of the past or of habit between ("现在每天从亲戚家
+        # 坐公交去上学，老人的药也在火灾中烧掉了" is not a fire now).
+        sentence = text[max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0):start]
+        for m in _NOW.finditer(sentence):
+            between = sentence[m.start():]
+            if len(between) <= _SENTENCE_NOW and not _PAST.search(between) and not _CHRONIC.search(between):
+                return ""
+        # ... or says so just after it, in the same sentence ("is trying to break into my apartment right now")
+        after_end = _SENTENCE_END.search(text, end)
+        after = text[end:min(after_end.start() if after_end else len(text), end + _SENTENCE_NOW)]
+        now_after = _NOW.search(after)
+        if now_after and not _PAST.search(after[:now_after.start()]):
+            return ""
         return "report"
     return ""
 
+
+_SENTENCE_END = re.compile(r"[。!?！？；;\n]|[.](?=\s)")
+_SENTENCE_NOW = 40
+_QUIET_NOW = re.compile("现在(?:已经|又)?安静(?:了|下来了)|(?:而家|依家)(?:已经)?静(?:咗|返)")
+_JUST_NOW = re.compile("刚才|刚刚|正在|还在|头先|啱啱|紧")
+_FLOOD = re.compile("淹|(?<![口喝])水(?!果|费|电|表|管)")
 
 # How far around a danger word its clause is read, at most (characters).
 _NEAR = 16
@@ -620,7 +703,10 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
             if kind in ("medical", "trapped") and _BODY_FIGURE.search(
                     reading, max(0, match.start() - 16), min(len(reading), match.end() + 16)):
                 continue
-            if kind in ("violence", "call", "fire") and _ON_SCREEN.search(reading) and _in_quotes(reading, match.start(), match.end()):
+            if kind == "violence" and "车" in word and _FLOOD.search(reading, max(0, match.start() - 60), match.end() + 10):
+                continue  # "听到下面有人在拍车窗喊" in a flooded car park: someone trapped (the rule above), not a stalker
+            if kind in ("violence", "call", "fire") and _ON_SCREEN.search(reading) and (
+                    _in_quotes(reading, match.start(), match.end()) or _CHRONIC.search(reading)):
                 set_aside.append(kind)  # "楼上传来“救命啊”“杀人啦”的尖叫…是在看警匪片": a film played loud
                 continue
             if kind in ("fire", "smoke", "call") and _DRILL_AFTER.search(reading):
@@ -633,6 +719,13 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
                 set_aside.append(kind)
                 continue
             hits.append((kind, number, word))
+    if not any(h[0] == "self_harm" for h in hits) and not _OVER_NOW.search(clean):
+        for reading in readings:
+            farewells = list(dict.fromkeys(m.group(0) for m in _FAREWELL.finditer(reading)))
+            quiet = _GONE_QUIET.search(reading)
+            if farewells and quiet or len(farewells) >= 3:
+                hits.append(("self_harm", "110", "…".join([*farewells[:3], *([quiet.group(0)] if quiet else [])])))
+                break
     if not hits and len(clean) >= _WHAT_IF_CHARS and _WHAT_IF.search(clean) and not _NOW.search(clean):
         # No danger word, and the resident explains what may happen ("万一倒下来砸到人怎么办"): a hazard to
         # report. Said so that a detector does not raise the alarm on the same text. Not in a short turn: a
@@ -677,6 +770,11 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
     if all(h[0] == "violence" and _THREAT.search(h[2]) for h in hits) and (
             (_CHRONIC.search(clean) and not now) or (_QUARREL.search(clean) and _MAKER_GONE.search(clean))):
         return None, (*aside, *kinds)
+    # Violence heard before and quiet now ("经常打孩子…昨晚又闹了一阵，现在安静了，想请社区上门了解一下"): a
+    # worry for the community to look into — unless it was just now ("刚才又打了，现在突然没声音了").
+    if all(h[0] in ("violence", "afraid", "call") for h in hits) and _QUIET_NOW.search(clean) and (
+            _CHRONIC.search(clean) or _PAST.search(clean)) and not _JUST_NOW.search(clean):
+        return None, (*aside, *kinds)
     if weak and _NOT_A_BODY.search(clean) and not _NOW.search(clean.replace("救命", "")):
         return None, (*aside, *kinds)
     if all(h[0] in _CHRONIC_KINDS for h in hits) and _CHRONIC.search(clean) and not now:
@@ -687,6 +785,9 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
     # Afraid to open the door because of the heat or the smoke: the fire, not a threat.
     if any(h[0] in ("fire", "smoke", "gas") for h in specific):
         specific = [h for h in specific if h[0] != "afraid"] or specific
+    # Someone gone down into the water or a flooded car park and not come up: a rescue, not a missing person.
+    if any(h[0] in ("trapped", "drowning") for h in specific):
+        specific = [h for h in specific if h[0] != "missing"] or specific
     # Someone hurt in a fight or at home: the police come first and bring the ambulance.
     if any(h[0] == "violence" for h in specific):
         specific = [h for h in specific if h[0] == "violence"]
@@ -713,7 +814,7 @@ def crisis_number(text: str) -> EmergencyNumber:
 # it): words of a fire or a rescue, of a body in trouble, of someone hurting someone.
 _SIGNS_POLICE = re.compile("打人|打我|打她|打他|打起来|打架|斗殴|群殴|棍|棒|砖头|砍|捅|杀|抢|闯进|砸门|踹门|撬门|拿刀|持刀|刀|跟着我|"
                            "威胁|绑|撕票|拐|跟踪|非礼|猥亵|强奸|家暴|动手|勒索|弄死|不放我|不让我出|非法拘禁|扣押|"
-                           "安全账户|洗钱|骗|陌生人的车|躺在(?:马路|路)|掐(?:她|他|我|住|着|脖子)|防盗网|爬(?:进|窗)")
+                           "安全账户|洗钱|骗|陌生人的车|躺在(?:马路|路)|(?:在|又)打(?:了|起来)|打得|别打了|(?:扔|推|丢)下去|砸车|掐(?:她|他|我|住|着|脖子)|防盗网|爬(?:进|窗)")
 _SIGNS_FIRE = re.compile("着火|起火|失火|火灾|火苗|大火|火光|火势|冒烟|浓烟|好大的烟|烟雾|呛|烧起来|燃烧|烧着|煤气|燃气|"
                          "液化气|爆炸|被困|困住|困在|出不去|下不去|卡住|卡在|夹住|拔不出|掉进|落水|溺水|电梯|山火|火花|焦糊|焦味|"
                          "烧焦|化学品|泄漏|储罐|烟冒|有烟|冒.{0,2}烟|压(?:在|住|扁)|被压|锁在[^，。]{0,3}(?:车|屋|房)|"
@@ -723,6 +824,8 @@ _SIGNS_FIRE = re.compile("着火|起火|失火|火灾|火苗|大火|火光|火�
                          # smoke pouring in, crackling, a glow, a building cracking, water to the waist, a child shut in a car or
                          # on a balcony rail, gas in English (the development sets' number misses, 2026-12-05)
                          "烟(?:涌|灌|往|冲|攻|进)|噼里啪啦|噼噼啪啪|烧塑料|(?:橙|红)(?:色)?(?:的)?光|红红的[^。]{0,6}闪|裂缝[^。]{0,12}(?:越来越大|响)|掉渣|"
+                         "青烟|火星|熔化|融化|烧糊|出紧烟|烟(?:好|很)黑|扑腾|一沉一浮|被浪|水面上|没气味|"
+                         "(?:卡|夹)(?:进|在|住|咗)[^，。]{0,10}(?:栏杆|缝|环|戒指)|"
                          "齐腰|齐胸|水(?:还在|一直在|仲)?涨|(?:到|过|浸)(?:了)?膝盖|(?:井盖|井|坑|沟)[^。!?！？]{0,12}(?:掉下去|跌落去|掉进去)|车(?:里|内)?[^，。,.!?！？]{0,3}锁着|(?:往|爬)[^，。,.!?！？]{0,3}栏杆|栏杆(?:外|上爬)|(?i:gas (?:cylinder|leak|bottle)|hiss)")
 _SIGNS_MEDICAL = re.compile("烫伤|烫到|滚水|开水|起(?:晒|了)?泡|甩(?:咗|了)?(?:层)?皮|脱皮|说话不清|讲话不清|口齿不清|嘴(?:都|也)?歪|拿不住|晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|抽出|在抽|发抖|白沫|"
                             "发紫|呛奶|凝珠|消毒液|洁厕|杀虫剂|鼠药|"
@@ -733,7 +836,9 @@ _SIGNS_MEDICAL = re.compile("烫伤|烫到|滚水|开水|起(?:晒|了)?泡|甩(
                             # 2026-12-05: low blood sugar, stroke, scalds, a throat burnt, lying still, vomiting, mushrooms
                             "糖尿病|低血糖|满头大汗|不认识(?:人|我)|答不上|没力|往一边歪|烫(?:到|伤|着)|起泡|烧伤|喉咙|清洁块|"
                             "(?:没|冇)(?:有|晒)?(?:动静|声)|动静都(?:没|冇)|人[^，。,.!?！？]{0,6}倒(?:了|下)|一动不动|(?:在|一直|都在)吐|"
-                            "菌子|野生菌|毒蘑菇|蘑菇")
+                            "菌子|野生菌|毒蘑菇|蘑菇|"
+                            # 2026-12-05 (safety_dev16): no breath, purple, gone quiet, pale
+                            "没有?气了|冇(?:咗)?气|(?:抖|唞)气|紫色|变紫|紫晒|冇(?:咗)?声|不答应|脸色(?:灰|白|发白|发灰)|眼瞓|(?i:breath|blue|unconscious)")
 # A body in trouble that words of a rescue would otherwise send to 119: stuck in the throat, not in a lift
 # ("食紧粒糖卡住咗 面都紫晒"); pulled out of the water and still.
 _SIGNS_MEDICAL_FIRST = re.compile(

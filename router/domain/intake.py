@@ -108,7 +108,7 @@ _COMPLAINT = re.compile(
     "不给(?:钱|退|发|办|住|开)|涨价|加价|坐地起价|霸王条款|乱扣|扣(?:了)?[^，。!?！？]{0,6}(?:费|钱|工资)|这样?(?:合法|合理|对)吗|飞线|迟早(?:要|会)?出(?:大)?事|不发|不退|没人管|不管|不处理|不作为|推诿|推来推去|臭|异味|污染|排污|直排|扬尘|灰尘|粉尘|堵塞|堵了|"
     "坏了|损坏|破损|漏水|渗水|积水|占道|霸占|占用|被偷|骗|诈骗|整治|治理|维修|修理|安全隐患|隐患|危险|纠纷|调解|补偿|赔偿|"
     "维权|不合理|不公平|不规范|野蛮|态度(?:差|恶劣|不好)|刁难|克扣|强制|强行|擅自|私自|非法|黑车|无证|停水|停电|停气|断水|断电|"
-    "没水|没电|没气|没暖气|供暖|供气不足|水压|故障|失修|脏|乱|差|噪|烦死|受不了|影响(?:居民|生活|休息|出行|通行)|严重影响|"
+    "没水|没电|没气|没暖气|供暖|供气不足|水压|故障|失修|脏|乱|差|(?<!降)噪|烦死|受不了|影响(?:居民|生活|休息|出行|通行)|严重影响|"
     "拆迁|征地|烂尾|延期交房|物业|业委会|房东|中介|押金|退费|退款|消费|质量问题|假冒|过期|变质|发霉|地沟油|弄丢|丢失|不赔|食品安全|卫生|蚊|老鼠|蟑螂|"
     "路灯|井盖|红绿灯|信号灯|坑洼|塌陷|裂缝|倾斜|漏电|电线|树木|倒伏|垃圾|污水|下水道|化粪池|油烟|广场舞|装修|施工|夜间施工|"
     # in English, as expatriate residents write
@@ -146,6 +146,9 @@ _HUMAN_PLAIN_WORDS = ("(?:叫|找|换|让)(?:那个|个|一个)?[^，。！？!?
                       "(?:不|唔)(?:想)?(?:跟|和|同)(?:你|个)?机器(?:人)?(?:说|讲|倾|聊|讲嘢)|找(?:个)?人(?:说|讲)(?:清楚|明白)|"
                       "(?i:zhuan\\s?ren\\s?gong|ren\\s?gong\\s?ke\\s?fu)|(?:找到|转到|接到|转去|接去|按)[^。！？!?]{0,4}人工(?![湖智草林降])|人工(?:是不是|系唔系|系咪)?(?:下班|冇人|没人|不在)|"
                       "(?:识|会|識)(?:讲|说|講)(?:白话|粤语|广东话|廣東話|客家话|潮汕话|闽南话|普通话|英语|英文)(?:嘅|的)(?:人|接线生|接线员|客服)|"
+                      "(?:有冇|有没有|有无|有)人(?:识|会|識)(?:讲|说|講|听|聽)(?:白话|粤语|广东话|廣東話|客家话|潮汕话|闽南话|英语|英文)|"
+                      "(?:安排|请|让)(?:一个|个|一位|位)?(?:工作人员|专人|人)(?:打)?电话(?:联系|打给|回)我|机器人(?:回答|解决|处理|答)不了|"
+                      "有(?:个|一个)?(?:真人|活人)(?:跟|和|陪|同)我|"
                       "(?i:\\b(?:speak|talk) (?:to|with) (?:a |an )?(?:human|real person|person|operator|agent)\\b|\\bhuman operator\\b)")
 _HUMAN_PLAIN = re.compile(_HUMAN_PLAIN_WORDS)
 # Every plain request is also a request (_HUMAN ends with _HUMAN_PLAIN_WORDS): human_plain implies human.
@@ -167,7 +170,9 @@ _FOLLOW_UP = re.compile(
 _OWN_TICKET = re.compile("工单|单号|我的单|我(?:那|这)?(?:张|个)单|投诉单|回执|我的诉求|(?:那|这|嗰|呢)(?:个|張|张)?单(?![位元车独身据价])|"
                          "(?:那|嗰)(?:个|單)?(?:事情?|单子)|(?:那|嗰)(?:个|個|單|单)?(?:投诉|投訴|反映|举报|诉求)(?![电渠])|"
                          # "我那个违建的投诉"
-                         "我(?:那|这|嗰)(?:个|單|单)?[^，。！？!?\\s]{1,8}(?:的|嘅)(?:投诉|投訴|反映|举报|诉求)(?![电渠])")
+                         "我(?:那|这|嗰)(?:个|單|单)?[^，。！？!?\\s]{1,8}(?:的|嘅)(?:投诉|投訴|反映|举报|诉求)(?![电渠])|"
+                         # "我那个 漏水的事 … 后来就没消息了", "我的投诉到底在谁手上"
+                         "我(?:那|这|嗰)(?:个|單|单)?\\s?[^，。！？!?\\s]{1,8}(?:的|嘅)(?:事|事情|问题)|我的(?:投诉|投訴|反映|举报|个案|案子)")
 # A reference to the resident's own earlier report, with a question about it: a follow-up even without
 # the ticket id ("我昨天报的噪音那个 有人接了没", "上个礼拜投诉嗰单嘢 点解冇人覆我").
 _EARLIER_REPORT = re.compile(
@@ -188,13 +193,13 @@ _EARLIER_REPORT = re.compile(
     "(?:去年|上次|之前|当时|前天|昨天)(?:提|报|投诉|反映|举报)(?:的|嘅)|投诉(?:被|俾)(?:退回|驳回|关|撤)|"
     "显示(?:已经|已)?(?:办结|完成|结案|处理完)|满意度(?:评价)?|评价(?:点|选|打|按)(?:错|成)|"
     # "第三次投诉了", "就这样给我办结了", "把我昨天投诉…的那个撤了吧" (with the A side), "帮我在网上报了"
-    "第[0-9一二三四五六七八九十几]+次(?:投诉|反映|举报|打电话|打嚟)|(?:就这样|就)?给我办结了")
+    "第[0-9一二三四五六七八九十几]+次(?:投诉|反映|举报|打电话|打嚟|问|来问|催)|(?:本月|这个月|上个月)?[0-9一二三四五六七八九十]+(?:号|日)(?:反映|投诉|举报|报|提交)(?:的|嘅)|(?:就这样|就)?给我办结了")
 _ASKS_ABOUT_IT = re.compile(
     "(?:有人|有冇人)[^。！？!?]{0,4}(?:接|管|处理|来|跟|覆|回)[^。！？!?]{0,3}(?:了没|没有|吗|未)|到底[^。！？!?]{0,6}(?:来|处理|管)了?没|"
     "怎么还没|点解[^。！？!?]{0,8}(?:冇|未)|然后呢|后来呢|(?:没|冇)(?:有)?下文|(?:有没有|有冇|有无)(?:结果|消息|回音|答复|下文|进展|人跟进|人理)|"
     "(?:有人|有冇人|有没有人)[^。！？!?]{0,3}跟进|(?:还是|仲係|都)(?:没|冇)(?:有)?人(?:打电话|联系|回复|来|嚟|理|覆)|还没(?:有)?(?:人)?(?:来|处理|回复|解决)|什么时候(?:来|处理|解决)|进度|结果呢|回复呢|"
     "(?:修|弄|搞|办|处理)(?:好)?了没|好了没(?:有)?|来了没(?:有)?|(?:处理|办|做)到(?:哪|边)|到(?:哪|边)一步|而家点|點呀|点呀|"
-    "怎么样了|咋样了|怎样了|去到边|到咗边|处理结果|补充[^。！？!?]{0,10}(?:材料|证据|说明|资料|视频|照片)|结案|重新(?:处理|派单|受理)|(?:根本|还是|都)没(?:有)?解决|(?i:\\bany (?:update|news|progress)\\b|\\bwhat(?:'s| is) the status\\b)|结果(?:怎么样|如何)|(?:现在|而家)(?:是)?(?:什么|咩|啥)(?:情况|进展|状况)|(?:是)?谁在(?:处理|跟进|管)|催催|催一下|帮(?:我)?查|能查到|查(?:一)?下|到(?:现在|而家)[^。！？!?]{0,6}(?:没|冇|未|仲係)|"
+    "怎么样了|咋样了|怎样了|去到边|到咗边|处理结果|补充[^。！？!?]{0,10}(?:材料|证据|说明|资料|视频|照片)|结案|重新(?:处理|派单|受理)|(?:根本|还是|都)没(?:有)?解决|(?i:\\bany (?:updates?|news|progress)\\b|\\bwhat(?:'s| is) the status\\b)|结果(?:怎么样|如何)|(?:现在|而家)(?:是)?(?:什么|咩|啥)(?:情况|进展|状况)|(?:是)?谁在(?:处理|跟进|管)|催催|催一下|帮(?:我)?查|能查到|查(?:一)?下|到(?:现在|而家)[^。！？!?]{0,6}(?:没|冇|未|仲係)|"
     "一直没(?:有)?(?:人)?(?:联系|来|处理|回复|回音)|有冇人理|有没有人(?:理|管)|取消|撤销|撤回|撤返|不用(?:处理|管|搞)了|唔使搞|"
     # "今天都第七天了", "你们有没有去管", "整咗未啊", "人呢", "想补充一下", "重新提交", "这就算处理完了", "究竟系边个部门",
     # "根本没人来过", "到现在还在打", "现在怎么办", "能改吗", "no updates", "check the status"
@@ -206,6 +211,12 @@ _ASKS_ABOUT_IT = re.compile(
     "(?:还在|仍然|依然|仲系|仲係|仲喺)(?:打|吵|响|漏|坏|黑|烂|堆|停)|现在怎么办|(?:能|可以|点样)改(?:吗|嘛|唔)|"
     "(?i:\\bno updates?\\b|\\bcheck (?:the|on|my) (?:status|progress)\\b)|"
     "(?:每次|次次)(?:都)?(?:回复|说|话)(?:已|已经)?(?:处理|整改|解决)|这叫什么处理|撤(?:了|掉|咗)(?:吧|啦)?|帮我看看|查查|"
+    # 2026-12-05 (residents_dev16, safety_dev16): "有信儿没", "后来就没消息了", "有没有派人去看过", "是否提交成功",
+    # "想跟进返…加多啲资料", "到底在谁手上", "怎么就办结了", "转给哪个部门了", "多久会有结果", "有没有什么结论", "去了没有"
+    "有信(?:儿)?(?:没|了|吗)|(?:后来|之后|然后)(?:就)?(?:没|冇)(?:有)?(?:消息|下文|音讯|动静|回音)|是不是还要等|还要等(?:多久|几天)|"
+    "(?:有没有|有冇)(?:派)?(?:人)?(?:去|来)?(?:看|查|处理|管)(?:过)|(?:是否|有没有)(?:已经)?(?:提交|受理)成功|(?:没有|没|冇)(?:收到)?(?:受理|回执)(?:短信|通知)|"
+    "跟进(?:返|番|一下)|(?:加|补)(?:多)?(?:啲|些|点|一些)?(?:资料|材料|证据)|(?:在|喺)(?:谁|边个)(?:手上|手里|度)|怎么就(?:办结|结案|关)(?:了)?|"
+    "(?:转|派|交)(?:给|到)(?:了)?(?:哪个|哪|边个)(?:部门|单位)|多久(?:会|能|才)?有(?:结果|回复|答复)|(?:什么|咩)?结论|(?:去|来|上门)了没(?:有)?|"
     "有(?:没有)?(?:结果|消息|回音|答复|回复)(?:了)?(?:吗|没)|(?:修|弄|搞|办|处理|解决)(?:好)?了(?:吗|没|未|嘛)|(?:有没有|有冇)(?:被)?采纳|采纳了(?:吗|没)|(?:转|派|交)(?:了|咗)?(?:没有|没|未)|(?:处理|搞|跟进|办)(?:成|得)点|是不是(?:已经)?(?:修|处理|解决|办)(?:好)?了|(?:查|管|处理|修)(?:了|的)没(?:有)?")
 # A ticket id, or its digits read out after the word for it (the recogniser drops or mangles "SZ").
 # A ticket id: SZ, the date and the number (the dash often left out), or the same digits after the word for
@@ -224,7 +235,11 @@ def _arabic(text: str) -> str:
 # Small talk about the assistant itself ("你是医生吗", "你生日是什么时候", "你会唱歌吗"): not a city matter,
 # whatever a catalogue word in it matches.
 # Fortune telling and the like: no city service, whatever a catalogue word in it matches ("换工作").
-_PLAINLY_OTHER = re.compile("八字|算命|算一卦|星座|运势|塔罗|解梦|风水|生辰|面相|手相")
+_PLAINLY_OTHER = re.compile("八字|算命|算一卦|星座|运势|塔罗|解梦|风水|生辰|面相|手相|"
+                            # which restaurant is good, a child's sums, what to buy (residents_dev16)
+                            "(?:哪家|哪间|边间)[^。！？!?]{0,8}(?:好吃|好喝|早茶|火锅|餐厅)|(?:哪里|边度)[^。！？!?]{0,6}(?:好吃|好喝|饮早茶)|求解|(?:这道|一道)(?:数学)?题|"
+                            "(?:作业|应用题)[^。！？!?]{0,8}(?:不会|怎么做|答案)|(?i:\\brecommend (?:a |an |some )?(?:good |cheap )?(?!doctor|hospital|school|lawyer))|"
+                            "(?:推荐|买)[^。！？!?]{0,6}(?:耳机|手机|电脑|相机|口红|包包)")
 _TO_BOT = re.compile("^(?:那)?(?:你|您)(?:是|叫|会|能不能|有没有|喜欢|多大|几岁|生日|在干|在做|吃|结婚|男|女|好像|觉得|知道|爸|妈|家)")
 # Courtesies alone (the whole message, fillers and punctuation aside): which social intent they are.
 _SOCIAL = (
@@ -233,7 +248,7 @@ _SOCIAL = (
                          "(?:(?:你们)?(?:工作人员|大家)?(?:也|都)?(?:不容易|辛苦了?))?$")),
     # an acknowledgement alone: "好的 知道了", "嗯嗯 收到" (a thumbs-up alone: _THANKS_EMOJI)
     ("thank", re.compile("^(?:好的|好|嗯+|好嘞|好咧|ok)?(?:收到|明白|知道|懂|了解)(?:了|啦|咯)?(?:好的|嗯+|ok)?$")),
-    ("greet", re.compile("^(?:(?:喂|哈喽|嗨|hi|hello|nihao|ni hao|你好|您好|早上好|下午好|晚上好|在吗|在不在|有人吗|有人在吗|请问)(?:啊|呀|吗)?)+$")),
+    ("greet", re.compile("^(?:(?:喂|哈喽|嗨|hi|hello|nihao|ni hao|你好|您好|早上好|下午好|晚上好|在吗|在不在|有人吗|有人在吗|请问|(?:是)?是(?:不是)?(?:12345|12349)(?:热线)?)(?:啊|呀|吗)?)+$")),
 )
 _SOCIAL_FILLER = re.compile(r"[\s，,。.!！?？~～…、]+")
 _CITY_WORDS = re.compile(
@@ -350,6 +365,7 @@ _DISTRESS = re.compile(
     "好孤独|很孤独|抑郁|想哭|活得(?:好|很|太)?累|心(?:好|很|太)累|好累好累|没有希望|看不到希望|活着没意思|不知道(?:还能|该)?(?:跟谁说|怎么活)|"
     "心里(?:好|很)?苦|熬不(?:住|下去)|揾唔到人倾|冇人明白我|心情(?:很|好|特别|一直)?低落|孤单|寂寞|"
     "没(?:什么|有)?朋友|(?:没|冇)(?:有)?人(?:跟我|陪我|和我|同我)(?:说|讲|倾|聊)|一整天都没人|"
+    "(?:没|冇)(?:个|一个)?人(?:说话|讲话|聊天|倾偈)|一个人都不认识|(?:谁|乜谁)都不认识|"
     "(?i:\\b(?:so|really) (?:lonely|depressed|hopeless)\\b|\\bno one (?:understands|cares)\\b)")
 
 
@@ -365,7 +381,7 @@ _THANKS_EMOJI = re.compile("^[\U0001F44D\U0001F44C\U0001F64F\U0001F91D\U0001F60A
 
 def _social(text: str) -> str:
     bare = _SOCIAL_FILLER.sub("", text.lower())
-    if not bare or len(bare) > 14:
+    if not bare or len(bare) > GREETING_CHARS:
         return ""
     if _THANKS_EMOJI.match(bare):
         return "thank"
@@ -562,7 +578,9 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
     plain = not (cues.problem or cues.city_words or ev.place or ev.service >= SERVICE_FLOOR)
     if nlu.name in SOCIAL_INTENTS and nlu.confidence >= NLU_LIKELY and short and plain:
         return Decision("greeting", nlu.name, nlu.confidence, ("nlu:social",))
-    if cues.social and plain and ev.chars <= GREETING_CHARS:
+    # (the courtesies are the whole message, at most GREETING_CHARS once spaces and fillers are gone, so a city
+    # word in it can only be the hotline's number: "喂 喂 有人吗 是12345吗")
+    if cues.social and not (cues.problem or ev.place or ev.service >= SERVICE_FLOOR):
         # "您好。", "在吗", "喂 有人吗", "谢谢，再见": nothing but the courtesy
         return Decision("greeting", cues.social, 1.0, ("cues:social",))
 
@@ -580,7 +598,8 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
     concrete = ev.place or cues.problem or cues.city_words > 0 or ev.service >= SERVICE_FLOOR
     strong = (letter or city >= CITY_SURE or ev.service >= SERVICE_STRONG or cues.complaint + cues.request >= 2
               or (ev.place and (cues.problem or city >= CITY_CLEAR)))
-    if cues.plainly_other and not (cues.problem or ev.place) and short:
+    # (a place does not make it a city matter: "福田哪家早茶好吃")
+    if cues.plainly_other and not cues.problem and short:
         return Decision("out_of_scope", "out_of_scope", 0.9, ("plainly_other",))
     says_other = nlu.name in ("out_of_scope", "nlu_fallback", *SOCIAL_INTENTS, *FORM_ANSWER_INTENTS)
     if says_other:

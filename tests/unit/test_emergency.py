@@ -515,7 +515,9 @@ def test_a_film_in_another_clause_does_not_explain_away_a_crisis() -> None:
     ("高速上一辆货车翻了，司机卡住出不来", "119", "trapped"),
     ("有个小孩挂在窗外面，两只手扒着窗台", "119", "trapped"),
     ("我们在羊台山迷路了，天都黑了，同伴摔伤走不了", "119", "trapped"),
-    ("地下车库进水了，我爸下去开车到现在没上来，电话打不通", "110", "missing"),
+    # someone gone down into a flooded car park and not come up: a water rescue (119), as two outside
+    # authors (residents_dev7, safety_dev16) expect, not a missing person
+    ("地下车库进水了，我爸下去开车到现在没上来，电话打不通", "119", "trapped"),
     ("有人冒充我老板让我转钱，转了一笔以后对方又在催下一笔", "110", "violence"),
     ("配电箱在冒火花了", "119", "sparks"),
 ])
@@ -905,3 +907,78 @@ def test_pills_taken_in_cantonese_a_scald_and_a_fall_into_a_manhole_name_the_rig
 def test_held_in_a_room_with_the_phone_taken_is_the_police() -> None:
     found = detect("我被关在一个房间里，他们拿走了我的手机，这是偷偷借的")
     assert found is not None and found.number == "110"
+
+
+@pytest.mark.parametrize(("text", "number", "kind"), [
+    ("插座突然冒出一股青烟，还有火星往外溅", "119", "smoke"),
+    ("对面铺头入面出紧烟，啲烟好黑", "119", "smoke"),
+    ("走廊里好浓的没气味，整层都是", "119", "gas"),                 # 煤气 typed 没气 by a pinyin keyboard
+    ("江里有个人一沉一浮的，手在乱抓", "119", "drowning"),
+    ("海边有人被浪卷下去了", "119", "drowning"),
+    ("我外婆倒在厨房，叫她不应，鼻子底下好像没有气了", "120", "medical"),
+    ("个BB块面变紫色，唔识抖气", "120", "medical"),
+    ("我爸胸口像被勒住一样疼，疼到后背，满头大汗", "120", "medical"),
+    ("There's a woman lying on the pavement outside the bank, not moving", "120", "medical"),
+    ("孩子的头卡进了楼梯栏杆缝里，哭得不行，拔不出来", "119", "trapped"),  # the rescue service, not an ambulance
+    ("停车场有两个人正在用锤子砸车窗", "110", "violence"),
+    ("隔壁男的在喊要把她从窗户扔下去", "110", "violence"),
+    ("他躺在浴缸里，水是红的，手腕上有口子", "120", "self_harm"),
+    ("My flatmate took a whole bottle of sleeping pills and is very drowsy", "120", "self_harm"),
+])
+def test_danger_a_thirteenth_and_fourteenth_author_said_in_other_words(text: str, number: str, kind: str) -> None:
+    found = detect(text)
+    assert found is not None, text
+    assert (found.number, found.kind) == (number, kind), (text, found)
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    # arrangements and thanks, then silence or an edge
+    ("老同学刚打电话说存折放在哪里了，还说这辈子谢谢我，现在再打他就关机了", "110"),
+    ("我哥把他的吉他和电脑都送给我了，说以后用不上了，然后就联系不上了", "110"),
+    ("我妈在家族群里说房产证在衣柜抽屉里，让我们别找她，然后发了个定位在江边", "110"),
+    # three signs of farewell without the silence
+    ("I've given away my books, wrote goodbye letters to my parents, and I won't need my bike anymore.", "110"),
+    # charcoal behind a sealed door nobody answers: the harm is likely done
+    ("楼下租客门缝塞着湿毛巾，窗户用胶带封死了，门口有个空的木炭袋子，敲门没人应", "120"),
+    ("那个安眠药 我攒了好几个月 刚才吃了一半", "120"),
+])
+def test_a_goodbye_then_silence_is_a_crisis(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None and found.is_crisis, text
+    assert found.number == number, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "谢谢大家这些年的照顾，我下个月调去广州上班了，有空回来看大家",   # a farewell, no silence
+    "我把旧衣服都送给楼下阿姨了，电话打不通的那个快递怎么办",           # one sign and a phone unanswered
+])
+def test_a_farewell_alone_or_with_an_everyday_unanswered_phone_is_no_crisis(text: str) -> None:
+    assert detect(text) is None, text
+
+
+def test_a_long_letter_with_danger_now_in_the_same_sentence_is_an_emergency() -> None:
+    letter = ("我想问一下居住证到期了怎么续签，是在网上办还是要去派出所，我在这边打工三年了一直是房东帮我弄的，"
+              "房东儿子跟我闹翻了，说我拖欠房租，其实我上个月已经转给他爸了，我有转账记录可以证明。"
+              "他现在就站在我出租屋门口，手里拿着一把菜刀，说今天不给钱就砍死我，我不敢出去。居住证的事情是不是要房东签字才能办？")
+    found = detect(letter)
+    assert found is not None and found.number == "110"
+
+
+def test_a_long_letter_with_now_told_as_a_habit_stays_a_report() -> None:
+    from router.domain.emergency import reading_length
+    letter = ("致区应急管理局：上个月我家隔壁发生火灾，起火原因是电动车在室内充电。火灾中无人伤亡，但我家客厅被熏黑，"
+              "家具电器损失约十万元，保险公司迟迟不理赔，物业也推卸责任，说消防设施完好与他们无关，可事发当晚走廊的消防栓根本没有水，"
+              "是邻居们用水桶接水灭的火。我们现在每天借住在亲戚家，"
+              "老人的药也在火灾中烧掉了。请问火灾事故认定书什么时候能出？能否作为向租客追偿的依据？")
+    assert reading_length(letter) >= 150  # a letter, where a danger word is a report unless told as now
+    assert detect(letter) is None
+
+
+@pytest.mark.parametrize("text", [
+    "清明烧纸钱，整条街都是烟灰，没人打扫",
+    "公交站的顶棚塌了一半，下雨天没法等车",
+    "城中村电线乱拉，下雨冒过火花，这种楼真烧起来谁都跑不掉，请整治",
+    "楼上好像经常打孩子，昨晚又闹了一阵，现在安静了，想请社区上门了解一下",
+])
+def test_ash_a_canopy_a_fire_supposed_and_quiet_after_a_past_row_are_no_emergency(text: str) -> None:
+    assert detect(text) is None, text

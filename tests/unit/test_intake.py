@@ -585,3 +585,53 @@ def test_an_earlier_report_pressed_added_to_or_asked_after_is_a_status_question(
 def test_a_how_to_question_with_to_di_is_not_an_earlier_report() -> None:
     text = "听说可以办老人优待卡，网上找了好几个入口说法都不一样，请问现在到底怎么办，需要本人到场吗"
     assert decide(nlu("ask_service", 0.9), evidence(text, city=0.9, service=0.8)).outcome == "service_item"
+
+
+@pytest.mark.parametrize("text", [
+    "俺上回反映的那个欠工钱的事 有信儿没",
+    "I reported a blocked drain on Nanhai Avenue last week. Any updates?",
+    "我举报的那个占道经营两个礼拜了还在，你们到底有没有派人去看过？",
+    "我那个 楼道灯的事 有人来拍了个照 后来就没消息了 是不是还要等",
+    "第四次问了，小区门口那堆建筑垃圾到底有没有人管",
+    "前天在公众号提交的投诉一直没有收到受理短信，是否提交成功了？",
+    "上个礼拜投诉嘅噪音问题，想跟进返，我录咗几段片可唔可以加多啲资料？",
+    "我的投诉到底在谁手上？街道说归城管，城管说归街道",
+    "在网上提交了路灯的问题，状态显示已转办，转给哪个部门了？多久会有结果",
+    "之前反映过楼上漏水，社区说会上门，后来去了没有？有没有什么结论",
+    "查询一下，本月12号反映的井盖松动，处理了吗",
+])
+def test_an_earlier_report_asked_after_in_everyday_words_is_a_status_question(text: str) -> None:
+    from router.domain.normalise import normalise
+    d = decide(nlu("report_problem", 0.9), evidence(normalise(text), city=0.9))
+    assert d.outcome == "ticket_status", (text, d)
+
+
+@pytest.mark.parametrize("text", [
+    "你们讲普通话我听唔明，有冇人识讲白话㗎",
+    "这事涉及两个部门，机器人回答不了，请安排工作人员电话联系我",
+    "刚搬来深圳，一个人都不认识，能不能有个真人跟我说说话",
+    "老伴走了以后我一个人在家，一天到晚没个人说话，你能陪我聊几句吗",
+])
+def test_a_cantonese_speaker_a_call_back_or_someone_to_talk_with_is_a_person(text: str) -> None:
+    d = decide(nlu("out_of_scope", 0.7), evidence(text, city=0.3))
+    assert d.outcome == "handoff", (text, d)
+
+
+def test_a_greeting_that_names_the_hotline_is_still_a_greeting() -> None:
+    d = decide(nlu("out_of_scope", 0.5), evidence("喂 喂 有人吗 是12345吗", city=0.6))
+    assert d.outcome == "greeting", d
+
+
+@pytest.mark.parametrize(("text", "place"), [
+    ("南山哪家火锅好吃？周末朋友来", True),
+    ("求解：鸡兔同笼共35个头94只脚，各有多少只？孩子作业", False),
+    ("Can you recommend a 降噪耳机 under 800块?", False),  # 降噪 is no noise complaint
+])
+def test_restaurants_homework_and_shopping_are_not_city_services_even_with_a_place(text: str, place: bool) -> None:
+    d = decide(nlu("ask_service", 0.6), evidence(text, city=0.4, place=place))
+    assert d.outcome == "out_of_scope", (text, d)
+
+
+def test_a_health_certificate_asked_for_a_restaurant_job_is_still_a_service_question() -> None:
+    text = "帮我查一下 办健康证 在哪里体检 我要去餐厅上班"
+    assert not cues_of(text).plainly_other
