@@ -82,6 +82,10 @@ class Conversation:
     # (see router.services.dialogue), and the bot turns taken under it.
     rasa_sender: str = ""
     rasa_turns: int = 0
+    # The Rasa worker that last answered it (its URL), shared by every router through Redis: behind a load
+    # balancer a resident's next message may reach another router, which sends it to the same worker, where
+    # the conversation is warm (router.adapters.rasa).
+    rasa_home: str = ""
     # The desk's timers and outcome of the latest wait for a person (reset at each new handoff):
     # the first operator reply, the end (closed or handed back), who assigned it ("auto", a supervisor's
     # name, "" when the operator took it), when the resident was asked to rate the service and the answer.
@@ -135,6 +139,7 @@ class Conversation:
             summary=json.loads(h.get("summary") or "{}"),
             rasa_sender=h.get("rasa_sender", ""),
             rasa_turns=int(h.get("rasa_turns") or 0),
+            rasa_home=h.get("rasa_home", ""),
             first_reply_at=float(h.get("first_reply_at") or 0),
             ended_at=float(h.get("ended_at") or 0),
             assigned_by=h.get("assigned_by", ""),
@@ -301,6 +306,9 @@ class ConversationStore:
     async def bot_turn(self, conv_id: str) -> int:
         """Count one turn under the current Rasa sender; returns the count."""
         return int(await self.redis.hincrby(keys.conversation(conv_id), "rasa_turns", 1))
+
+    async def set_rasa_home(self, conv_id: str, url: str) -> None:
+        await self.redis.hset(keys.conversation(conv_id), "rasa_home", url)
 
     async def rotate_sender(self, conv_id: str, sender: str) -> None:
         await self.redis.hset(keys.conversation(conv_id), mapping={"rasa_sender": sender, "rasa_turns": "0"})

@@ -4,7 +4,10 @@ Rasa may run as several workers (RASA_WORKERS, each its own process and port) th
 tracker and lock store, so any worker can take any conversation. A new conversation goes to the worker
 with the fewest of this router's requests in flight (ties: a hash of the conversation), and its later turns
 to the same worker while that worker answers — one conversation's turns are then never queued behind the
-lock on another worker, and the worker still holds the conversation warm (bot/runtime/serve.py). A hash
+lock on another worker, and the worker still holds the conversation warm (bot/runtime/serve.py). Several
+routers behind a load balancer share each conversation's worker through the conversation record (``home``
+given to ``send``, read back with ``home_of``): without it a resident's turns alternated between workers
+as nginx alternated between routers, and each switch read and wrote the whole conversation. A hash
 alone put seven of ten conversations on one worker a third of the time while the other idled. A worker that
 cannot be reached is skipped for a few seconds and its conversations move to the next one. Only requests
 that never reached a worker are retried elsewhere: a message Rasa may have received is never sent twice.
@@ -102,8 +105,15 @@ class RasaClient:
                 self._in_flight[base] -= 1
         raise RasaUnavailable(str(last) or type(last).__name__) from last
 
-    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
-        """One resident message through the bot; the bot's messages come back in order."""
+    def home_of(self, key: str) -> str:
+        """The worker that last answered ``key`` (or was chosen for it), "" if none."""
+        return self._homes.get(key, "")
+
+    async def send(self, sender: str, text: str, metadata: dict[str, Any], *, home: str = "") -> list[dict[str, Any]]:
+        """One resident message through the bot; the bot's messages come back in order. ``home``: the worker
+        the conversation record names (another router may have served its last turn), tried first."""
+        if home in self.base_urls:
+            self._home(sender, home)
         body = {"sender": sender, "message": text, "metadata": metadata}
         status, data, head = await self._request("POST", "/webhooks/router/webhook", sender, idempotent=False,
                                                  json=body, headers={"X-Router-Token": self.token})

@@ -126,10 +126,12 @@ class Dialogue:
             if recorded is not None:
                 return recorded
         try:
-            messages = await self.rasa.send(conv.sender, text, meta)
+            messages = await self.rasa.send(conv.sender, text, meta, home=conv.rasa_home)
         except RasaUnavailable as exc:
             log.warning("rasa unavailable for %s: %s", conv.id, exc)
             return await self._bot_down(conv)
+        if (home := self.rasa.home_of(conv.sender)) and home != conv.rasa_home:
+            await self.conversations.set_rasa_home(conv.id, home)  # for the router that takes the next turn
         replies = [Reply.from_rasa(m) for m in messages]
         replies = [r for r in replies if r.text or r.buttons]
         for r in replies:

@@ -116,3 +116,32 @@ async def test_new_conversations_go_to_the_worker_with_the_least_in_flight(worke
             await client.send(s, "还在吗", {})
     assert len(a.calls) == len(b.calls) == 10
     assert not _senders_of(a) & _senders_of(b)
+
+
+async def test_a_conversation_stays_on_its_worker_when_its_turns_reach_different_routers(
+        make_client, workers, actions_server):  # noqa: F811
+    """Two routers behind a load balancer that alternates between them: each resident's turns still all go
+    to one Rasa worker (where the conversation is warm), because the routers share it through Redis. (Eight
+    residents start at once on the first router, which spreads them by requests in flight; the second router,
+    left to itself, would place each one again by a hash of its id.)"""
+    import asyncio
+
+    a, b = workers
+    routers = [await make_client(a.url, actions_server[1], a.token, rasa_urls=(a.url, b.url)) for _ in range(2)]
+    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+    residents = [f"lb-resident-{n}" for n in range(8)]
+
+    async def say(router, session: str, text: str) -> None:
+        resp = await router.post("/api/v1/channels/web/messages", headers=auth,
+                                 json={"session_id": session, "text": text})
+        assert resp.status == 200, await resp.text()
+
+    a.delay = b.delay = 0.2
+    await asyncio.gather(*(say(routers[0], s, "你好") for s in residents))
+    a.delay = b.delay = 0
+    for turn in range(1, 4):
+        for session in residents:
+            await say(routers[turn % 2], session, f"第{turn}句话")  # round robin: each turn reaches the other router
+    assert _senders_of(a) and _senders_of(b), "both workers take conversations"
+    assert not _senders_of(a) & _senders_of(b), "no conversation's turns were split between the workers"
+    assert len(a.calls) + len(b.calls) == 4 * len(residents)
