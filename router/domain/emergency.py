@@ -321,8 +321,8 @@ _RULES += [
 # Put before every medical rule: a head or finger stuck in a rail or a ring is the rescue service's (119),
 # however much it hurts.
 _RULES.insert(next(i for i, r in enumerate(_RULES) if r[0] == "medical"), ("trapped", "119", re.compile(
-    "(?:头|脑袋|手|手指|脚|腿|胳膊|手臂)[^，。,.!?！？]{0,3}(?:卡|夹|套)(?:进|在|住|咗|喺)(?:了|咗)?[^，。,.!?！？]{0,10}"
-    "(?:栏杆|缝|环|戒指|洞|管|孔)[^。!?！？]{0,24}(?:出不来|弄不出|拿不出|拔不出|拎唔出|攞唔出|取不下|摘不下|肿|紫|哭|喊|痛)")))
+    "(?:头|脑袋|手|手指|脚|腿|胳膊|手臂|头发|衣服)[^，。,.!?！？]{0,3}(?:卡|夹|套|卷|绞)(?:进|在|住|咗|喺|入)(?:了|咗)?[^，。,.!?！？]{0,10}"
+    "(?:栏杆|缝|环|戒指|洞|管|孔|机器|机床|滚筒|齿轮|皮带|搅拌)[^。!?！？]{0,24}(?:出不来|弄不出|拿不出|拔不出|拉不出|拎唔出|攞唔出|取不下|摘不下|肿|紫|哭|喊|叫|痛)")))
 
 # Someone's goodbye: things given away or arranged, thanks and apologies said as a farewell, and then
 # silence or an edge (the phone off, no answer, a location at the river, a rope in the bag). Neither half
@@ -518,6 +518,7 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
 
 _SENTENCE_END = re.compile(r"[。!?！？；;\n]|[.](?=\s)")
 _SENTENCE_NOW = 40
+_ASKS_POLICE = re.compile("报警|110")
 _QUIET_NOW = re.compile("现在(?:已经|又)?安静(?:了|下来了)|(?:而家|依家)(?:已经)?静(?:咗|返)")
 _JUST_NOW = re.compile("刚才|刚刚|正在|还在|头先|啱啱|紧")
 _FLOOD = re.compile("淹|(?<![口喝])水(?!果|费|电|表|管)")
@@ -782,6 +783,12 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
         return None, (*aside, *kinds)
     # A bare call for help ("救命") says little about which service; a specific kind beats it.
     specific = [h for h in hits if h[0] != "call"] or hits
+    if all(h[0] == "call" and h[1] == "110" and not _ASKS_POLICE.search(h[2]) for h in hits):
+        # Only "救命", "快来人", "出事了" (not "快打119", not "报警"): the signs around them say which service ("孩子掉进水池里了！刚捞上来，
+        # 不哭也不动，快来人啊" is an ambulance); none, the police, who send the others.
+        number = danger_number(clean)
+        return Emergency(number=number, kind="call", is_crisis=False,
+                         matched=tuple(dict.fromkeys(h[2] for h in hits))), aside
     # Afraid to open the door because of the heat or the smoke: the fire, not a threat.
     if any(h[0] in ("fire", "smoke", "gas") for h in specific):
         specific = [h for h in specific if h[0] != "afraid"] or specific

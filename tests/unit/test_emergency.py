@@ -982,3 +982,18 @@ def test_a_long_letter_with_now_told_as_a_habit_stays_a_report() -> None:
 ])
 def test_ash_a_canopy_a_fire_supposed_and_quiet_after_a_past_row_are_no_emergency(text: str) -> None:
     assert detect(text) is None, text
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("孩子掉进小区水池里了！刚捞上来，不哭也不动，快来人啊！", "120"),  # only "快来人": the signs name the ambulance
+    ("救命啊", "110"),                                                # no sign: the police, who send the others
+    ("快来人 快报警", "110"),
+])
+def test_a_bare_call_for_help_takes_its_number_from_the_signs_around_it(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None and found.number == number, (text, found)
+
+
+def test_a_hand_caught_in_a_machine_is_the_rescue_service_s() -> None:
+    found = detect("厂里有个女工手卷进机器里了 拉不出来 一直在叫")
+    assert found is not None and (found.number, found.kind) == ("119", "trapped")
