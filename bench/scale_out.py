@@ -23,7 +23,15 @@ Load goes through nginx's public listener only.
    their unique text (duplicated = more than one), each killed process is back, and every message was
    either answered or failed with a clear status.
 
-Usage: .venv/bin/python bench/scale_out.py [--rasa-workers 2] [--concurrency 10] [--fault-seconds 20]
+3. With --worker-cpu F (e.g. 0.4): step 1 once more with every Rasa worker held to the same CPU share F of
+   one core by its own cgroup (cpu.cfs_quota_us, what systemd's CPUQuota= sets), so that each added worker
+   brings the same CPU a worker on a core of its own would, and the routers, action servers, Redis, nginx
+   and this load generator run on what is left. On two cores the unconstrained run cannot show per-worker
+   scaling (the second worker gets only what the rest leave of the second core); this run shows whether
+   the topology itself (shared Redis tracker and lock, the routers' spreading) scales with the CPU its
+   workers get.
+
+Usage: .venv/bin/python bench/scale_out.py [--rasa-workers 2] [--concurrency 10] [--fault-seconds 20] [--worker-cpu 0.4]
 Needs: nginx and redis-server (apt-get install nginx redis-server), the trained model (make setup).
 """
 
@@ -81,6 +89,61 @@ def unit_command(unit: str, instance: str, env: dict[str, str]) -> tuple[list[st
     return argv, unit_env
 
 
+class CpuSlice:
+    """A cgroup of its own for one process, whose CPU share can be capped and lifted (what systemd's
+    CPUQuota= does). cgroup v2 (cpu.max) where the unified hierarchy has the cpu controller, else v1's cpu
+    controller (cpu.cfs_quota_us)."""
+
+    PERIOD_US = 100_000
+
+    def __init__(self, name: str) -> None:
+        v2 = Path("/sys/fs/cgroup/cgroup.controllers")
+        if v2.exists() and "cpu" in v2.read_text().split():
+            self.dir, self.v2 = Path("/sys/fs/cgroup") / name, True
+        else:
+            self.dir, self.v2 = Path("/sys/fs/cgroup/cpu") / name, False
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self.cap(None)
+        except OSError as exc:
+            raise SystemExit(f"--worker-cpu needs a writable cgroup cpu controller ({self.dir}: {exc})") from exc
+
+    def cap(self, cores: float | None) -> None:
+        """Hold the group to `cores` of one core's time (None: no limit)."""
+        quota = "max" if cores is None and self.v2 else "-1" if cores is None else str(int(cores * self.PERIOD_US))
+        if self.v2:
+            (self.dir / "cpu.max").write_text(f"{quota} {self.PERIOD_US}")
+        else:
+            (self.dir / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+            (self.dir / "cpu.cfs_quota_us").write_text(quota)
+
+    def enter(self) -> None:
+        """Called in the child before exec: the process and every thread it starts belong to the group."""
+        (self.dir / "cgroup.procs").write_text(str(os.getpid()))
+
+    def throttled_s(self) -> float:
+        """Seconds the group has been held back by its cap so far."""
+        for line in (self.dir / "cpu.stat").read_text().splitlines():
+            k, _, v = line.partition(" ")
+            if k == "throttled_usec":
+                return int(v) / 1e6
+            if k == "throttled_time":
+                return int(v) / 1e9
+        return 0.0
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            self.dir.rmdir()
+
+    @classmethod
+    def available(cls) -> bool:
+        try:
+            cls(f"rsa-probe-{os.getpid()}").remove()
+        except SystemExit:
+            return False
+        return True
+
+
 @dataclass
 class Proc:
     """One supervised process: restarted 1 s after it exits (Restart=always, RestartSec=1) unless held."""
@@ -93,11 +156,13 @@ class Proc:
     held: bool = False
     restarts: int = 0
     deaths: list[float] = field(default_factory=list)
+    cpu: CpuSlice | None = None
 
     def start(self) -> None:
         with open(self.log, "ab") as out:
             self.popen = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                          start_new_session=True)
+                                          start_new_session=True,
+                                          preexec_fn=self.cpu.enter if self.cpu is not None else None)
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
@@ -179,8 +244,9 @@ def _get(url: str, token: str = "", timeout: float = 3) -> tuple[int, dict]:
 
 
 class Topology:
-    def __init__(self, rasa_workers: int) -> None:
+    def __init__(self, rasa_workers: int, cpu_slices: bool = False) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="rsa-scale-"))
+        self.cpu_slices = cpu_slices
         self.password = uuid.uuid4().hex
         self.tokens = {k: uuid.uuid4().hex for k in ("api", "rasa", "actions", "bot", "console", "ticket", "voice")}
         self.redis_ports = [free_port(), free_port()]
@@ -271,7 +337,8 @@ http {{
             self.sup.add(Proc(f"actions{i + 1}", argv, e, self.dir / f"actions{i + 1}.log"))
         for i, port in enumerate(self.rasa_ports):
             argv, e = unit_command("rsa-rasa@.service", str(port), env)
-            self.sup.add(Proc(f"rasa{i + 1}", argv, e, self.dir / f"rasa{i + 1}.log"))
+            cpu = CpuSlice(f"{self.dir.name}-rasa{i + 1}") if self.cpu_slices else None
+            self.sup.add(Proc(f"rasa{i + 1}", argv, e, self.dir / f"rasa{i + 1}.log", cpu=cpu))
         for i, port in enumerate(self.router_ports):
             argv, e = unit_command("rsa-router@.service", str(port), env)
             self.sup.add(Proc(f"router{i + 1}", argv, e, self.dir / f"router{i + 1}.log"))
@@ -303,6 +370,9 @@ http {{
 
     def stop(self) -> None:
         self.sup.shutdown()
+        for p in self.sup.procs.values():
+            if p.cpu is not None:
+                p.cpu.remove()
 
 
 # ---- load -------------------------------------------------------------------------------------------------
@@ -458,6 +528,43 @@ async def faults(topo: Topology, concurrency: int, fault_seconds: float, ticket_
             "failed": dict(tally.failed)}
 
 
+def per_worker_runs(topo: Topology, workers: int, concurrency: int, rounds: int, cap: float | None) -> list[dict]:
+    """The same load with 1, 2, ... workers running; with `cap`, each worker held to that share of a core."""
+    runs = []
+    for n in range(1, workers + 1):
+        for i in range(len(topo.rasa_ports)):
+            proc = topo.sup.procs[f"rasa{i + 1}"]
+            if proc.cpu is not None:
+                proc.cpu.cap(cap)
+            if i < n and proc.held:
+                proc.held = False
+            elif i >= n:
+                proc.stop()
+        topo.wait_healthy(600, workers=n)
+        time.sleep(6)  # the routers try a worker that was down again after a few seconds
+        slices = [topo.sup.procs[f"rasa{i + 1}"].cpu for i in range(n)]
+        held0 = sum(c.throttled_s() for c in slices if c is not None)
+        r = asyncio.run(throughput(topo.public, topo.tokens["api"], concurrency, rounds))
+        r["workers"] = n
+        r["throttled_s"] = sum(c.throttled_s() for c in slices if c is not None) - held0
+        runs.append(r)
+        print(f"{n} Rasa worker(s){f' at {cap:g} core each' if cap else ''}: {r}", flush=True)
+    return runs
+
+
+def worker_table(runs: list[dict], throttled: bool) -> list[str]:
+    base = runs[0]["msg_per_s"]
+    head = "| Rasa workers | answered | failed | msg/s | × one worker | per worker vs linear | p50 ms | p99 ms | " \
+           f"machine CPU busy |{' workers held back s |' if throttled else ''}"
+    lines = [head, "| ---: " * (head.count("|") - 1) + "|"]
+    for r in runs:
+        n = r["workers"]
+        lines.append(f"| {n} | {r['msgs']} | {r['failed']} | {r['msg_per_s']:.1f} | ×{r['msg_per_s'] / base:.2f} | "
+                     f"{r['msg_per_s'] / (base * n):.2f} | {r['p50']:.0f} | {r['p99']:.0f} | {r['cpu_busy']:.0%} |"
+                     + (f" {r['throttled_s']:.0f} |" if throttled else ""))
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rasa-workers", type=int, default=os.cpu_count() or 1)
@@ -465,33 +572,34 @@ def main() -> None:
     ap.add_argument("--fault-seconds", type=float, default=20.0)
     ap.add_argument("--ticket-rate", type=float, default=5.0, help="tickets per second during the faults")
     ap.add_argument("--rounds", type=int, default=10, help="10-turn conversations per resident for each worker count")
+    ap.add_argument("--worker-cpu", type=float, default=0.0,
+                    help="also measure with each Rasa worker held to this share of one core (cgroup), e.g. 0.4")
     ap.add_argument("--out", default=str(ROOT / "bench/results/scale_out.md"))
     args = ap.parse_args()
-    topo = Topology(args.rasa_workers)
+    if args.worker_cpu and not CpuSlice.available():
+        print("--worker-cpu: no writable cgroup cpu controller here; measuring without the capped run", flush=True)
+        args.worker_cpu = 0.0
+    # Stopped by SIGTERM or SIGINT (even where a background job ignores SIGINT), the topology below is still
+    # taken down by the `finally`: no orphaned Rasa workers, routers, Redis or nginx left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    topo = Topology(args.rasa_workers, cpu_slices=bool(args.worker_cpu))
     t0 = time.monotonic()
     try:
         topo.start()
         startup = time.monotonic() - t0
         print(f"topology up in {startup:.0f}s ({topo.dir})", flush=True)
         asyncio.run(throughput(topo.public, topo.tokens["api"], 4))  # warm-up: every worker has answered
-        per_worker = []
-        for n in range(1, args.rasa_workers + 1):
-            for i in range(len(topo.rasa_ports)):
-                proc = topo.sup.procs[f"rasa{i + 1}"]
-                if i < n and proc.held:
-                    proc.held = False
-                elif i >= n:
-                    proc.stop()
-            topo.wait_healthy(600, workers=n)
-            time.sleep(6)  # the routers try a worker that was down again after a few seconds
-            r = asyncio.run(throughput(topo.public, topo.tokens["api"], args.concurrency, args.rounds))
-            r["workers"] = n
-            per_worker.append(r)
-            print(f"{n} Rasa worker(s): {r}", flush=True)
+        per_worker = per_worker_runs(topo, args.rasa_workers, args.concurrency, args.rounds, None)
+        sliced = []
+        if args.worker_cpu:
+            sliced = per_worker_runs(topo, args.rasa_workers, args.concurrency, args.rounds, args.worker_cpu)
+            for p in topo.sup.procs.values():
+                if p.cpu is not None:
+                    p.cpu.cap(None)
         fault = asyncio.run(faults(topo, args.concurrency, args.fault_seconds, args.ticket_rate))
     finally:
         topo.stop()
-    base = per_worker[0]["msg_per_s"]
     lines = [header("Scale-out and faults: deploy/'s topology on loopback"),
              f"2 routers, {args.rasa_workers} Rasa workers, 2 action servers, Redis primary + replica + 3 sentinels, "
              "nginx in front; every process as its deploy/systemd unit runs it (Restart=always, RestartSec=1 done by "
@@ -502,11 +610,15 @@ def main() -> None:
              "conversations), same machine, same run. Machine CPU busy = share of all cores' time not idle during "
              "the load (every process: nginx, routers, Rasa, action servers, Redis, sentinels and this load "
              "generator): where it nears 100%, a further worker has no core to run on.", "",
-             "| Rasa workers | answered | failed | msg/s | × one worker | p50 ms | p99 ms | machine CPU busy |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for r in per_worker:
-        lines.append(f"| {r['workers']} | {r['msgs']} | {r['failed']} | {r['msg_per_s']:.1f} | "
-                     f"×{r['msg_per_s'] / base:.2f} | {r['p50']:.0f} | {r['p99']:.0f} | {r['cpu_busy']:.0%} |")
+             *worker_table(per_worker, False)]
+    if sliced:
+        lines += ["", f"### Each worker held to {args.worker_cpu:g} of a core", "",
+                  f"The same load once more, every Rasa worker in a cgroup of its own capped at {args.worker_cpu:g} "
+                  "of one core (cpu.cfs_quota_us / cpu.max, what systemd's CPUQuota= sets): each added worker brings "
+                  "the same CPU, as a worker on a core of its own would, and the rest of the stack and the load "
+                  "generator run on what is left. \"per worker vs linear\" = msg/s ÷ (workers × one worker's msg/s); "
+                  "\"workers held back\" = seconds the cap kept the workers waiting (the cap was what bound them).",
+                  "", *worker_table(sliced, True)]
     lines += ["", "## kill -9 under load", "",
               f"{args.concurrency} residents chatting without pause and ~{args.ticket_rate:g} tickets/s through the "
               f"API; each process below killed in turn, {args.fault_seconds:g} s apart.", "",
