@@ -35,7 +35,7 @@ def main() -> None:
     stack_benchmarks(args.long_turns)
     # Capacity per setting and the production topology start their own stacks, one after another.
     run([PY, "bench/capacity.py", "--minimal"])  # with stock Rasa serving bench/minimal_bot/ as a row
-    run([PY, "bench/scale_out.py", "--concurrency", "20", "--rounds", "5", "--worker-cpu", "0.4"])
+    run([PY, "bench/scale_out.py", "--concurrency", "10", "--per-worker", "--worker-cpu", "0.4"])
 
 
 def domain() -> None:

@@ -528,10 +528,13 @@ async def faults(topo: Topology, concurrency: int, fault_seconds: float, ticket_
             "failed": dict(tally.failed)}
 
 
-def per_worker_runs(topo: Topology, workers: int, concurrency: int, rounds: int, cap: float | None) -> list[dict]:
-    """The same load with 1, 2, ... workers running; with `cap`, each worker held to that share of a core."""
+def per_worker_runs(topo: Topology, workers: int, concurrency: int, rounds: int, cap: float | None,
+                    per_worker: bool = False) -> list[dict]:
+    """The same load with 1, 2, ... workers running (``per_worker``: ``concurrency`` residents for each worker
+    running); with `cap`, each worker held to that share of a core."""
     runs = []
     for n in range(1, workers + 1):
+        residents = concurrency * n if per_worker else concurrency
         for i in range(len(topo.rasa_ports)):
             proc = topo.sup.procs[f"rasa{i + 1}"]
             if proc.cpu is not None:
@@ -544,8 +547,8 @@ def per_worker_runs(topo: Topology, workers: int, concurrency: int, rounds: int,
         time.sleep(6)  # the routers try a worker that was down again after a few seconds
         slices = [topo.sup.procs[f"rasa{i + 1}"].cpu for i in range(n)]
         held0 = sum(c.throttled_s() for c in slices if c is not None)
-        r = asyncio.run(throughput(topo.public, topo.tokens["api"], concurrency, rounds))
-        r["workers"] = n
+        r = asyncio.run(throughput(topo.public, topo.tokens["api"], residents, rounds))
+        r["workers"], r["residents"] = n, residents
         r["throttled_s"] = sum(c.throttled_s() for c in slices if c is not None) - held0
         runs.append(r)
         print(f"{n} Rasa worker(s){f' at {cap:g} core each' if cap else ''}: {r}", flush=True)
@@ -554,12 +557,12 @@ def per_worker_runs(topo: Topology, workers: int, concurrency: int, rounds: int,
 
 def worker_table(runs: list[dict], throttled: bool) -> list[str]:
     base = runs[0]["msg_per_s"]
-    head = "| Rasa workers | answered | failed | msg/s | × one worker | per worker vs linear | p50 ms | p99 ms | " \
+    head = "| Rasa workers | residents | answered | failed | msg/s | × one worker | per worker vs linear | p50 ms | p99 ms | " \
            f"machine CPU busy |{' workers held back s |' if throttled else ''}"
     lines = [head, "| ---: " * (head.count("|") - 1) + "|"]
     for r in runs:
         n = r["workers"]
-        lines.append(f"| {n} | {r['msgs']} | {r['failed']} | {r['msg_per_s']:.1f} | ×{r['msg_per_s'] / base:.2f} | "
+        lines.append(f"| {n} | {r['residents']} | {r['msgs']} | {r['failed']} | {r['msg_per_s']:.1f} | ×{r['msg_per_s'] / base:.2f} | "
                      f"{r['msg_per_s'] / (base * n):.2f} | {r['p50']:.0f} | {r['p99']:.0f} | {r['cpu_busy']:.0%} |"
                      + (f" {r['throttled_s']:.0f} |" if throttled else ""))
     return lines
@@ -569,6 +572,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rasa-workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--concurrency", type=int, default=10)
+    ap.add_argument("--per-worker", action="store_true",
+                    help="--concurrency residents for each Rasa worker running (the load grows with the workers)")
     ap.add_argument("--fault-seconds", type=float, default=20.0)
     ap.add_argument("--ticket-rate", type=float, default=5.0, help="tickets per second during the faults")
     ap.add_argument("--rounds", type=int, default=10, help="10-turn conversations per resident for each worker count")
@@ -590,14 +595,16 @@ def main() -> None:
         startup = time.monotonic() - t0
         print(f"topology up in {startup:.0f}s ({topo.dir})", flush=True)
         asyncio.run(throughput(topo.public, topo.tokens["api"], 4))  # warm-up: every worker has answered
-        per_worker = per_worker_runs(topo, args.rasa_workers, args.concurrency, args.rounds, None)
+        per_worker = per_worker_runs(topo, args.rasa_workers, args.concurrency, args.rounds, None, args.per_worker)
         sliced = []
         if args.worker_cpu:
-            sliced = per_worker_runs(topo, args.rasa_workers, args.concurrency, args.rounds, args.worker_cpu)
+            sliced = per_worker_runs(topo, args.rasa_workers, args.concurrency, args.rounds, args.worker_cpu,
+                                     args.per_worker)
             for p in topo.sup.procs.values():
                 if p.cpu is not None:
                     p.cpu.cap(None)
-        fault = asyncio.run(faults(topo, args.concurrency, args.fault_seconds, args.ticket_rate))
+        fault_residents = args.concurrency * (args.rasa_workers if args.per_worker else 1)
+        fault = asyncio.run(faults(topo, fault_residents, args.fault_seconds, args.ticket_rate))
     finally:
         topo.stop()
     lines = [header("Scale-out and faults: deploy/'s topology on loopback"),
@@ -606,8 +613,10 @@ def main() -> None:
              "the bench's restarter). Load through nginx only. Topology up in "
              f"{startup:.0f} s. Logs: {topo.dir}", "",
              "## Throughput per Rasa worker", "",
-             f"{args.concurrency} residents at once, 10-turn web-chat conversations ({args.concurrency * args.rounds} "
-             "conversations), same machine, same run. Machine CPU busy = share of all cores' time not idle during "
+             (f"{args.concurrency} residents at once for each Rasa worker running (the load grows with the workers: "
+              f"each worker has as many residents to answer as one alone had)" if args.per_worker else
+              f"{args.concurrency} residents at once") + f", 10-turn web-chat conversations ({args.rounds} per resident), "
+             "same machine, same run. Machine CPU busy = share of all cores' time not idle during "
              "the load (every process: nginx, routers, Rasa, action servers, Redis, sentinels and this load "
              "generator): where it nears 100%, a further worker has no core to run on.", "",
              *worker_table(per_worker, False)]
@@ -620,7 +629,7 @@ def main() -> None:
                   "\"workers held back\" = seconds the cap kept the workers waiting (the cap was what bound them).",
                   "", *worker_table(sliced, True)]
     lines += ["", "## kill -9 under load", "",
-              f"{args.concurrency} residents chatting without pause and ~{args.ticket_rate:g} tickets/s through the "
+              f"{fault_residents} residents chatting without pause and ~{args.ticket_rate:g} tickets/s through the "
               f"API; each process below killed in turn, {args.fault_seconds:g} s apart.", "",
               "| killed | healthy again after s | restarted | messages answered | messages failed | tickets acked |",
               "| --- | ---: | --- | ---: | ---: | ---: |"]
