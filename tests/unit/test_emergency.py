@@ -997,3 +997,8 @@ def test_a_bare_call_for_help_takes_its_number_from_the_signs_around_it(text: st
 def test_a_hand_caught_in_a_machine_is_the_rescue_service_s() -> None:
     found = detect("厂里有个女工手卷进机器里了 拉不出来 一直在叫")
     assert found is not None and (found.number, found.kind) == ("119", "trapped")
+
+
+def test_someone_else_heard_calling_for_help_is_the_police_s_whatever_follows() -> None:
+    found = detect("隔壁有女人在喊救命，还有摔东西的声音，刚才突然没声了")
+    assert found is not None and found.number == "110", found
