@@ -1002,3 +1002,12 @@ def test_a_hand_caught_in_a_machine_is_the_rescue_service_s() -> None:
 def test_someone_else_heard_calling_for_help_is_the_police_s_whatever_follows() -> None:
     found = detect("隔壁有女人在喊救命，还有摔东西的声音，刚才突然没声了")
     assert found is not None and found.number == "110", found
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("楼上滴下来的水是黑的还很烫 上面在噼啪响 走廊都是味", "119"),  # a fire upstairs, said by what comes through
+    ("救命啊 有个男人喺楼梯度打个女仔 打到佢成面都系血", "110"),   # a beating: the police bring the ambulance
+])
+def test_a_fire_upstairs_and_a_beating_told_by_what_is_seen(text: str, number: str) -> None:
+    found = detect(text)
+    assert found is not None and found.number == number, (text, found)
