@@ -327,23 +327,38 @@ _RULES.insert(next(i for i, r in enumerate(_RULES) if r[0] == "medical"), ("trap
     "(?:头|脑袋|手|手指|脚|腿|胳膊|手臂|头发|衣服)[^，。,.!?！？]{0,3}(?:卡|夹|套|卷|绞)(?:进|在|住|咗|喺|入)(?:了|咗)?[^，。,.!?！？]{0,10}"
     "(?:栏杆|缝|环|戒指|洞|管|孔|机器|机床|滚筒|齿轮|皮带|搅拌)[^。!?！？]{0,24}(?:出不来|弄不出|拿不出|拔不出|拉不出|拎唔出|攞唔出|取不下|摘不下|肿|紫|哭|喊|叫|痛)")))
 
-# Someone's goodbye: things given away or arranged, thanks and apologies said as a farewell, and then
-# silence or an edge (the phone off, no answer, a location at the river, a rope in the bag). Neither half
-# alone is a crisis; both together are one, however the message began — and so are three signs of farewell
-# without the silence (things given away, letters to the parents, "won't need it any more").
+# Someone's goodbye: thanks and apologies said as a farewell, things given away (_FAREWELL), or their
+# affairs put in order (_ARRANGED: where the bankbook and the keys are, "用不上了", "别找我"), and then silence (the
+# phone off, no reply: _NO_ANSWER) or an edge (a rooftop, the river, a location sent, a rope: _EDGE). A
+# farewell with silence or an edge is a crisis; affairs put in order only with an edge, or beside a farewell
+# and silence ("房东说钥匙放在门口信箱里，现在又不接电话" is a tenancy complaint); three signs of farewell are one
+# without either (things given away, letters to the parents, "won't need it any more").
 _FAREWELL = re.compile(
     "这辈子(?:谢谢|感谢|多谢)|(?:谢谢|多谢|感谢)[^。!?！？]{0,10}(?:照顾|这些年|咁耐|一直以来)|对不起(?:爸妈|爸爸妈妈|家人|大家|你们)|"
     "(?:以后|下辈子)[^。!?！？]{0,4}(?:照顾好|照故好|好好的|好好活|保重)|照顾好(?:他们|爸妈|爸爸妈妈|孩子|自己|妈)|"
-    "以后(?:都)?(?:不用|唔使|不会)(?:再)?(?:麻烦|理|管|担心)|用不(?:上|到|着)了|(?:别|不要|唔好)(?:再)?(?:找|搵)(?:他|她|我|佢)|"
+    "以后(?:都)?(?:不用|唔使|不会)(?:再)?(?:麻烦|理|管)|(?:别|不要|唔好)(?:再)?(?:找|搵)(?:他|她|佢)|"
     "(?:所有的?|全部的?)[^。!?！？]{0,12}(?:分给|送给|寄给|都给|留给)|(?:全都|全部|都)(?:分|送|寄|留)给(?:了)?(?:我|我们|我哋)|"
     "(?:猫|狗|宠物|孩子)[^。!?！？]{0,8}(?:拜托|托付)|"
-    "(?:存折|银行卡|密码|钥匙|房产证|过户(?:的)?材料)[^。，!?！？]{0,10}(?:放在|放喺|在)[^。!?！？]{0,8}(?:哪|抽屉|地垫|柜|床底|门口)|"
     "(?i:given away|(?:goodbye|farewell) (?:letter|note|message)s?|letters? to my (?:parents|family|kids|children|mum|mom|dad)|"
     "thank(?:s| you) for being|sorry for everything|done with everything|won't need [^.!?]{0,40}any ?more)")
-_GONE_QUIET = re.compile(
-    "打不通|(?:不|没人)接(?:电话)?|关机|关几|联系不上|(?:冇|没|不)(?:再)?(?:覆|回)(?:消息|信息|微信|我)?|没回(?:消息|信息|微信)|唔通|"
-    "天台|楼顶|顶楼|桥上|天桥|河边|江边|海边|湖边|后山|山上|大桥|定位|晾衣绳|绳子|安眠药|"
-    "(?i:phone (?:is )?(?:off|dead)|not answering|(?:can't|cannot) reach|bridge|rooftop|the roof)")
+_ARRANGED = re.compile(
+    "(?:存折|银行卡|密码|钥匙|房产证|过户(?:的)?材料)[^。，!?！？]{0,10}(?:放在|放喺|在)[^。!?！？]{0,8}(?:哪|抽屉|地垫|柜|床底|门口)|"
+    "(?:以后|再也)(?:都)?用不(?:上|到|着)了|(?:别|不要|唔好)(?:再)?(?:找|搵)我")
+_NO_ANSWER = re.compile(
+    "打不通|(?:不|没人)接(?:电话)?|关机|关几|联系不上|(?:冇|没)(?:再)?(?:覆|回)(?:消息|信息|微信|我)?|不回(?:消息|信息|微信|我)|唔通|"
+    "(?i:phone (?:is )?(?:off|dead)|not answering|(?:can't|cannot) reach)")
+_EDGE = re.compile("天台|楼顶|顶楼|桥上|天桥|河边|江边|海边|湖边|后山|山上|大桥|定位|晾衣绳|绳子|安眠药|(?i:bridge|rooftop|the roof)")
+
+
+def _goodbye(reading: str) -> str:
+    """The signs of a goodbye followed by silence or an edge, joined, or "" (see _FAREWELL)."""
+    farewells = list(dict.fromkeys(m.group(0) for m in _FAREWELL.finditer(reading)))
+    arranged = _ARRANGED.search(reading)
+    quiet = _NO_ANSWER.search(reading) or _EDGE.search(reading)
+    if (farewells and quiet) or (arranged and _EDGE.search(reading)) or len(farewells) + bool(arranged) >= 3:
+        return "…".join([*farewells[:3], *([arranged.group(0)] if arranged else []), *([quiet.group(0)] if quiet else [])])
+    return ""
+
 
 # A crisis where the harm is already done (pills swallowed, wrists cut, bleeding) needs an ambulance
 # first; one where the person is still deciding needs the police, who answer people about to act.
@@ -725,10 +740,8 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
             hits.append((kind, number, word))
     if not any(h[0] == "self_harm" for h in hits) and not _OVER_NOW.search(clean):
         for reading in readings:
-            farewells = list(dict.fromkeys(m.group(0) for m in _FAREWELL.finditer(reading)))
-            quiet = _GONE_QUIET.search(reading)
-            if farewells and quiet or len(farewells) >= 3:
-                hits.append(("self_harm", "110", "…".join([*farewells[:3], *([quiet.group(0)] if quiet else [])])))
+            if said := _goodbye(reading):
+                hits.append(("self_harm", "110", said))
                 break
     if not hits and len(clean) >= _WHAT_IF_CHARS and _WHAT_IF.search(clean) and not _NOW.search(clean):
         # No danger word, and the resident explains what may happen ("万一倒下来砸到人怎么办"): a hazard to
