@@ -321,6 +321,30 @@ _RULES += [
         "(?:安眠药|农药|百草枯|敌敌畏)[^。!?！？]{0,10}(?:攒|存|囤)(?:了|好|够|咗)")),
 ]
 
+# Said other ways by a fifteenth and sixteenth outside author (tests/data/residents_dev17.jsonl, safety_dev17.jsonl,
+# 2026-12-05): smoke rising from below until the stairs cannot be seen, a house half down, a boat over with people
+# in the water, a dog's bite bleeding, CPR being given, a chemical in the eyes, a drunk friend who does not wake,
+# someone working at the lock, bricks thrown into the street, an elder with dementia searched for everywhere, a
+# crisis on a footbridge in English.
+_RULES += [
+    ("smoke", "119", re.compile("(?:全|都)(?:是|系|係)(?:灰|黑|浓)烟|(?:灰|黑|浓)?烟[^。!?！？]{0,12}看不(?:清|见)(?:楼梯|路|门|东西)|"
+                                "烟味[^，。,.!?！？]{0,8}(?:往上飘|飘上来|飘进来|灌进来|越来越浓)")),
+    ("collapse", "119", re.compile("(?:屋子|排屋|平房|厂房|铁皮房|瓦房|(?<![小木])屋)[^，。,.!?！？]{0,3}(?:塌(?:了|咗)|倒塌)")),
+    ("drowning", "119", re.compile("(?:船|艇|皮划艇|竹排)[^，。,.!?！？]{0,4}翻(?:了|咗|过来|掉)|有[^，。,.!?！？]{0,4}(?:个)?人(?:在|喺)水(?:里|中|度)")),
+    ("medical", "120", re.compile(
+        "(?:狗|犬)[^。!?！？]{0,10}咬[^。!?！？]{0,30}(?:血|口子|伤口)|(?:给|帮)(?:他|她|人|佢)?做(?:心肺复苏|人工呼吸|CPR|cpr)|在做(?:心肺复苏|CPR|cpr|按压)|"
+        "(?:药水|化学品|化学药|硫酸|盐酸|强碱|强酸|烧碱|碱水|电镀液|清洁剂|漂白水)[^。!?！？]{0,8}(?:溅|喷|泼|洒)(?:到|进|入)[^。!?！？]{0,8}(?:眼|脸|身上)|"
+        "(?:喝|饮|醉)[^。!?！？]{0,16}(?<!睡)(?:不醒|醒不过来|唔醒)")),
+    ("violence", "110", re.compile(
+        "(?:他|她|有人|那人|那个人|佢|陌生人|男的|小偷)[^，。,.!?！？]{0,4}(?:在|正在|一直)?(?:弄|撬|捅|拧|扭|掰)(?:我家的?|我的|我们的?|我哋)?(?:门锁|锁芯|锁头)|"
+        "(?:砖头|砖|石头|花盆|酒瓶|玻璃瓶|樽|嚿)[^，。,.!?！？]{0,10}(?:掟|扔|丢|抛)(?:落|下)(?:街|楼|去|嚟|来)")),
+    ("missing", "110", re.compile(
+        "(?:痴呆|失智|阿尔茨海默|不认得路|认不得路|不认识路)[^!?！？]{0,150}(?:到处|四处|周围|都)找[^，。,.!?！？]{0,4}(?:都|也)?(?:找不到|没找到|冇搵到|搵唔到)")),
+    ("self_harm", "110", re.compile(
+        "(?i:(?:standing|sitting|i'm|i am) (?:on|at) (?:the |a |this )?(?:edge|ledge|roof|rooftop|(?:foot)?bridge|overpass)[^.!?]{0,80}(?:looking down|look down|jump)|"
+        "(?:can't|cannot|don't think i can) (?:do this|go on|take (?:it|this)) any ?more[^!?]{0,40}(?:bridge|roof|ledge|edge|pills|looking down))")),
+]
+
 # Put before every medical rule: a head or finger stuck in a rail or a ring is the rescue service's (119),
 # however much it hurts.
 _RULES.insert(next(i for i, r in enumerate(_RULES) if r[0] == "medical"), ("trapped", "119", re.compile(
@@ -379,9 +403,11 @@ _NEGATION = re.compile("(?:没有|没|并没有|不是|并非|未|无|唔係|唔
 # its 未/无 never stand before 想, and 不 before a danger word ("不着火") is no denial of the danger.
 _WISH_DENIED = re.compile("(?:不|没|不是|并不|也没|从没)$")
 # Things, not people, fall into water: "手机掉水里了".
-_ON_SCREEN = re.compile("警匪片|电视剧|电影|看片|追剧|恐怖片|音响|投影|游戏")
+_ON_SCREEN = re.compile("警匪片|枪战片|战争片|动作片|电视剧|电影|看片|追剧|恐怖片|音响|投影|游戏")
+# A film played loud ("音响开到最大，砰砰砰一整晚，还有爆炸声"): a noise complaint (residents_dev17).
+_LOUD = re.compile("开(?:到|得)(?:最大|好大|很大|超大)|音量|一整晚|成晚|整晚|一晚上")
 _QUOTE_MARKS = re.compile("[“”\"「」『』]")
-_DRILL_AFTER = re.compile("(?:事后|后来|原来|才说|才知道)[^。!?！？]{0,8}(?:是|系)?[^。!?！？]{0,4}(?:演习|演练)")
+_DRILL_AFTER = re.compile("(?:事后|后来|原来|才说|才知道)[^。!?！？]{0,8}(?:是|系)?[^。!?！？]{0,10}(?:演习|演练)")
 
 
 def _in_quotes(text: str, start: int, end: int) -> bool:
@@ -399,13 +425,15 @@ _BODY_FIGURE = re.compile(
 # A simile right before the danger word: "老板天天像拿刀架在我们脖子上催业绩".
 _SIMILE = re.compile("(?:就像|如同|仿佛|像是)$|(?<![好就])像$")
 # Said to be over now, whenever it was: "已经关火开窗，现在没事了".
-_OVER_NOW = re.compile("现在(?:已经)?没事了|已经没事了|人(?:都)?没事(?!吧|吗)|都没事了|现在(?:已经|又)?安静(?:了|下来了)")
+_OVER_NOW = re.compile("现在(?:已经)?没事了|已经没事了|事情(?:都|也)?(?:已经)?过去了|人(?:都)?没事(?!吧|吗)|都没事了|现在(?:已经|又)?安静(?:了|下来了)")
+# The supply cut, said right after the gas word (safety_dev17's "这栋楼燃气停了两天" repaired as "漏燃气停了").
+_OUTAGE_AFTER = re.compile("(?:已经|都|又)?(?:停|断)(?:了|气|供|咗)")
 # Cooking fumes are a nuisance complaint, not a fire.
 _NOT_SMOKE_BEFORE = re.compile("(?:油|炊|香|抽|吸|烤|烟花|鞭炮)$")
 # A complaint about an earlier call-out: a past marker together with a complaint word, and nothing
 # that says it is happening now.
 _PAST = re.compile(
-    "上周|上个?星期|上个?礼拜|上个月|上次|上回|去年|前年|之前|以前|那次|当时|前几天|琴晚|寻晚|噚晚|琴日|寻日|噚日|前(?:一|两|三)天|前些天|前阵子|前段时间|年前|曾经|发生过|事后|后来|"
+    "上周|上个?星期|上个?礼拜|上个?月|上次|上回|去年|前年|之前|以前|那次|当时|前几天|琴晚|寻晚|噚晚|琴日|寻日|噚日|前(?:一|两|三)天|前些天|前阵子|前段时间|年前|曾经|发生过|事后|后来|"
     "[0-9一二三四五六七八九十]+(?:月|号)[0-9一二三四五六七八九十]*(?:日|号)?(?![电楼线门栋床房口车窗柜台座机地仓])|[0-9]{4}年|昨天|昨晚|前天|"
     "上个?(?:周|礼拜|星期)[一二三四五六日天]|几天前|几个月前|[0-9一二三四五六七八九十两]+(?:天|个月|年|周)(?:以)?前")
 _COMPLAINT = re.compile("占道|进不来|进不去|过不去|消防通道|投诉|太慢|来得慢|来晚|迟到|态度|不满意|差评|说法|反映|赔偿|收费|乱收|理赔|保险|推来推去|推嚟推去|跟进|追责|问责|道歉|年检")
@@ -419,7 +447,7 @@ _NOW = re.compile("现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚�
 # An ambulance heard, not called for: "救护车半夜老是鸣笛，吵得睡不着".
 _NOISE = re.compile("吵|鸣笛|噪音|噪声|扰民|声音(?:太|很|好)大")
 # What happened next, told after the danger word: it is over ("有人晕倒，后来被送去医院了").
-_RESOLVED = re.compile("后来[^。!?！？]{0,12}(?:送|救|灭|好了|没事|走了|醒了|找到|抓)|(?:现在|已经)?(?:是)?没事了|(?:派出所|警察|民警)[^。!?！？]{0,10}(?:把人)?带走了|(?:已经)?(?:被)?送(?:去|到|进)?(?:了)?医院了|送医了|抢救过来了|救出来了|(?:已经|被)?扑灭了|现在(?:已经)?好(?:了|多了)|在家养伤|养伤|在家(?:躺着|休息|养着)|出院了|(?:已经)?(?:被)?(?:拉走|抬走)了|"
+_RESOLVED = re.compile("后来[^。!?！？]{0,12}(?:送|救|灭|好了|没事|走了|醒了|找到|抓)|(?:现在|已经)?(?:是)?没事了|(?:派出所|警察|民警)[^。!?！？]{0,10}(?:把人)?带走了|(?:已经)?(?:被)?送(?:去|到|进)?(?:了)?医院了|送医了|抢救过来了|救出来了|(?:已经|被)?扑灭了|现在(?:已经)?好(?:了|多了)|在家养伤|养伤|在家(?:躺着|休息|养着)|出院了|(?<![狗猫车])(?:已经)?(?:被)?(?:拉走|抬走)了|"
     "(?:救护车|警察|交警|消防)[^。!?！？]{0,8}(?:已经|都)(?:到了|来了)|(?:很|已经|现在)安全(?:了)?(?=$|[，。,.!?！？\\s])|已经搬出来|"
     "(?:已经|今朝先|先)?(?:搞掂|搞定)(?:了)?|(?:已经)?(?:来人)?修好了|已经(?:处理|解决)好?了|已经找到(?:了)?|(?<!没)找到了(?=$|[，。,.!?！？\\s🙏])|已经(?:自己)?(?:出来|爬出来)了|已经关(?:了)?火")
 # A cry of "救命" or a mention of the ambulance about a form, a fee or a system: "救命 表格提交不了",
@@ -434,7 +462,9 @@ _HYPOTHETICAL = re.compile(
     "怕|担心|万一|一旦|如果|假如|要是|会不会|容易|可能会|随时可能|防止|预防|以防|避免|隐患|风险|演练|培训|知识|宣传|以为(?:是)?(?:着火|起火|失火|火灾|爆炸|漏气)|"
     "检查|安全教育|新闻|报道|网上(?:说|看|传|有人说|的(?:新闻|视频|消息|帖子))|电影|电视剧|情节|剧情|打游戏|玩游戏|游戏里|剧本杀|真要|真的要是|(?:看|刷|网上的?)(?:到|了)?(?:一个|个|条|段)?视频|视频(?:里|上|中)|电视|听说|据说|朋友圈|群里说|谣言|辟谣|是不是真的|国内|全国|各地|事故频发|频发|屡屡|曾发生|发生过|引人关注|"
     "会(?:着火|起火|爆炸|塌|倒)|怎么(?:预防|防)|会[^，。,.!?！？]{0,6}(?:中毒|触电)|惊有人|惊会|提示牌|警示牌|提醒大家|别让人|科普|小说|剧本|"
-    "一般(?:要|多|是|怎么|会)|拆迁区|烂尾|废弃|危房|危楼|真(?:的)?(?:烧|着|起火|失火|出事|塌)")
+    "一般(?:要|多|是|怎么|会)|拆迁区|烂尾|废弃|危房|危楼|真(?:的)?(?:烧|着|起火|失火|出事|塌)|"
+    # 2026-12-05 (safety_dev17): "哪天烧起来", hearsay from the neighbours, not seen
+    "哪天|迟早|早晚(?:会|要)|听(?:我们|人家|别人|邻居|街坊|楼下的?人|楼上的?人|隔壁的?人)[^，。,.!?！？\\s]{0,6}说|(?:没|冇)(?:有)?亲眼")
 # Still going on: an end said after it is not the end of this ("还在流血，救护车已经到了").
 _STILL = re.compile("还在|正在|仍在|一直在|现在还|而家仲")
 # Said right after the danger word: a joke ("说要打死他，哈哈开玩笑的"), or the threat not carried out yet
@@ -493,6 +523,7 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
     Only the words near the danger word count: a speech recogniser's run-on sentence ("上个礼拜楼下着火
     烧黑了而家保险公司推来推去") has no clause marks, and its "而家" (now) is about the insurer."""
     left, right = _clause(text, start, end)
+    clause_start = left
     left, right = max(left, start - _NEAR), min(right, end + _NEAR)
     before = text[max(left - 40, 0):start] if left > 0 and left > start - _NEAR else text[left:start]
     clause = text[left:right]
@@ -513,6 +544,10 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
     if past_at is not None:
         # Both said ("上个星期被关在里面，现在不敢坐"): the marker nearer the danger word tells its time.
         return "" if now_at is not None and now_at <= past_at else "past"
+    if now_at is None and start - clause_start <= _CLAUSE_PAST and _PAST.match(text, clause_start) and not _TODAY.search(
+            text, clause_start, start):
+        # The clause opens with its time ("上个月有个小伙子在我们村边的水库游泳淹死了"), farther back than _NEAR.
+        return "past"
     now_here = now_at is not None
     if long_letter and not now_here:
         # A long letter is a report: it describes what happened and asks for action — unless the sentence
@@ -535,9 +570,15 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
 
 
 _SENTENCE_END = re.compile(r"[。!?！？；;\n]|[.](?=\s)")
+_CLAUSE_PAST = 40
+_TODAY = re.compile("今天|今晚|今早|今日|今朝|今夜|刚|啱啱|头先|这会")
 _SENTENCE_NOW = 40
 _ASKS_POLICE = re.compile("报警|110")
-_QUIET_NOW = re.compile("现在(?:已经|又)?安静(?:了|下来了)|(?:而家|依家)(?:已经)?静(?:咗|返)")
+_QUIET_NOW = re.compile("现在(?:已经|又)?安静(?:了|下来了)|(?:而家|依家)(?:已经)?静(?:咗|返)|(?:今天|现在|而家)(?:也|都)?(?:没|冇)(?:什么|乜)?(?:动静|声)|(?:而家|现在)(?:冇|没)(?:再)?打")
+# The family forcing the door to reach someone inside ("我们在外面踢门踢不开"), not someone breaking in.
+_RESCUERS_AT_DOOR = re.compile("我(?:们|哋)?[^，。,.!?！？]{0,4}(?:踢|撞|砸|踹)(?:门|開|开)[^，。,.!?！？]{0,2}(?:踢|撞|砸|踹)(?:不|唔)开|(?:踢|撞|砸|踹)门(?:也|都)?(?:踢|撞|砸|踹)(?:不|唔)开")
+# A place's habit: "经常有人打架", "成日有人嗌交".
+_HABIT_OF_A_PLACE = re.compile("(?:经常|老是|总是|常常|成日|日日|每晚|天天|晚晚)(?:都)?有人$")
 _JUST_NOW = re.compile("刚才|刚刚|正在|还在|头先|啱啱|紧")
 _FLOOD = re.compile("淹|(?<![口喝])水(?!果|费|电|表|管)")
 
@@ -567,7 +608,7 @@ _CRISIS_BACK_AGAIN = re.compile("又(?:想|开始|要)|还(?:是)?(?:想|在想|
 # Said in jest or of something else: a sale, laughing, the heat, a pain, a deadline ("跳楼价", "笑不活了",
 # "热到想死", "疼得想死", "开玩笑的"); a book, a film or a song by name ("《遗书》").
 _CRISIS_FIGURE = re.compile(
-    "跳楼(?:价|大甩卖|甩卖)|笑(?:不活|死)|(?:累|疼|痛|热|冷|饿|困|烦|忙|笑|气|吵|丑|难吃|吠|闹|逼)(?:得|到)[^，。,.!?！？]{0,6}(?:想死|死掉|不活|想撞墙)|(?:吵|吠|闹|烦)(?:得|到)[^，。,.!?！？]{0,6}想跳楼|"
+    "跳楼(?:价|大甩卖|甩卖)|笑(?:不活|死)|(?:累|疼|痛|热|冷|饿|困|烦|忙|笑|气|吵|嘈|攰|闷|焗|丑|难吃|吠|闹|逼)(?:得|到)[^，。,.!?！？]{0,6}(?:想死|死掉|不活|想撞墙)|(?:吵|吠|闹|烦|嘈)(?:得|到)[^，。,.!?！？]{0,6}想跳楼|"
     "想死的心都有|开玩笑|(?:加班|上班|工作|忙|累|卷|学习|考试|写作业|开会)(?:加)?(?:得|到)[^，。,.!?！？]{0,6}(?:想跳楼|想死|不想活)|(?:想死|想跳楼|不想活了?)(?:了)?[😂🤣]|停止自残|不再自残|(?:数据线|钱包|减肥计划|计划|手机|电脑|头发|余额|发际线)[^，。,.!?！？]{0,6}(?:自杀|跳楼)|《[^》]{0,20}》|(?:电影|电视剧|韩剧|日剧|美剧|纪录片|小说|这本书|那本书|歌词|剧里|戏里)")
 # Words quoted: another's, or the writer's long ago ("闺蜜分手后说"我要去死"，然后点了三份炸鸡") — unless the
 # writer quotes their own thought ("我在想“跳下去就没事了吧”").
@@ -577,6 +618,9 @@ _OWN_THOUGHT_BEFORE = re.compile("想(?:着|到|过)?$")
 
 # The writer's own wish after someone else's death: "华山有人跳崖了然后我也想去".
 _SERVICE_ASK = re.compile("(?:怎么|如何|怎样|去哪(?:里|儿)?|在哪(?:里|儿)?|到哪(?:里|儿)?)(?:申请|办理|申领|办)|(?:要|需要|带)(?:什么|哪些)(?:材料|证件|手续)")
+# What a fire or an illness left behind, told to explain an application.
+_LEFT_BEHIND = re.compile("(?:因为|因|被)(?:火灾|失火|着火|起火|大火)|烧(?:坏|毁|光|没|掉)(?:了)?|"
+                          "(?:中风|脑梗|脑出血|车祸|手术|受伤|摔伤|工伤|偏瘫)(?:了)?(?:以|之)?后|瘫痪|残疾|后遗症")
 _SOMEONE_ELSE_BEFORE = re.compile("有人|有个人|有一个人|(?<!其)他|她|邻居|人家|别人|一个(?:女|男)(?:的|人|孩)?|小孩|学生")
 _ME_TOO_AFTER = re.compile("[^。!?！？]{0,12}我也(?:好)?想(?:去|跳|死|这样|试试|跟着)")
 # Said to someone else, after the word: "跳楼死的可不美了…别去了吧，我们爱你".
@@ -714,7 +758,15 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
                 continue  # Cantonese "落雨…落水": rain coming in (a leaking bus shelter), nobody in the water
             if kind == "smoke" and _NOT_SMOKE_BEFORE.search(reading[max(0, match.start() - 1):match.start()]):
                 continue
+            if kind == "gas" and _OUTAGE_AFTER.match(reading, match.end()):
+                set_aside.append("outage")  # "这栋楼燃气停了两天", heard "漏燃气停了": the supply cut, no leak
+                continue
             if kind == "violence" and _SIMILE.search(reading, max(0, match.start() - 3), match.start()):
+                continue
+            if kind == "violence" and _RESCUERS_AT_DOOR.search(reading, max(0, match.start() - 8), min(len(reading), match.end() + 6)):
+                continue  # "我们在外面踢门踢不开": the family forcing the door to reach someone inside
+            if kind == "violence" and _HABIT_OF_A_PLACE.search(reading, max(0, match.start() - 8), match.start()) and not _NOW.search(reading):
+                set_aside.append(kind)  # "网吧门口晚上经常有人打架": a place's habit, for patrols (safety_dev17)
                 continue
             if kind in ("fire", "smoke", "gas") and _ONCE.match(reading, max(0, match.start() - 1)):
                 set_aside.append(kind)  # "一起火整栋楼都跑不掉": once a fire starts — a hazard (一起火灾 is a fire)
@@ -724,11 +776,11 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
                 continue
             if kind == "violence" and "车" in word and _FLOOD.search(reading, max(0, match.start() - 60), match.end() + 10):
                 continue  # "听到下面有人在拍车窗喊" in a flooded car park: someone trapped (the rule above), not a stalker
-            if kind in ("violence", "call", "fire") and _ON_SCREEN.search(reading) and (
-                    _in_quotes(reading, match.start(), match.end()) or _CHRONIC.search(reading)):
+            if kind in ("violence", "call", "fire", "explosion") and _ON_SCREEN.search(reading) and (
+                    _in_quotes(reading, match.start(), match.end()) or _CHRONIC.search(reading) or _LOUD.search(reading)):
                 set_aside.append(kind)  # "楼上传来“救命啊”“杀人啦”的尖叫…是在看警匪片": a film played loud
                 continue
-            if kind in ("fire", "smoke", "call") and _DRILL_AFTER.search(reading):
+            if kind in ("fire", "smoke", "call", "violence") and _DRILL_AFTER.search(reading):
                 set_aside.append(kind)  # "火警警报响了…事后才说是消防演习": a drill, told afterwards
                 continue
             why = _not_now(reading, match.start(), match.end(), long_letter=long_letter)
@@ -778,6 +830,11 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
     # 怎么申请"): the misfortune is told to explain the application, not to call for help now.
     if weak and _SERVICE_ASK.search(clean) and not _NOW.search(clean):
         return None, (*aside, *kinds)
+    # Likewise a question about a service for what a fire or an illness left behind ("家里因为火灾烧坏了…可以申请
+    # 什么临时救助？需要哪些材料", "残疾证怎么申请？我爸中风后左半边身子不能动"; residents_dev17, safety_dev17).
+    if _SERVICE_ASK.search(clean) and _LEFT_BEHIND.search(clean) and not _NOW.search(clean) and all(
+            h[0] in ("fire", "smoke", "collapse", "medical") for h in hits):
+        return None, (*aside, *kinds)
     # A complaint about a past call-out, whatever "now" says of the patient since ("投诉救护车来得太慢！我爸上个月
     # 突发脑梗…现在人在康复科").
     if weak and _FORMAL_COMPLAINT.search(clean) and _PAST.search(clean):
@@ -808,6 +865,9 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
     # Afraid to open the door because of the heat or the smoke: the fire, not a threat.
     if any(h[0] in ("fire", "smoke", "gas") for h in specific):
         specific = [h for h in specific if h[0] != "afraid"] or specific
+    # A house down on someone who does not answer: the rescue service's (safety_dev17), as for a lift.
+    if any(h[0] == "collapse" for h in specific):
+        specific = [h for h in specific if h[0] != "medical"] or specific
     # Someone gone down into the water or a flooded car park and not come up: a rescue, not a missing person.
     if any(h[0] in ("trapped", "drowning") for h in specific):
         specific = [h for h in specific if h[0] != "missing"] or specific
@@ -839,7 +899,7 @@ _SIGNS_POLICE = re.compile("打人|打我|打她|打他|打起来|打架|斗殴|
                            "威胁|绑|撕票|拐|跟踪|非礼|猥亵|强奸|家暴|动手|勒索|弄死|不放我|不让我出|非法拘禁|扣押|"
                            "安全账户|洗钱|骗|陌生人的车|躺在(?:马路|路)|(?:在|又)打(?:了|起来)|打得|别打了|(?:扔|推|丢)下去|砸车|"
                            # someone else heard calling for help, screaming, things thrown: the police
-                           "(?:喊|叫|嗌)(?:着)?救命|尖叫|(?:摔|砸|扔)东西|打(?:个|一个|那个|着|紧)?(?:女仔|女人|女的|女孩|男人|男的|细路|小孩|孩子|老人|阿婆|阿伯)|打到(?:佢|他|她)|掐(?:她|他|我|住|着|脖子)|防盗网|爬(?:进|窗)")
+                           "(?:喊|叫|嗌)(?:着)?救命|尖叫|惨叫|(?:摔|砸|扔)东西|(?:砸|摔|打)(?:碎|烂)(?:了|咗)?(?:东西|的声音|声)|(?:弄|撬|捅|拧|扭|掰)(?:我家的?|我的|我们的?)?(?:门锁|锁芯|锁头)|撬锁|(?:假|冒充|说是|自称)[^，。]{0,4}(?:查|检查|维修|抄表)|打(?:个|一个|那个|着|紧)?(?:女仔|女人|女的|女孩|男人|男的|细路|小孩|孩子|老人|阿婆|阿伯)|打到(?:佢|他|她)|掐(?:她|他|我|住|着|脖子)|防盗网|爬(?:进|窗)")
 _SIGNS_FIRE = re.compile("着火|起火|失火|火灾|火苗|大火|火光|火势|冒烟|浓烟|好大的烟|烟雾|呛|烧起来|燃烧|烧着|煤气|燃气|"
                          "液化气|爆炸|被困|困住|困在|出不去|下不去|卡住|卡在|夹住|拔不出|掉进|落水|溺水|电梯|山火|火花|焦糊|焦味|"
                          "烧焦|化学品|泄漏|储罐|烟冒|有烟|冒.{0,2}烟|压(?:在|住|扁)|被压|锁在[^，。]{0,3}(?:车|屋|房)|"
@@ -850,6 +910,8 @@ _SIGNS_FIRE = re.compile("着火|起火|失火|火灾|火苗|大火|火光|火�
                          # on a balcony rail, gas in English (the development sets' number misses, 2026-12-05)
                          "烟(?:涌|灌|往|冲|攻|进)|噼里啪啦|噼噼啪啪|烧塑料|(?:橙|红)(?:色)?(?:的)?光|红红的[^。]{0,6}闪|裂缝[^。]{0,12}(?:越来越大|响)|掉渣|"
                          "青烟|火星|熔化|融化|烧糊|出紧烟|烟(?:好|很)黑|扑腾|一沉一浮|被浪|水面上|没气味|"
+                         # smoke rising from below, a boat over with people in the water (safety_dev17, 2026-12-05)
+                         "烟味|(?:灰|黑|浓)烟|翻船|船[^，。,.!?！？]{0,4}翻|(?:掉|跌|落)(?:下去|落去)?(?:了|咗)?[^，。,.!?！？]{0,2}(?:在|喺)水(?:里|中)|有[^，。,.!?！？]{0,4}人(?:在|喺)水(?:里|中)|浪[^，。,.!?！？]{0,3}(?:越来越|好|很)大|"
                          "(?:卡|夹)(?:进|在|住|咗)[^，。]{0,10}(?:栏杆|缝|环|戒指)|"
                          "齐腰|齐胸|水(?:还在|一直在|仲)?涨|(?:到|过|浸)(?:了)?膝盖|(?:井盖|井|坑|沟)[^。!?！？]{0,12}(?:掉下去|跌落去|掉进去)|车(?:里|内)?[^，。,.!?！？]{0,3}锁着|(?:往|爬)[^，。,.!?！？]{0,3}栏杆|栏杆(?:外|上爬)|(?i:gas (?:cylinder|leak|bottle)|hiss)")
 _SIGNS_MEDICAL = re.compile("烫伤|烫到|滚水|开水|起(?:晒|了)?泡|甩(?:咗|了)?(?:层)?皮|脱皮|说话不清|讲话不清|口齿不清|嘴(?:都|也)?歪|拿不住|晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|抽出|在抽|发抖|白沫|"
@@ -863,7 +925,13 @@ _SIGNS_MEDICAL = re.compile("烫伤|烫到|滚水|开水|起(?:晒|了)?泡|甩(
                             "(?:没|冇)(?:有|晒)?(?:动静|声)|动静都(?:没|冇)|人[^，。,.!?！？]{0,6}倒(?:了|下)|一动不动|(?:在|一直|都在)吐|"
                             "菌子|野生菌|毒蘑菇|蘑菇|"
                             # 2026-12-05 (safety_dev16): no breath, purple, gone quiet, pale
-                            "没有?气了|冇(?:咗)?气|(?:抖|唞)气|紫色|变紫|紫晒|冇(?:咗)?声|不答应|脸色(?:灰|白|发白|发灰)|眼瞓|(?i:breath|blue|unconscious)")
+                            "没有?气了|冇(?:咗)?气|(?:抖|唞)气|紫色|变紫|紫晒|冇(?:咗)?声|不答应|脸色(?:灰|白|发白|发灰)|眼瞓|(?i:breath|blue|unconscious)|"
+                            # 2026-12-05 (safety_dev17): knocked down by a truck and still, drunk and not waking, CPR being
+                            # given, a chemical in the eyes
+                            "(?:郁|动)都(?:唔|不)(?:郁|动)|刮(?:低|倒)|撞(?:低|倒|飞)|碾|头盔[^，。,.!?！？]{0,3}(?:裂|烂|碎)|不醒|"
+                            "呼吸[^，。,.!?！？]{0,6}(?:奇怪|慢|弱|不对|好辛苦)|心肺复苏|人工呼吸|(?:胸外)?按压|除颤|(?i:CPR|AED)|"
+                            "(?:大哥|大叔|大爷|大妈|阿姨|阿伯|老伯|小伙|小伙子|男的|女的)[^，。,.!?！？]{0,3}(?:突然)?倒(?:了|下|咗)|"
+                            "溅(?:到|进|入)|眼睛[^，。,.!?！？]{0,6}(?:看不见|睁不开|痛|疼)|灼伤|皮(?:都)?(?:红|烂)(?:了|咗)")
 # A body in trouble that words of a rescue would otherwise send to 119: stuck in the throat, not in a lift
 # ("食紧粒糖卡住咗 面都紫晒"); pulled out of the water and still.
 _SIGNS_MEDICAL_FIRST = re.compile(

@@ -1014,3 +1014,41 @@ def test_someone_else_heard_calling_for_help_is_the_police_s_whatever_follows() 
 def test_a_fire_upstairs_and_a_beating_told_by_what_is_seen(text: str, number: str) -> None:
     found = detect(text)
     assert found is not None and found.number == number, (text, found)
+
+
+@pytest.mark.parametrize(("text", "number", "kind"), [
+    # said other ways by a fifteenth and sixteenth outside author (residents_dev17, safety_dev17), said again here
+    ("楼下飘上来的烟越来越大，楼道外面都是黑烟，我看不清楼梯了", "119", "smoke"),
+    ("山上的泥冲下来，后排一间屋子塌了，里面的阿婆叫不应", "119", "collapse"),
+    ("水库里一条小船翻了，有两个人在水里抓着船", "119", "drowning"),
+    ("楼下一条狗把小孩的腿咬了，好大的口子，血一直流", "120", "medical"),
+    ("商场里一个阿姨倒了，保安在给她做心肺复苏", "120", "medical"),
+    ("车间有工人被硫酸溅到眼睛里了，他说看不见", "120", "medical"),
+    ("我同事喝了一斤白酒，现在怎么拍都不醒", "120", "medical"),
+    ("门外那个人说是修水管的，我没开，现在他在撬我家门锁", "110", "violence"),
+    ("对面楼顶有人把砖头一块块扔下街，下面都是人", "110", "violence"),
+    ("我妈有阿尔茨海默，早上自己出门了，我们到处找都找不到", "110", "missing"),
+    ("I'm standing on the bridge over the river and I keep looking down. I can't do this anymore.", "110", "self_harm"),
+])
+def test_danger_a_fifteenth_and_sixteenth_author_said_in_other_words(text: str, number: str, kind: str) -> None:
+    found = detect(text)
+    assert found is not None, text
+    assert (found.number, found.kind) == (number, kind), (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "楼上天天放动作片，音响开到最大，枪声爆炸声一整晚",                    # a film played loud
+    "上个月有个学生在这条河游泳淹死了，到现在河边还没有护栏，请加装",    # the clause opens with its time
+    "上月5日我们楼一楼铺面起火，现在事情已经过去了，要求物业整改消防栓",
+    "电动车都堆在楼梯底下充电，哪天烧起来整栋楼都跑不掉",                # a fire supposed
+    "听邻居说对面那家男的经常打老婆，我没亲眼看到，想请妇联去看看",      # hearsay
+    "隔篱装修成日嘈到我想死",                                            # a Cantonese figure of speech
+    "下午小区有人拿刀冲进来，后来才知道是派出所搞的反恐演练，怎么不通知",  # a drill told afterwards
+    "网吧门口晚上经常有人打架，希望派出所加强巡逻",                      # a place's habit
+    "家里因为火灾烧坏了，想申请临时救助，需要什么材料",                  # what a fire left behind
+    "我爸中风后半边身子不能动，残疾证怎么申请",                          # what an illness left behind
+    "我们在外面踢门踢不开，里面的老人不应",                              # no attacker: the family at the door
+    "我们这栋漏燃气停了两天了没有通知",            # a supply cut, as the phonetic repair writes "这栋楼燃气停了"
+])
+def test_films_a_past_a_supposed_fire_hearsay_drills_habits_and_what_was_left_are_no_emergency(text: str) -> None:
+    assert detect(text) is None, text

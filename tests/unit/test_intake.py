@@ -433,6 +433,13 @@ def test_a_plain_request_for_a_person_is_not_made_a_crisis_by_the_model_alone() 
     "在网上提交了路灯的问题，状态显示已转办，转给哪个部门了？多久会有结果",
     "之前反映过楼上漏水，社区说会上门，后来去了没有？有没有什么结论",
     "查询一下，本月12号反映的井盖松动，处理了吗",
+    # handed in, reported days ago, reported last year, in English and Cantonese (residents_dev17, safety_dev17, said again here)
+    "工伤认定材料交上去两个月了，能不能帮我看看到哪一步了",
+    "I reported the broken bench on Monday, ticket ending 4410, any update?",
+    "我上个礼拜报咗条街啲渠盖烂咗，话两日有人嚟，而家都冇消息",
+    "那个 那个垃圾站 去年就反映了 怎么 怎么还是那么臭 有人来看过没有",
+    "我五日前报过路灯唔着嘅事 想问下处理到边一步",
+    "俺前些日子反映那个水管的事儿 到现在还滴答漏呢 给俺查查咋回事儿",
 ])
 def test_an_earlier_report_followed_up_reopened_or_added_to_is_a_status_question(text: str) -> None:
     from router.domain.normalise import normalise
@@ -604,8 +611,9 @@ def test_a_how_to_question_with_to_di_is_not_an_earlier_report() -> None:
     assert decide(nlu("ask_service", 0.9), evidence(text, city=0.9, service=0.8)).outcome == "service_item"
 
 
-def test_a_greeting_that_names_the_hotline_is_still_a_greeting() -> None:
-    d = decide(nlu("out_of_scope", 0.5), evidence("喂 喂 有人吗 是12345吗", city=0.6))
+@pytest.mark.parametrize("text", ["喂 喂 有人吗 是12345吗", "早晨！喺唔喺度呀？"])
+def test_a_greeting_that_names_the_hotline_or_asks_in_cantonese_is_still_a_greeting(text: str) -> None:
+    d = decide(nlu("out_of_scope", 0.5), evidence(text, city=0.6))
     assert d.outcome == "greeting", d
 
 
@@ -613,6 +621,10 @@ def test_a_greeting_that_names_the_hotline_is_still_a_greeting() -> None:
     ("南山哪家火锅好吃？周末朋友来", True),
     ("求解：鸡兔同笼共35个头94只脚，各有多少只？孩子作业", False),
     ("Can you recommend a 降噪耳机 under 800块?", False),  # 降噪 is no noise complaint
+    # a sum longer than a chat line, gossip, what to eat asked with a word of advice (residents_dev17)
+    ("帮我算一道题：一本书小明第一天看了全书的三分之一，第二天看了剩下的一半，还剩40页，全书多少页？", False),
+    ("听讲那个顶流又塌房了？快来吃瓜", False),
+    ("今晚唔知食咩好，俾个建议我啦", False),
 ])
 def test_restaurants_homework_and_shopping_are_not_city_services_even_with_a_place(text: str, place: bool) -> None:
     d = decide(nlu("ask_service", 0.6), evidence(text, city=0.4, place=place))
