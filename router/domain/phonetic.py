@@ -60,6 +60,8 @@ PHRASES: tuple[str, ...] = (
     "卡住了", "一整瓶", "门缝", "胶带", "跟到我楼下", "湿透了", "石油气味",
     # the smell of gas as an elderly caller says it (2026-12-05, residents_dev13's phone line)
     "臭鸡蛋",
+    # CPR being given, a child and the blood-pressure pills (2026-12-05, safety_dev17's phone line: "新肺腹肃", "酱鸭要")
+    "心肺复苏", "降压药",
 )
 
 # Words that say what a caller wants, heard wrong just as often ("公单" for 工单, "专人工" for 转人工):

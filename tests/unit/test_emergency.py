@@ -1029,6 +1029,7 @@ def test_a_fire_upstairs_and_a_beating_told_by_what_is_seen(text: str, number: s
     ("对面楼顶有人把砖头一块块扔下街，下面都是人", "110", "violence"),
     ("我妈有阿尔茨海默，早上自己出门了，我们到处找都找不到", "110", "missing"),
     ("I'm standing on the bridge over the river and I keep looking down. I can't do this anymore.", "110", "self_harm"),
+    ("我孙子三岁，把他外婆的安眠药吃了几颗，现在一直睡", "120", "medical"),   # a small child's accident: no crisis
 ])
 def test_danger_a_fifteenth_and_sixteenth_author_said_in_other_words(text: str, number: str, kind: str) -> None:
     found = detect(text)

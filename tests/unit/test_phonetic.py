@@ -13,6 +13,8 @@ from router.domain.phonetic import repair
     ("就命啊 有人晕到了", "120"),          # 救命 / 晕倒
     ("我家有一股煤汽味", "119"),           # 煤气味
     ("他在门口说要弄思你", "110"),         # 弄死你
+    ("公园有个大哥到了 护士在给他做新肺腹肃", "120"),   # 心肺复苏 (safety_dev17's phone line, said again here)
+    ("我孙女两岁把她奶奶的酱鸭要吃了", "120"),          # 降压药
 ])
 def test_a_garbled_emergency_is_an_emergency_after_repair(heard: str, number: str) -> None:
     assert detect(heard) is None or detect(heard).number == number  # type: ignore[union-attr]
