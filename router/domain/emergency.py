@@ -87,7 +87,7 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
         "运气好(?:的话)?[^。!?！？]{0,10}(?:意外死|意外身亡|死掉|死了)|希望(?:能)?(?:出(?:个)?)?意外(?:死|身亡|死掉)|"
         "(?:我|老子)(?:就)?要跳(?!槽|舞|绳|远|高|水|伞|操|皮筋)(?:了|下去)?(?:[^，。,.!?！？\\s]{0,2}(?:我|也|就|谁))")),
     ("fire", "119", re.compile(
-        "(?<!打不)(?<!点不)(?<!打)着火|著火|起火|失火|火灾|大火|烧起来|火势|火燭|火烛|燃起来|火光冲天|着大火|山火|"
+        "(?<!打不)(?<!点不)(?<!打)着火|著火|起火|失火|火灾|大火(?!车)|烧起来|火势|火燭|火烛|燃起来|火光冲天|着大火|山火|"
         "火警铃|火警(?:警报|报警)?(?:器)?(?:一直)?(?:在)?响|烟(?:雾)?报警(?:器)?(?:一直)?(?:在)?响|"
         # fire said another way: flames, a car alight, a transformer burning, a hot door handle
         "火窜|窜火|起伙(?!做饭)|着伙|自燃|"
@@ -437,7 +437,7 @@ _PAST = re.compile(
     "上周|上个?星期|上个?礼拜|上个?月|上次|上回|去年|前年|之前|以前|那次|当时|前几天|琴晚|寻晚|噚晚|琴日|寻日|噚日|前(?:一|两|三)天|前些天|前阵子|前段时间|年前|曾经|发生过|事后|后来|"
     "[0-9一二三四五六七八九十]+(?:月|号)[0-9一二三四五六七八九十]*(?:日|号)?(?![电楼线门栋床房口车窗柜台座机地仓])|[0-9]{4}年|昨天|昨晚|前天|"
     "上个?(?:周|礼拜|星期)[一二三四五六日天]|几天前|几个月前|[0-9一二三四五六七八九十两]+(?:天|个月|年|周)(?:以)?前")
-_COMPLAINT = re.compile("占道|进不来|进不去|过不去|消防通道|投诉|太慢|来得慢|来晚|迟到|态度|不满意|差评|说法|反映|赔偿|收费|乱收|理赔|保险|推来推去|推嚟推去|跟进|追责|问责|道歉|年检")
+_COMPLAINT = re.compile("表扬|感谢信|锦旗|占道|进不来|进不去|过不去|消防通道|投诉|太慢|来得慢|来晚|迟到|态度|不满意|差评|说法|反映|赔偿|收费|乱收|理赔|保险|推来推去|推嚟推去|跟进|追责|问责|道歉|年检")
 _ONCE = re.compile("一(?:起火|着火|失火)(?!灾)")
 # A threat made in a quarrel, the one who made it gone ("吵了半年了 昨天他说迟早弄死你 现在人已经走了").
 _QUARREL = re.compile("吵(?:了|咗)|闹(?:了|咗)|矛盾|纠纷|过节")
@@ -448,7 +448,7 @@ _NOW = re.compile("现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚�
 # An ambulance heard, not called for: "救护车半夜老是鸣笛，吵得睡不着".
 _NOISE = re.compile("吵|鸣笛|噪音|噪声|扰民|声音(?:太|很|好)大")
 # What happened next, told after the danger word: it is over ("有人晕倒，后来被送去医院了").
-_RESOLVED = re.compile("后来[^。!?！？]{0,12}(?:送|救|灭|好了|没事|走了|醒了|找到|抓)|(?:现在|已经)?(?:是)?没事了|(?:派出所|警察|民警)[^。!?！？]{0,10}(?:把人)?带走了|(?:已经)?(?:被)?送(?:去|到|进)?(?:了)?医院了|送医了|抢救过来了|救出来了|(?:已经|被)?扑灭了|现在(?:已经)?好(?:了|多了)|在家养伤|养伤|在家(?:躺着|休息|养着)|出院了|(?<![狗猫车])(?:已经)?(?:被)?(?:拉走|抬走)了|"
+_RESOLVED = re.compile("后来[^。!?！？]{0,12}(?:送|救|灭|好了|没事|走了|醒了|找到|抓)|(?:现在|已经)?(?:是)?没事了|(?:派出所|警察|民警)[^。!?！？]{0,10}(?:把人)?带走了|(?:已经)?(?:被)?送(?:去|到|进)?(?:了)?医院了|送医了|已经住(?:进)?(?:了)?院|抢救过来了|救出来了|(?:已经|被)?扑灭了|现在(?:已经)?好(?:了|多了)|在家养伤|养伤|在家(?:躺着|休息|养着)|出院(?:回家|回来)?了|(?<![狗猫车])(?:已经)?(?:被)?(?:拉走|抬走)了|"
     "(?:救护车|警察|交警|消防)[^。!?！？]{0,8}(?:已经|都)(?:到了|来了)|(?:很|已经|现在)安全(?:了)?(?=$|[，。,.!?！？\\s])|已经搬出来|"
     "(?:已经|今朝先|先)?(?:搞掂|搞定)(?:了)?|(?:已经)?(?:来人)?修好了|已经(?:处理|解决)好?了|已经找到(?:了)?|(?<!没)找到了(?=$|[，。,.!?！？\\s🙏])|已经(?:自己)?(?:出来|爬出来)了|已经关(?:了)?火")
 # A cry of "救命" or a mention of the ambulance about a form, a fee or a system: "救命 表格提交不了",
@@ -456,7 +456,7 @@ _RESOLVED = re.compile("后来[^。!?！？]{0,12}(?:送|救|灭|好了|没事|�
 _NOT_A_BODY = re.compile("费用|报销|多少钱|医保|表格|提交|系统|网站|网页|小程序|密码|登录|作业|考试|工资|额度")
 # Chronic faults described as a pattern ("电梯老是困人") are tickets, not emergencies.
 _CHRONIC_KINDS = frozenset({"trapped", "gas", "smoke", "sparks", "afraid"})
-_NOW_NEGATED = re.compile("(?:到)?(?:现在|而家|目前)(?:也|都|还|已经|又)?(?:不敢|没有|没|不|闻不到|看不到|冇|一句)|(?:现在|而家|目前)[^，。,.!?！？\\s]{0,3}没事")
+_NOW_NEGATED = re.compile("(?:到)?(?:现在|而家|目前)(?:也|都|还|已经|又)?(?:不敢|没有|没|不|闻不到|看不到|冇|一句)|(?:现在|而家|目前)[^，。,.!?！？\\s]{0,3}(?:没事|脱离(?:了)?(?:生命)?危险|出院|好(?:了|多了))")
 _CHRONIC = re.compile("经常|老是|总是|常常|每次|动不动|三天两头|隔三差五|好几次|多次|成日|日日|成晚|每天|天天|[0-9一二三四五六七八九十几]+次")
 # What may happen, what someone fears, what they read about: a hazard to report, not danger now.
 _HYPOTHETICAL = re.compile(
@@ -465,7 +465,7 @@ _HYPOTHETICAL = re.compile(
     "会(?:着火|起火|爆炸|塌|倒)|怎么(?:预防|防)|会[^，。,.!?！？]{0,6}(?:中毒|触电)|惊有人|惊会|提示牌|警示牌|提醒大家|别让人|科普|小说|剧本|"
     "一般(?:要|多|是|怎么|会)|拆迁区|烂尾|废弃|危房|危楼|真(?:的)?(?:烧|着|起火|失火|出事|塌)|"
     # 2026-12-05 (safety_dev17): "哪天烧起来", hearsay from the neighbours, not seen
-    "哪天|迟早|早晚(?:会|要)|听(?:我们|人家|别人|邻居|街坊|楼下的?人|楼上的?人|隔壁的?人)[^，。,.!?！？\\s]{0,6}说|(?:没|冇)(?:有)?亲眼")
+    "哪天|迟早|早晚(?:会|要)|(?:围挡|围档|围蔽)(?:也|都)?(?:没有|没|冇)|听(?:我们|人家|别人|邻居|街坊|楼下的?人|楼上的?人|隔壁的?人)[^，。,.!?！？\\s]{0,6}说|(?:没|冇)(?:有)?亲眼")
 # Still going on: an end said after it is not the end of this ("还在流血，救护车已经到了").
 _STILL = re.compile("还在|正在|仍在|一直在|现在还|而家仲")
 # Said right after the danger word: a joke ("说要打死他，哈哈开玩笑的"), or the threat not carried out yet
@@ -531,8 +531,8 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
     if _HYPOTHETICAL.search(text[left:start]) or any(
             m.group(0) not in _AFRAID_NOW for m in _HYPOTHETICAL.finditer(clause[: start - left + 12])):
         return "hazard"
-    now_at = _nearest(_NOW, text, left, right, start, end)
-    if now_at is None and _NOW.search(before[-12:]):
+    now_at = _nearest(_NOW_HERE, text, left, right, start, end)
+    if now_at is None and _NOW_HERE.search(before[-12:]):
         now_at = 12
     if _RESOLVED.search(text[end : end + 30]) and (now_at is None or not _STILL.search(clause)):
         # told with how it ended ("刚刚看到一起车祸，救护车都已经到了，人已经拉走了"): "just now" was when
@@ -541,6 +541,8 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
         return "past"  # the time after it: "我爸中风以后行动不便"
     if _JEST_OR_NOT_YET.search(text[end : end + 20]) or _LAUGH.search(text[max(0, start - 10):start]):
         return "hazard"
+    if _SUPPOSED_AFTER.match(text, end):
+        return "hazard"  # "这种握手楼一旦烧起来时都跑不掉": what would follow, supposed
     past_at = _nearest(_PAST, text, max(left - 40, 0) if left > start - _NEAR else left, right, start, end)
     if past_at is not None:
         # Both said ("上个星期被关在里面，现在不敢坐"): the marker nearer the danger word tells its time.
@@ -572,6 +574,9 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
 
 _SENTENCE_END = re.compile(r"[。!?！？；;\n]|[.](?=\s)")
 _CLAUSE_PAST = 40
+_SUPPOSED_AFTER = re.compile("[^，。,.!?！？]{0,6}?(?:跑不掉|跑不了|逃不掉|逃不了|不堪设想)")
+# A word of now, but not "到现在" / "至今" (since then until now: "上周六有人打架我被误伤了…到现在医药费一分没出").
+_NOW_HERE = re.compile("(?<!到)(?<!至)(?:" + _NOW.pattern + ")")
 _TODAY = re.compile("今天|今晚|今早|今日|今朝|今夜|刚|啱啱|头先|这会")
 _SENTENCE_NOW = 40
 _ASKS_POLICE = re.compile("报警|110")
@@ -621,7 +626,7 @@ _OWN_THOUGHT_BEFORE = re.compile("想(?:着|到|过)?$")
 _SERVICE_ASK = re.compile("(?:怎么|如何|怎样|去哪(?:里|儿)?|在哪(?:里|儿)?|到哪(?:里|儿)?)(?:申请|办理|申领|办)|(?:要|需要|带)(?:什么|哪些)(?:材料|证件|手续)")
 # What a fire or an illness left behind, told to explain an application.
 _LEFT_BEHIND = re.compile("(?:因为|因|被)(?:火灾|失火|着火|起火|大火)|烧(?:坏|毁|光|没|掉)(?:了)?|"
-                          "(?:中风|脑梗|脑出血|车祸|手术|受伤|摔伤|工伤|偏瘫)(?:了)?(?:以|之)?后|瘫痪|残疾|后遗症")
+                          "(?:中风|脑梗|脑出血|车祸|手术|受伤|摔伤|工伤|偏瘫)(?:了)?(?:以|之)?后|瘫痪|残疾|后遗症|出院|卧床")
 _SOMEONE_ELSE_BEFORE = re.compile("有人|有个人|有一个人|(?<!其)他|她|邻居|人家|别人|一个(?:女|男)(?:的|人|孩)?|小孩|学生")
 _ME_TOO_AFTER = re.compile("[^。!?！？]{0,12}我也(?:好)?想(?:去|跳|死|这样|试试|跟着)")
 # Said to someone else, after the word: "跳楼死的可不美了…别去了吧，我们爱你".
@@ -837,7 +842,7 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
         return None, (*aside, *kinds)
     # Likewise a question about a service for what a fire or an illness left behind ("家里因为火灾烧坏了…可以申请
     # 什么临时救助？需要哪些材料", "残疾证怎么申请？我爸中风后左半边身子不能动"; residents_dev17, safety_dev17).
-    if _SERVICE_ASK.search(clean) and _LEFT_BEHIND.search(clean) and not _NOW.search(clean) and all(
+    if _SERVICE_ASK.search(clean) and _LEFT_BEHIND.search(clean) and (not _NOW.search(clean) or _RESOLVED.search(clean)) and all(
             h[0] in ("fire", "smoke", "collapse", "medical") for h in hits):
         return None, (*aside, *kinds)
     # A complaint about a past call-out, whatever "now" says of the patient since ("投诉救护车来得太慢！我爸上个月

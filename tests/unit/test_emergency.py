@@ -1030,6 +1030,7 @@ def test_a_fire_upstairs_and_a_beating_told_by_what_is_seen(text: str, number: s
     ("我妈有阿尔茨海默，早上自己出门了，我们到处找都找不到", "110", "missing"),
     ("I'm standing on the bridge over the river and I keep looking down. I can't do this anymore.", "110", "self_harm"),
     ("我孙子三岁，把他外婆的安眠药吃了几颗，现在一直睡", "120", "medical"),   # a small child's accident: no crisis
+    ("刚才楼下有人打架 到现在还在打", "110", "violence"),                    # 到现在 with 还在: still now
 ])
 def test_danger_a_fifteenth_and_sixteenth_author_said_in_other_words(text: str, number: str, kind: str) -> None:
     found = detect(text)
@@ -1050,6 +1051,15 @@ def test_danger_a_fifteenth_and_sixteenth_author_said_in_other_words(text: str, 
     "我爸中风后半边身子不能动，残疾证怎么申请",                          # what an illness left behind
     "我们在外面踢门踢不开，里面的老人不应",                              # no attacker: the family at the door
     "我们这栋漏燃气停了两天了没有通知",            # a supply cut, as the phonetic repair writes "这栋楼燃气停了"
+    "投诉前天我父亲在商场晕倒，保安给他做心肺复苏，父亲现在已脱离危险，希望商场加强急救培训",  # out of danger now
+    # phone callers' lines of the kind read on safety_dev16/17's phone lines, said again here
+    "上周六在酒吧门口有人打架我被误伤了到现在对方医药费一分没出",     # 到现在: since then, not now
+    "这种握手楼一旦烧起来谁都跑不掉希望整治一下电线",                 # a consequence supposed
+    "小区门口的马路上每晚都停满大火车",                               # 大货车 heard as 大火车
+    "我妈上个月中风现在已经出院回家了想问护理补贴去哪里办",
+    "那栋旧楼塌了一半围挡也没有周末小孩会进去玩",                     # a ruin without a fence: a hazard
+    "上个月我爸在公交车上晕倒司机帮忙叫了救护车想表扬一下这位司机",
+    "我朋友被电动车撞了已经住院了想问医保能不能报",
 ])
 def test_films_a_past_a_supposed_fire_hearsay_drills_habits_and_what_was_left_are_no_emergency(text: str) -> None:
     assert detect(text) is None, text
