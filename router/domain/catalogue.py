@@ -91,6 +91,10 @@ _GAMMA = 0.5
 # (3+ characters) word for word.
 _PHRASE_BONUS = 0.5
 _PHRASE_MIN_CHARS = 3
+_BRACKETED = re.compile(r"[（(][^）)]*[）)]")
+_GENERIC_TAIL = re.compile("(?:登记|申请|办理|预约|服务|手续|业务)+$")
+# A question about the procedure itself: where, how, what papers.
+_PROCEDURE = re.compile("办|申请|手续|登记|预约|流程|材料|去哪|哪里|边度|点样|怎么")
 # Share of an item's score that comes from the whole question rather than its best clause.
 _WHOLE_SHARE = 0.3
 
@@ -672,6 +676,7 @@ class Catalogue:
         self._places = re.compile("|".join(map(re.escape, place_names))) if place_names else None
         self._actions: dict[int, str] = {}
         self._phrases: dict[int, tuple[str, ...]] = {}
+        self._core_names: dict[int, tuple[str, ...]] = {}
         self._sounds: dict[tuple[str, ...], str] | None = self._sound_words()
         n = len(self._items)
         self._idf = {
@@ -939,6 +944,7 @@ class Catalogue:
                 for doc, (score, depth) in scored.items()
             }
         action = _action_of(self._normalise(query))
+        procedure = bool(_PROCEDURE.search(asked))
         district_name = _district_name(district) if district else None
         hits: list[tuple[Hit, float, int]] = []
         for doc, (raw_score, depth) in scored.items():
@@ -950,7 +956,8 @@ class Catalogue:
             ):
                 continue
             fit = _ACTION_FIT.get((action, self._item_action(doc)), 1.0)
-            if _PHRASE_BONUS and any(p in asked for p in self._said(doc)):
+            if _PHRASE_BONUS and (any(p in asked for p in self._said(doc)) or (
+                    procedure and any(c in asked for c in self._cores(doc)))):
                 # The question says the item's own name or one of its phrases word for word.
                 raw_score += (1.0 - raw_score) * _PHRASE_BONUS
             score = raw_score * fit * (1.0 if item.authored else IMPORTED_PRIOR)
@@ -997,6 +1004,18 @@ class Catalogue:
             cached = self._phrases[doc] = tuple(
                 t for t in dict.fromkeys(self._normalise(x) for x in texts) if len(t) >= _PHRASE_MIN_CHARS
             )
+        return cached
+
+    def _cores(self, doc: int) -> tuple[str, ...]:
+        """The item's name without what every item's name says ("离婚登记" → 离婚): a question about the
+        procedure that names the thing itself ("想离婚，要去边度办手续") names the item (services_dev3). Not a
+        name with a part in brackets ("出生登记（新生儿入户）": the bracket says what it is, 出生 does not)."""
+        cached = self._core_names.get(doc)
+        if cached is None:
+            name = self._normalise(self._items[doc].name)
+            core = _GENERIC_TAIL.sub("", name)
+            keep = len(core) >= 2 and core != name and not _BRACKETED.search(name)
+            cached = self._core_names[doc] = (core,) if keep else ()
         return cached
 
     def _item_action(self, doc: int) -> str:

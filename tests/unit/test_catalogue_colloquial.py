@@ -160,3 +160,23 @@ def test_places_given_to_the_catalogue_are_read_as_places() -> None:
 def test_english_questions_of_expatriate_residents_find_the_item(catalogue: Catalogue, query: str,
                                                                  expected: tuple[str, ...]) -> None:
     assert _ids(catalogue, query)[:1] and _ids(catalogue, query)[0] in expected, _ids(catalogue, query)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # the thing itself named with a question about the procedure (services_dev3, said again here)
+        ("佢哋两公婆想离婚，要去边度办？", ("sz-divorce",)),
+        ("我个女出世两个星期，点样帮佢上户口", ("sz-hj-birth",)),                  # 出世: born
+        ("准生正去哪里办", ("sz-birth-register",)),                                # 准生证 typed 准生正
+        ("护照丢失了怎么补办", ("sz-crj-passport",)),                              # the item says 补发
+    ],
+)
+def test_the_thing_named_with_the_procedure_asked_finds_the_item(catalogue: Catalogue, query: str,
+                                                                 expected: tuple[str, ...]) -> None:
+    assert _ids(catalogue, query)[:1] and _ids(catalogue, query)[0] in expected, _ids(catalogue, query)
+
+
+@pytest.mark.parametrize("query", ["那个明星离婚是真的吗 热搜上那个", "姑娘 你今年多大了 结婚了没有"])
+def test_the_thing_named_without_a_procedure_asked_is_no_service_question(catalogue: Catalogue, query: str) -> None:
+    assert _ids(catalogue, query) == []

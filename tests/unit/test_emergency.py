@@ -1031,6 +1031,12 @@ def test_a_fire_upstairs_and_a_beating_told_by_what_is_seen(text: str, number: s
     ("I'm standing on the bridge over the river and I keep looking down. I can't do this anymore.", "110", "self_harm"),
     ("我孙子三岁，把他外婆的安眠药吃了几颗，现在一直睡", "120", "medical"),   # a small child's accident: no crisis
     ("刚才楼下有人打架 到现在还在打", "110", "violence"),                    # 到现在 with 还在: still now
+    # residents_dev18, said again here
+    ("工地的脚手架垮下来了 下面压到两个工人 流了好多血", "119", "collapse"),
+    ("隔壁那间老屋塌落来了 有人在底下 听到有人在喊", "119", "collapse"),
+    ("我同学喺朋友圈发咗张天台嘅相 写住同大家讲拜拜 电话又唔听", "110", "self_harm"),
+    ("I've been standing on my balcony for an hour thinking it would be easier to just let go.", "110", "self_harm"),
+    ("我想投诉物业乱收费，道闸经常坏。写到这里，我看到对面楼冒出很浓的黑烟，窗口有人在挥手", "119", "smoke"),
 ])
 def test_danger_a_fifteenth_and_sixteenth_author_said_in_other_words(text: str, number: str, kind: str) -> None:
     found = detect(text)
@@ -1060,6 +1066,13 @@ def test_danger_a_fifteenth_and_sixteenth_author_said_in_other_words(text: str, 
     "那栋旧楼塌了一半围挡也没有周末小孩会进去玩",                     # a ruin without a fence: a hazard
     "上个月我爸在公交车上晕倒司机帮忙叫了救护车想表扬一下这位司机",
     "我朋友被电动车撞了已经住院了想问医保能不能报",
+    # residents_dev18, said again here
+    "早上过马路差点被车撞，幸好没事，建议那个路口加装红绿灯",           # nearly
+    "头先停电停到我想死，雪柜啲嘢都坏晒",                              # a figure of speech
+    "救命啊 停车费涨到八百一个月 物业是抢钱吧",                        # a cry about a fee, a rhetorical robbery
+    "刚看完一个电影 里面有人从天台跳下去 我们楼顶天台的门一直没锁",    # someone in a film
+    "村里有个黑诊所给小孩打吊针，没有执照，怕出事",                    # a fear of what may happen
+    "山坡前两天塌了一块，现在雨停了，没有人受伤，怕再下雨又塌",        # no one hurt, a fear of more
 ])
 def test_films_a_past_a_supposed_fire_hearsay_drills_habits_and_what_was_left_are_no_emergency(text: str) -> None:
     assert detect(text) is None, text

@@ -440,6 +440,13 @@ def test_a_plain_request_for_a_person_is_not_made_a_crisis_by_the_model_alone() 
     "那个 那个垃圾站 去年就反映了 怎么 怎么还是那么臭 有人来看过没有",
     "我五日前报过路灯唔着嘅事 想问下处理到边一步",
     "俺前些日子反映那个水管的事儿 到现在还滴答漏呢 给俺查查咋回事儿",
+    # waiting for the call, "处理中" for weeks, checked or not, filed or not (residents_dev18, said again here)
+    "I reported a broken streetlight in Nanshan ten days ago. Has anyone looked at it? I haven't heard anything back.",
+    "上个月反映的噪音那个事 说会有人联系我 我一直在等电话",
+    "5月2日在网上提交的路灯问题，一直显示处理中，还需要多久",
+    "我上个礼拜打电话讲那个 无证幼儿园的事 后来查了冇",
+    "昨天报的那个井盖的事情有人去处理了吗",
+    "上周举报的过期食品，市场监管部门是否已经立案？什么时候能收到结果？",
 ])
 def test_an_earlier_report_followed_up_reopened_or_added_to_is_a_status_question(text: str) -> None:
     from router.domain.normalise import normalise
@@ -611,7 +618,9 @@ def test_a_how_to_question_with_to_di_is_not_an_earlier_report() -> None:
     assert decide(nlu("ask_service", 0.9), evidence(text, city=0.9, service=0.8)).outcome == "service_item"
 
 
-@pytest.mark.parametrize("text", ["喂 喂 有人吗 是12345吗", "早晨！喺唔喺度呀？"])
+@pytest.mark.parametrize("text", ["喂 喂 有人吗 是12345吗", "早晨！喺唔喺度呀？",
+                                  # thanks among other courtesies (residents_dev18)
+                                  "好好好 谢谢你啊姑娘 没事了 挂了啊", "要得要得 谢谢了哈 拜拜", "谢谢你们的帮助，问题已经解决了！"])
 def test_a_greeting_that_names_the_hotline_or_asks_in_cantonese_is_still_a_greeting(text: str) -> None:
     d = decide(nlu("out_of_scope", 0.5), evidence(text, city=0.6))
     assert d.outcome == "greeting", d
@@ -625,6 +634,9 @@ def test_a_greeting_that_names_the_hotline_or_asks_in_cantonese_is_still_a_greet
     ("帮我算一道题：一本书小明第一天看了全书的三分之一，第二天看了剩下的一半，还剩40页，全书多少页？", False),
     ("听讲那个顶流又塌房了？快来吃瓜", False),
     ("今晚唔知食咩好，俾个建议我啦", False),
+    ("教我整豉油鸡啦，点样先至入味？", False),                 # a recipe in Cantonese
+    ("日本的首都是哪里？孩子问我的", False),                    # trivia
+    ("请帮我解这道题：甲管3小时注满水池，乙管6小时，一起开几小时？", False),  # 甲管/乙管 are pipes, not 管 (to manage)
 ])
 def test_restaurants_homework_and_shopping_are_not_city_services_even_with_a_place(text: str, place: bool) -> None:
     d = decide(nlu("ask_service", 0.6), evidence(text, city=0.4, place=place))
@@ -634,3 +646,12 @@ def test_restaurants_homework_and_shopping_are_not_city_services_even_with_a_pla
 def test_a_health_certificate_asked_for_a_restaurant_job_is_still_a_service_question() -> None:
     text = "帮我查一下 办健康证 在哪里体检 我要去餐厅上班"
     assert not cues_of(text).plainly_other
+
+
+@pytest.mark.parametrize("text", [
+    "来电人反映所在工厂未为员工缴纳社会保险，加班费未按规定支付。诉求：劳动监察部门介入调查。",   # an operator's summary
+    "上周我家楼下液化气罐漏气，现在已经没事了。想反映一下：能不能加快城中村管道燃气入户？",     # a suggestion
+])
+def test_an_operators_summary_and_a_suggestion_to_speed_up_are_tickets_not_service_questions(text: str) -> None:
+    d = decide(nlu("ask_service", 0.9), evidence(text, city=0.9, service=0.6))
+    assert d.outcome == "ticket", (text, d)
