@@ -1009,12 +1009,13 @@ class Catalogue:
     def _cores(self, doc: int) -> tuple[str, ...]:
         """The item's name without what every item's name says ("离婚登记" → 离婚): a question about the
         procedure that names the thing itself ("想离婚，要去边度办手续") names the item (services_dev3). Not a
-        name with a part in brackets ("出生登记（新生儿入户）": the bracket says what it is, 出生 does not)."""
+        name with a part in brackets ("出生登记（新生儿入户）": the bracket says what it is, 出生 does not), nor
+        an imported item (the province's names are many and loose: "低保申请条件" is the city's 低保 item first)."""
         cached = self._core_names.get(doc)
         if cached is None:
             name = self._normalise(self._items[doc].name)
             core = _GENERIC_TAIL.sub("", name)
-            keep = len(core) >= 2 and core != name and not _BRACKETED.search(name)
+            keep = self._items[doc].authored and len(core) >= 2 and core != name and not _BRACKETED.search(name)
             cached = self._core_names[doc] = (core,) if keep else ()
         return cached
 

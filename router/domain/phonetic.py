@@ -62,6 +62,9 @@ PHRASES: tuple[str, ...] = (
     "臭鸡蛋",
     # CPR being given, a child and the blood-pressure pills (2026-12-05, safety_dev17's phone line: "新肺腹肃", "酱鸭要")
     "心肺复苏", "降压药",
+    # a fight with knives, someone not come up, smoke rising (residents_dev17's phone line: "岭住刀…展人", "没扶上来",
+    # "有烟网上冒")
+    "斩人", "拎住刀", "拎着刀", "没浮上来", "烟往上冒",
 )
 
 # Words that say what a caller wants, heard wrong just as often ("公单" for 工单, "专人工" for 转人工):
@@ -69,6 +72,8 @@ PHRASES: tuple[str, ...] = (
 INTENT_PHRASES: tuple[str, ...] = (
     "工单", "单号", "工单号", "转人工", "人工", "活人", "人工客服", "人工服务", "真人", "接线员", "工作人员", "领导", "负责人",
     "处理结果", "进度", "催办", "撤销", "投诉", "举报", "反映", "加急",
+    # "显示以半节…怎么就半节了" (residents_dev17's phone line)
+    "办结", "已办结",
 )
 
 _INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
@@ -107,6 +112,9 @@ def readings(ch: str) -> frozenset[str]:
 
 
 _ONE_READING = {"说": "suo"}
+# Everyday words the segmenter's dictionary lacks in the form a recogniser writes them: "活著" (活着, alive)
+# sounds like 火烛 (residents_dev17's phone line: "我活著没意思了").
+_EVERYDAY = frozenset({"活著", "活着", "活住"})
 
 
 # Characters with two everyday readings: a recogniser may write them for either sound (长 chang/zhang, 还
@@ -196,7 +204,8 @@ def repair(text: str, *, max_chars: int = 400, phrases: tuple[str, ...] = PHRASE
                 continue
             span = positions[start : start + n]
             heard = "".join(head[i] for i in span)
-            if heard != phrase and (span[0] not in bounds or span[-1] + 1 not in bounds or heard in freq):
+            if heard != phrase and (span[0] not in bounds or span[-1] + 1 not in bounds or heard in freq
+                                    or heard in _EVERYDAY):
                 continue
             if heard != phrase:
                 for k, i in enumerate(span):

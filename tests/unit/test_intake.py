@@ -447,6 +447,8 @@ def test_a_plain_request_for_a_person_is_not_made_a_crisis_by_the_model_alone() 
     "我上个礼拜打电话讲那个 无证幼儿园的事 后来查了冇",
     "昨天报的那个井盖的事情有人去处理了吗",
     "上周举报的过期食品，市场监管部门是否已经立案？什么时候能收到结果？",
+    "我上次打电话说楼道灯坏了 你们说会来修 到现在是怎么回事",
+    "我上个月提的公园加座椅的建议有回复吗",
 ])
 def test_an_earlier_report_followed_up_reopened_or_added_to_is_a_status_question(text: str) -> None:
     from router.domain.normalise import normalise

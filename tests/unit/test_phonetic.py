@@ -15,6 +15,9 @@ from router.domain.phonetic import repair
     ("他在门口说要弄思你", "110"),         # 弄死你
     ("公园有个大哥到了 护士在给他做新肺腹肃", "120"),   # 心肺复苏 (safety_dev17's phone line, said again here)
     ("我孙女两岁把她奶奶的酱鸭要吃了", "120"),          # 降压药
+    ("街口有个男人岭住刀喺度展人", "110"),              # 拎住刀, 斩人 (residents_dev17's phone line, said again here)
+    ("水库里有个人一直没扶上来", "119"),                # 没浮上来
+    ("等一下 楼下好像有烟网上冒", "119"),               # 烟往上冒
 ])
 def test_a_garbled_emergency_is_an_emergency_after_repair(heard: str, number: str) -> None:
     assert detect(heard) is None or detect(heard).number == number  # type: ignore[union-attr]
@@ -54,3 +57,10 @@ def test_smoke_under_a_door_and_a_wish_to_be_gone_heard_wrong_still_count(heard:
                                                                          crisis: bool) -> None:
     found = detect(repair(heard).text)
     assert found is not None and found.number == number and found.is_crisis == crisis, repair(heard)
+
+
+def test_alive_written_with_the_old_character_is_not_heard_as_fire() -> None:
+    text = "我活著没意思了 已经坐在窗台上了"   # 活著 sounds like 火烛 (residents_dev17's phone line)
+    assert repair(text).text == text
+    found = detect(text)
+    assert found is not None and found.is_crisis
