@@ -199,6 +199,12 @@ _EARLIER_REPORT = re.compile(
     "第[0-9一二三四五六七八九十几]+次(?:投诉|反映|举报|打电话|打嚟|问|来问|催)|"
     # 2026-12-05 (residents_dev17): "欠薪投诉交上去一个月了", "我上周一 report 了…"
     "(?:投诉|反映|举报|诉求|材料)(?:已经|都|早就)?(?:交|递|提交?)(?:上去|上去了|了|咗)|(?i:(?<![a-z])report(?:ed)?) ?(?:了|咗|过)|(?:本月|这个月|上个月)?[0-9一二三四五六七八九十]+(?:号|日)(?:反映|投诉|举报|报|提交)(?:的|嘅)|(?:就这样|就)?给我办结了")
+# A question at the end of a message that dates an earlier report of the resident's own ("上周提交的关于…的举报，
+# 大概什么时候能收到结果？", "上次反映的占道烧烤…是不是要重新报？"): about that report, whatever the words of the question.
+_ASKS_AT_END = re.compile("(?:[?？]|吗|呢|没有|了没|未|冇|嘛)[。！!?？\\s~～]*$")
+_EARLIER_DATED = re.compile(
+    "(?:昨天|前天|琴日|上周|上个?星期|上个?礼拜|上个?月|上次|上回|之前|早前|前几天|前些日子|前段时间|去年|[0-9一二两三四五六七八九十几]+(?:天|日|周|个星期|个礼拜|个月)(?:以)?前)"
+    "[^。！？!?]{0,16}(?:报|報|投诉|投訴|反映|反应|举报|提交|留言)(?:过|過|了|咗)?(?:的|嘅)")
 _ASKS_ABOUT_IT = re.compile(
     "(?:有人|有冇人)[^。！？!?]{0,4}(?:接|管|处理|来|跟|覆|回)[^。！？!?]{0,3}(?:了没|没有|吗|未)|到底[^。！？!?]{0,6}(?:来|处理|管)了?没|"
     "怎么还没|点解[^。！？!?]{0,8}(?:冇|未)|然后呢|后来呢|(?:没|冇)(?:有)?下文|(?:有没有|有冇|有无)(?:结果|消息|回音|答复|下文|进展|人跟进|人理)|"
@@ -349,7 +355,8 @@ def cues_of(text: str) -> Cues:
         human=bool(_HUMAN.search(text)),
         human_plain=bool(_HUMAN_PLAIN.search(text)),
         follow_up=bool(_FOLLOW_UP.search(text)),
-        refers_back=bool(_EARLIER_REPORT.search(text)) and bool(_ASKS_ABOUT_IT.search(text)),
+        refers_back=bool(_EARLIER_REPORT.search(text)) and bool(_ASKS_ABOUT_IT.search(text) or (
+            _ASKS_AT_END.search(text) and _EARLIER_DATED.search(text))),
         own_ticket=bool(_OWN_TICKET.search(text)) and bool(_ASKS_ABOUT_IT.search(text) or _FOLLOW_UP.search(text)
                                                           or _QUESTION.search(text)),
         ticket_id=bool(_TICKET_ID.search(_arabic(text))),

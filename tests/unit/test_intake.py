@@ -449,6 +449,7 @@ def test_a_plain_request_for_a_person_is_not_made_a_crisis_by_the_model_alone() 
     "上周举报的过期食品，市场监管部门是否已经立案？什么时候能收到结果？",
     "我上次打电话说楼道灯坏了 你们说会来修 到现在是怎么回事",
     "我上个月提的公园加座椅的建议有回复吗",
+    "上个月反映的路灯，回复说已修好，可昨晚又不亮了，是不是要重新报？",   # a dated report of one's own, then a question
 ])
 def test_an_earlier_report_followed_up_reopened_or_added_to_is_a_status_question(text: str) -> None:
     from router.domain.normalise import normalise
@@ -657,3 +658,9 @@ def test_a_health_certificate_asked_for_a_restaurant_job_is_still_a_service_ques
 def test_an_operators_summary_and_a_suggestion_to_speed_up_are_tickets_not_service_questions(text: str) -> None:
     d = decide(nlu("ask_service", 0.9), evidence(text, city=0.9, service=0.6))
     assert d.outcome == "ticket", (text, d)
+
+
+def test_a_question_with_a_new_report_in_it_is_not_a_status_question() -> None:
+    from router.domain.normalise import normalise
+    d = decide(nlu("report_problem", 0.9), evidence(normalise("帮我反映一下楼下晚上的噪音好吗"), city=0.9))
+    assert d.outcome == "ticket", d
