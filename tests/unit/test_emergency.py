@@ -871,6 +871,7 @@ def test_my_own_past_attempt_and_a_call_now_still_count() -> None:
 @pytest.mark.parametrize(("text", "expected"), [
     ("我爸突然说话不清楚，右手拿不住筷子", "120"),
     ("水已经到膝盖了 家里还有老人 出不去", "119"),
+    ("整个厨房都是那个味 我不敢开灯也不敢打火 现在怎么办", "119"),   # a gas leak told by what one dare not do
 ])
 def test_whom_to_call_for_a_stroke_and_a_flood_the_model_heard(text: str, expected: str) -> None:
     from router.domain.emergency import danger_number
@@ -1033,6 +1034,7 @@ def test_a_fire_upstairs_and_a_beating_told_by_what_is_seen(text: str, number: s
     ("刚才楼下有人打架 到现在还在打", "110", "violence"),                    # 到现在 with 还在: still now
     # residents_dev18, said again here
     ("工地的脚手架垮下来了 下面压到两个工人 流了好多血", "119", "collapse"),
+    ("刚才一个男的把一个女孩拉上了一辆白色面包车", "110", "violence"),
     ("隔壁那间老屋塌落来了 有人在底下 听到有人在喊", "119", "collapse"),
     ("我同学喺朋友圈发咗张天台嘅相 写住同大家讲拜拜 电话又唔听", "110", "self_harm"),
     ("I've been standing on my balcony for an hour thinking it would be easier to just let go.", "110", "self_harm"),
@@ -1069,6 +1071,8 @@ def test_danger_a_fifteenth_and_sixteenth_author_said_in_other_words(text: str, 
     # residents_dev18, said again here
     "早上过马路差点被车撞，幸好没事，建议那个路口加装红绿灯",           # nearly
     "头先停电停到我想死，雪柜啲嘢都坏晒",                              # a figure of speech
+    "楼上天天吵的我想死 半夜拖凳子",                                    # 的 for 得
+    "有住户从三楼飞线拉进电动车在楼道充电",                            # 拉进…车 with nobody made to
     "救命啊 停车费涨到八百一个月 物业是抢钱吧",                        # a cry about a fee, a rhetorical robbery
     "刚看完一个电影 里面有人从天台跳下去 我们楼顶天台的门一直没锁",    # someone in a film
     "村里有个黑诊所给小孩打吊针，没有执照，怕出事",                    # a fear of what may happen
