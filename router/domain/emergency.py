@@ -342,12 +342,15 @@ _RULES += [
     ("violence", "110", re.compile(
         "(?:他|她|有人|那人|那个人|佢|陌生人|男的|小偷)[^，。,.!?！？]{0,4}(?:在|正在|一直)?(?:弄|撬|捅|拧|扭|掰)(?:我家的?|我的|我们的?|我哋)?(?:门锁|锁芯|锁头)|"
         "(?:砖头|砖|石头|花盆|酒瓶|玻璃瓶|樽|嚿)[^，。,.!?！？]{0,10}(?:掟|扔|丢|抛)(?:落|下)(?:街|楼|去|嚟|来)")),
+    ("violence", "110", re.compile("(?:哭喊|哭叫|喊|叫|尖叫)(?:着)?[“\"「]?(?:别打了|不要打了|别打我|不要打我|唔好打)")),
+    ("self_harm", "110", re.compile("(?:吃|吞|服)(?:完|光|了)(?:了)?[^。!?！？]{0,4}(?:一整瓶|一瓶|整瓶|一大把|一整板)(?:的)?(?:安眠药|药)|(?:跟|和|同|对)这个世界(?:说)?(?:再见|拜拜|告别)")),
+    ("collapse", "119", re.compile("(?:山坡|山体|后山|山泥|泥石|泥巴|土方)[^，。,.!?！？]{0,8}(?:滑|冲|塌)(?:了)?下来[^。!?！？]{0,16}(?:压|埋|冲)(?:倒|垮|塌|住|了)")),
     ("missing", "110", re.compile(
         "(?:痴呆|失智|阿尔茨海默|不认得路|认不得路|不认识路)[^!?！？]{0,150}(?:到处|四处|周围|都)找[^，。,.!?！？]{0,4}(?:都|也)?(?:找不到|没找到|冇搵到|搵唔到)")),
     ("self_harm", "110", re.compile(
-        "(?i:(?:standing|sitting|i'm|i am) (?:on|at) (?:the |a |this |my )?(?:edge|ledge|roof|rooftop|balcony|(?:foot)?bridge|overpass)[^.!?]{0,80}(?:looking down|look down|jump|let go|end it)|"
+        "(?i:(?:standing|sitting|i'm|i am) (?:on|at) (?:the |a |this |my )?(?:edge|ledge|roof|rooftop|balcony|railing|(?:foot)?bridge|overpass)[^.!?]{0,80}(?:looking down|look down|jump|let go|end it)|"
         "(?:easier|better) (?:to|if i) (?:just )?(?:let go|end it|die|disappear|wasn't here|was gone|not be here)|"
-        "(?:can't|cannot|don't think i can) (?:do this|go on|take (?:it|this)) any ?more[^!?]{0,40}(?:bridge|roof|ledge|edge|pills|looking down))")),
+        "(?:can't|cannot|don't think i can) (?:do this|go on|take (?:it|this)) any ?more[^!?]{0,40}(?:bridge|roof|ledge|edge|railing|balcony|pills|looking down))")),
 ]
 
 # Put before every medical rule: a head or finger stuck in a rail or a ring is the rescue service's (119),
@@ -392,7 +395,7 @@ def _goodbye(reading: str) -> str:
 # A crisis where the harm is already done (pills swallowed, wrists cut, bleeding) needs an ambulance
 # first; one where the person is still deciding needs the police, who answer people about to act.
 _SELF_HARM_DONE = re.compile(
-    "(?:吃|吞|服|喝|食)(?:了|下|咗|落)[^。.!?！？]{0,12}(?:药|藥|农药|百草枯|敌敌畏)|(?:喝|吃|吞)(?:农药|百草枯|敌敌畏|安眠药)了|割腕了|割了(?:手)?腕|已经割|刚割|(?:手腕|手)[^，。]{0,3}(?:划|割)了|"
+    "(?:药|安眠药)[^，。,.!?！？]{0,4}(?:已经)?(?:吃|吞)(?:完|光)了|(?:吃|吞|服|喝|食)(?:了|下|咗|落)[^。.!?！？]{0,12}(?:药|藥|农药|百草枯|敌敌畏)|(?:喝|吃|吞)(?:农药|百草枯|敌敌畏|安眠药)了|割腕了|割了(?:手)?腕|已经割|刚割|(?:手腕|手)[^，。]{0,3}(?:划|割)了|"
     "把[^，。,.!?！？]{0,6}药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:了|下去|光)|把(?:一整瓶|一瓶|整瓶|一整板|一板|一大把)[^，。,.!?！？]{0,2}安眠药|药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:下去|光)|"
     "上吊了|烧炭了|烧炭(?:的)?(?:味|气味)|炭味|(?:炭|煤炭|木炭)[^，。,.!?！？]{0,4}(?:点上|点着|点燃)|跳下去了|流(?:了)?(?:好多|很多|一地)?血|在流血|(?:全|都)是血|好多血|很多血|"
     "血[^，。]{0,4}(?:止不住|一直流)|门缝[^。!?！？]{0,8}(?:红红的|红色的|血)[^。!?！？]{0,4}(?:流|渗)|"
@@ -450,7 +453,7 @@ _QUARREL = re.compile("吵(?:了|咗)|闹(?:了|咗)|矛盾|纠纷|过节")
 _MAKER_GONE = re.compile("(?:人|他|她|佢)(?:已经|都)?(?:走了|走咗|不在(?:家|了)?|唔喺度|出差)")
 _FORMAL_COMPLAINT = re.compile("投诉|说法|问责|追责|差评")
 _THREAT = re.compile("(?:弄|打|砍|斩|捅|搞|整)死|杀了|要(?:你|我)的命")
-_NOW = re.compile("写到这里|就在这时|等一下(?=[，,。…\\s])|等等(?=[，,。…\\s])|现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救|头先|依家|宜家|紧过嚟|这会儿|这时候|(?i:right now|at the moment)")
+_NOW = re.compile("写到这里|就在这时|(?:就在)?我写这(?:条|段|封信)?(?:的时候|时)|等(?:一)?下(?=[，,。…\\s])|等等(?=[，,。…\\s])|刚(?=在|把|被|从|发现|看到|听到)|现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救|头先|依家|宜家|紧过嚟|这会儿|这时候|(?i:right now|at the moment)")
 # An ambulance heard, not called for: "救护车半夜老是鸣笛，吵得睡不着".
 _NOISE = re.compile("吵|鸣笛|噪音|噪声|扰民|声音(?:太|很|好)大")
 # What happened next, told after the danger word: it is over ("有人晕倒，后来被送去医院了").
@@ -534,6 +537,8 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
     left, right = max(left, start - _NEAR), min(right, end + _NEAR)
     before = text[max(left - 40, 0):start] if left > 0 and left > start - _NEAR else text[left:start]
     clause = text[left:right]
+    if start - clause_start <= _CLAUSE_PAST and _ELSEWHERE.search(text, clause_start, start):
+        return "hazard"
     if _HYPOTHETICAL.search(text[left:start]) or any(
             m.group(0) not in _AFRAID_NOW for m in _HYPOTHETICAL.finditer(clause[: start - left + 12])):
         return "hazard"
@@ -549,10 +554,16 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
         return "hazard"
     if _SUPPOSED_AFTER.match(text, end):
         return "hazard"  # "这种握手楼一旦烧起来时都跑不掉": what would follow, supposed
-    past_at = _nearest(_PAST, text, max(left - 40, 0) if left > start - _NEAR else left, right, start, end)
+    back = max(left - 40, 0) if left > start - _NEAR else left
+    past_at = _nearest(_PAST, text, back, right, start, end)
     if past_at is not None:
-        # Both said ("上个星期被关在里面，现在不敢坐"): the marker nearer the danger word tells its time.
-        return "" if now_at is not None and now_at <= past_at else "past"
+        # Both said ("上个星期被关在里面，现在不敢坐"): the marker nearer the danger word tells its time; a word
+        # of something happening just now is looked for as far back as the past ("我昨天的快递…等下，楼下阿姨刚在
+        # 阳台喊我，说她老公倒在卫生间，叫不醒") — not 现在, which as often says what is wanted now ("上个月着了火…
+        # 现在就是，保险公司要那个火灾认定书").
+        far_now = _nearest(_JUST_HAPPENING, text, back, right, start, end)
+        nearest_now = min((d for d in (now_at, far_now) if d is not None), default=None)
+        return "" if nearest_now is not None and nearest_now <= past_at else "past"
     if now_at is None and start - clause_start <= _CLAUSE_PAST and _PAST.match(text, clause_start) and not _TODAY.search(
             text, clause_start, start):
         # The clause opens with its time ("上个月有个小伙子在我们村边的水库游泳淹死了"), farther back than _NEAR.
@@ -580,6 +591,11 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
 
 _SENTENCE_END = re.compile(r"[。!?！？；;\n]|[.](?=\s)")
 _CLAUSE_PAST = 40
+_JUST_HAPPENING = re.compile("刚刚|刚才|刚(?=在|把|被|从|发现|看到|听到)|正在|此刻|头先|啱啱|等(?:一)?下(?=[，,。…\\s])|就在这时|写到这里")
+# Right after the danger word: it has happened before ("爆过一次", "着过火").
+_HAPPENED_ONCE = re.compile("过(?:一次|两次|几次|好几次|[0-9一二两三四五六七八九十几]+次)")
+# News or hearsay of elsewhere that opens the clause, farther back than _NEAR ("看到新闻说外地一个小区燃气管道老化引发爆炸").
+_ELSEWHERE = re.compile("新闻|报道|听说|据说|网上(?:说|看|传|有人说)|视频(?:里|上)|外地|国外|别的地方|其他地方|别的城市")
 _SUPPOSED_AFTER = re.compile("[^，。,.!?！？]{0,6}?(?:跑不掉|跑不了|逃不掉|逃不了|不堪设想)")
 # A word of now, but not "到现在" / "至今" (since then until now: "上周六有人打架我被误伤了…到现在医药费一分没出").
 _NOW_HERE = re.compile("(?<!到)(?<!至)(?:" + _NOW.pattern + ")")
@@ -801,6 +817,9 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
             if kind in ("fire", "smoke", "call", "violence") and _DRILL_AFTER.search(reading):
                 set_aside.append(kind)  # "火警警报响了…事后才说是消防演习": a drill, told afterwards
                 continue
+            if kind != "self_harm" and _HAPPENED_ONCE.match(reading, match.end()):
+                set_aside.append(kind)  # "隔壁前两年煤气罐爆过一次": it has happened, once
+                continue
             why = _not_now(reading, match.start(), match.end(), long_letter=long_letter)
             if why == "report" and kind == "missing":
                 why = ""  # someone missing is missing now, however long the letter that tells it
@@ -929,7 +948,7 @@ _SIGNS_FIRE = re.compile("着火|起火|失火|火灾|火苗|大火|火光|火�
                          "烟(?:涌|灌|往|冲|攻|进)|噼里啪啦|噼噼啪啪|烧塑料|(?:橙|红)(?:色)?(?:的)?光|红红的[^。]{0,6}闪|裂缝[^。]{0,12}(?:越来越大|响)|掉渣|"
                          "青烟|火星|熔化|融化|烧糊|出紧烟|烟(?:好|很)黑|扑腾|一沉一浮|被浪|水面上|没气味|"
                          # smoke rising from below, a boat over with people in the water (safety_dev17, 2026-12-05)
-                         "烟味|(?:灰|黑|浓)烟|不敢(?:开灯|打火|开火|点火)|(?:有人|有个人)(?:在|喺)(?:底下|下面)|翻船|船[^，。,.!?！？]{0,4}翻|(?:掉|跌|落)(?:下去|落去)?(?:了|咗)?[^，。,.!?！？]{0,2}(?:在|喺)水(?:里|中)|有[^，。,.!?！？]{0,4}人(?:在|喺)水(?:里|中)|浪[^，。,.!?！？]{0,3}(?:越来越|好|很)大|"
+                         "烟味|(?:灰|黑|浓)烟|不敢(?:开灯|打火|开火|点火)|出不来|压倒|(?:有人|有个人)(?:在|喺)(?:底下|下面)|翻船|船[^，。,.!?！？]{0,4}翻|(?:掉|跌|落)(?:下去|落去)?(?:了|咗)?[^，。,.!?！？]{0,2}(?:在|喺)水(?:里|中)|有[^，。,.!?！？]{0,4}人(?:在|喺)水(?:里|中)|浪[^，。,.!?！？]{0,3}(?:越来越|好|很)大|"
                          "(?:卡|夹)(?:进|在|住|咗)[^，。]{0,10}(?:栏杆|缝|环|戒指)|"
                          "齐腰|齐胸|水(?:还在|一直在|仲)?涨|(?:到|过|浸)(?:了)?膝盖|(?:井盖|井|坑|沟)[^。!?！？]{0,12}(?:掉下去|跌落去|掉进去)|车(?:里|内)?[^，。,.!?！？]{0,3}锁着|(?:往|爬)[^，。,.!?！？]{0,3}栏杆|栏杆(?:外|上爬)|(?i:gas (?:cylinder|leak|bottle)|hiss)")
 _SIGNS_MEDICAL = re.compile("烫伤|烫到|滚水|开水|起(?:晒|了)?泡|甩(?:咗|了)?(?:层)?皮|脱皮|说话不清|讲话不清|口齿不清|嘴(?:都|也)?歪|拿不住|晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|抽出|在抽|发抖|白沫|"

@@ -1035,6 +1035,12 @@ def test_a_fire_upstairs_and_a_beating_told_by_what_is_seen(text: str, number: s
     # residents_dev18, said again here
     ("工地的脚手架垮下来了 下面压到两个工人 流了好多血", "119", "collapse"),
     ("刚才一个男的把一个女孩拉上了一辆白色面包车", "110", "violence"),
+    # residents_dev19, said again here
+    ("我想投诉楼上天天吵。就在我写这条的时候又开始了，女的一直哭喊“别打了”", "110", "violence"),
+    ("药都吃完了 一整瓶安眠药 有点晕 想跟这个世界说再见", "120", "self_harm"),
+    ("I can't do this anymore. I'm sitting on the railing of my balcony on the 20th floor.", "110", "self_harm"),
+    ("暴雨过后后山整块滑下来了 压倒两间铁皮房 里面有人在喊", "119", "collapse"),
+    ("问下快递柜收费的事，我昨天的快递… 等下，邻居阿姨刚在楼下喊，她老公倒在厕所叫不醒", "120", "medical"),
     ("隔壁那间老屋塌落来了 有人在底下 听到有人在喊", "119", "collapse"),
     ("我同学喺朋友圈发咗张天台嘅相 写住同大家讲拜拜 电话又唔听", "110", "self_harm"),
     ("I've been standing on my balcony for an hour thinking it would be easier to just let go.", "110", "self_harm"),
@@ -1077,6 +1083,8 @@ def test_danger_a_fifteenth_and_sixteenth_author_said_in_other_words(text: str, 
     "刚看完一个电影 里面有人从天台跳下去 我们楼顶天台的门一直没锁",    # someone in a film
     "村里有个黑诊所给小孩打吊针，没有执照，怕出事",                    # a fear of what may happen
     "山坡前两天塌了一块，现在雨停了，没有人受伤，怕再下雨又塌",        # no one hurt, a fear of more
+    "看到新闻说外地一个小区燃气管道老化引发爆炸，我们小区的管道也很旧",  # news of elsewhere opening the clause
+    "我家隔壁前两年煤气罐爆过一次，现在又搬来一家小饭馆堆满煤气罐",      # it has happened, once
 ])
 def test_films_a_past_a_supposed_fire_hearsay_drills_habits_and_what_was_left_are_no_emergency(text: str) -> None:
     assert detect(text) is None, text

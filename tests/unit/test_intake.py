@@ -373,6 +373,8 @@ def test_a_letter_is_an_emergency_when_its_present_part_reads_as_one() -> None:
     "这事涉及两个部门，机器人回答不了，请安排工作人员电话联系我",
     "刚搬来深圳，一个人都不认识，能不能有个真人跟我说说话",
     "老伴走了以后我一个人在家，一天到晚没个人说话，你能陪我聊几句吗",
+    "小姑娘 我没什么事 就是一个人在家 你能陪我说说话吗",                 # residents_dev19, said again here
+    "这事涉及两个部门，能不能直接让工作人员给我打个电话",
 ])
 def test_a_manager_someone_who_knows_or_another_person_asked_for_is_a_handoff(text: str) -> None:
     d = decide(nlu("out_of_scope", 0.7), evidence(text, city=0.3))
@@ -450,6 +452,12 @@ def test_a_plain_request_for_a_person_is_not_made_a_crisis_by_the_model_alone() 
     "我上次打电话说楼道灯坏了 你们说会来修 到现在是怎么回事",
     "我上个月提的公园加座椅的建议有回复吗",
     "上个月反映的路灯，回复说已修好，可昨晚又不亮了，是不是要重新报？",   # a dated report of one's own, then a question
+    # residents_dev19, said again here
+    "上个礼拜我反映的那棵歪树的事 有人来弄没得嘛",
+    "我上回打电话说楼下污水冒出来 你们说给我回电话 一直没打来",
+    "我之前举报楼下的黑作坊 怎么没消息了",
+    "之前反映的乱停车 回访电话我没接到 能再打一下吗 或者直接告诉我结果",
+    "我儿子帮我在网上提了高龄津贴的申请 说二十个工作日 现在一个多月了 帮我看看卡在哪里了",
 ])
 def test_an_earlier_report_followed_up_reopened_or_added_to_is_a_status_question(text: str) -> None:
     from router.domain.normalise import normalise
@@ -664,3 +672,16 @@ def test_a_question_with_a_new_report_in_it_is_not_a_status_question() -> None:
     from router.domain.normalise import normalise
     d = decide(nlu("report_problem", 0.9), evidence(normalise("帮我反映一下楼下晚上的噪音好吗"), city=0.9))
     assert d.outcome == "ticket", d
+
+
+def test_an_operators_summary_labelled_as_a_ticket_is_not_a_status_question() -> None:
+    from router.domain.normalise import normalise
+    text = "【工单】来电人反映在某商场买的空调型号与宣传不符，商家拒绝退换。诉求：请市场监管部门协调退货。"
+    d = decide(nlu("report_problem", 0.9), evidence(normalise(text), city=0.95))
+    assert d.outcome == "ticket", d
+
+
+def test_strangers_who_said_they_were_gas_inspectors_are_no_earlier_report() -> None:
+    from router.domain.normalise import normalise
+    text = "昨天我们小区来了两个人说是查燃气的要进屋 后来看电视说有人冒充燃气公司骗老人 你们给查查"
+    assert not cues_of(normalise(text)).refers_back
