@@ -925,8 +925,35 @@ def test_held_in_a_room_with_the_phone_taken_is_the_police() -> None:
     ("隔壁男的在喊要把她从窗户扔下去", "110", "violence"),
     ("他躺在浴缸里，水是红的，手腕上有口子", "120", "self_harm"),
     ("My flatmate took a whole bottle of sleeping pills and is very drowsy", "120", "self_harm"),
+    # said other ways by a fifteenth and sixteenth outside author (residents_dev17, safety_dev17), said again here
+    ("楼下飘上来的烟越来越大，楼道外面都是黑烟，我看不清楼梯了", "119", "smoke"),
+    ("山上的泥冲下来，后排一间屋子塌了，里面的阿婆叫不应", "119", "collapse"),
+    ("水库里一条小船翻了，有两个人在水里抓着船", "119", "drowning"),
+    ("楼下一条狗把小孩的腿咬了，好大的口子，血一直流", "120", "medical"),
+    ("商场里一个阿姨倒了，保安在给她做心肺复苏", "120", "medical"),
+    ("车间有工人被硫酸溅到眼睛里了，他说看不见", "120", "medical"),
+    ("我同事喝了一斤白酒，现在怎么拍都不醒", "120", "medical"),
+    ("门外那个人说是修水管的，我没开，现在他在撬我家门锁", "110", "violence"),
+    ("对面楼顶有人把砖头一块块扔下街，下面都是人", "110", "violence"),
+    ("我妈有阿尔茨海默，早上自己出门了，我们到处找都找不到", "110", "missing"),
+    ("I'm standing on the bridge over the river and I keep looking down. I can't do this anymore.", "110", "self_harm"),
+    ("我孙子三岁，把他外婆的安眠药吃了几颗，现在一直睡", "120", "medical"),   # a small child's accident: no crisis
+    ("刚才楼下有人打架 到现在还在打", "110", "violence"),                    # 到现在 with 还在: still now
+    # residents_dev18, said again here
+    ("工地的脚手架垮下来了 下面压到两个工人 流了好多血", "119", "collapse"),
+    ("刚才一个男的把一个女孩拉上了一辆白色面包车", "110", "violence"),
+    # residents_dev19, said again here
+    ("我想投诉楼上天天吵。就在我写这条的时候又开始了，女的一直哭喊“别打了”", "110", "violence"),
+    ("药都吃完了 一整瓶安眠药 有点晕 想跟这个世界说再见", "120", "self_harm"),
+    ("I can't do this anymore. I'm sitting on the railing of my balcony on the 20th floor.", "110", "self_harm"),
+    ("暴雨过后后山整块滑下来了 压倒两间铁皮房 里面有人在喊", "119", "collapse"),
+    ("问下快递柜收费的事，我昨天的快递… 等下，邻居阿姨刚在楼下喊，她老公倒在厕所叫不醒", "120", "medical"),
+    ("隔壁那间老屋塌落来了 有人在底下 听到有人在喊", "119", "collapse"),
+    ("我同学喺朋友圈发咗张天台嘅相 写住同大家讲拜拜 电话又唔听", "110", "self_harm"),
+    ("I've been standing on my balcony for an hour thinking it would be easier to just let go.", "110", "self_harm"),
+    ("我想投诉物业乱收费，道闸经常坏。写到这里，我看到对面楼冒出很浓的黑烟，窗口有人在挥手", "119", "smoke"),
 ])
-def test_danger_a_thirteenth_and_fourteenth_author_said_in_other_words(text: str, number: str, kind: str) -> None:
+def test_danger_the_thirteenth_to_nineteenth_outside_authors_said_in_other_words(text: str, number: str, kind: str) -> None:
     found = detect(text)
     assert found is not None, text
     assert (found.number, found.kind) == (number, kind), (text, found)
@@ -1015,41 +1042,6 @@ def test_someone_else_heard_calling_for_help_is_the_police_s_whatever_follows() 
 def test_a_fire_upstairs_and_a_beating_told_by_what_is_seen(text: str, number: str) -> None:
     found = detect(text)
     assert found is not None and found.number == number, (text, found)
-
-
-@pytest.mark.parametrize(("text", "number", "kind"), [
-    # said other ways by a fifteenth and sixteenth outside author (residents_dev17, safety_dev17), said again here
-    ("楼下飘上来的烟越来越大，楼道外面都是黑烟，我看不清楼梯了", "119", "smoke"),
-    ("山上的泥冲下来，后排一间屋子塌了，里面的阿婆叫不应", "119", "collapse"),
-    ("水库里一条小船翻了，有两个人在水里抓着船", "119", "drowning"),
-    ("楼下一条狗把小孩的腿咬了，好大的口子，血一直流", "120", "medical"),
-    ("商场里一个阿姨倒了，保安在给她做心肺复苏", "120", "medical"),
-    ("车间有工人被硫酸溅到眼睛里了，他说看不见", "120", "medical"),
-    ("我同事喝了一斤白酒，现在怎么拍都不醒", "120", "medical"),
-    ("门外那个人说是修水管的，我没开，现在他在撬我家门锁", "110", "violence"),
-    ("对面楼顶有人把砖头一块块扔下街，下面都是人", "110", "violence"),
-    ("我妈有阿尔茨海默，早上自己出门了，我们到处找都找不到", "110", "missing"),
-    ("I'm standing on the bridge over the river and I keep looking down. I can't do this anymore.", "110", "self_harm"),
-    ("我孙子三岁，把他外婆的安眠药吃了几颗，现在一直睡", "120", "medical"),   # a small child's accident: no crisis
-    ("刚才楼下有人打架 到现在还在打", "110", "violence"),                    # 到现在 with 还在: still now
-    # residents_dev18, said again here
-    ("工地的脚手架垮下来了 下面压到两个工人 流了好多血", "119", "collapse"),
-    ("刚才一个男的把一个女孩拉上了一辆白色面包车", "110", "violence"),
-    # residents_dev19, said again here
-    ("我想投诉楼上天天吵。就在我写这条的时候又开始了，女的一直哭喊“别打了”", "110", "violence"),
-    ("药都吃完了 一整瓶安眠药 有点晕 想跟这个世界说再见", "120", "self_harm"),
-    ("I can't do this anymore. I'm sitting on the railing of my balcony on the 20th floor.", "110", "self_harm"),
-    ("暴雨过后后山整块滑下来了 压倒两间铁皮房 里面有人在喊", "119", "collapse"),
-    ("问下快递柜收费的事，我昨天的快递… 等下，邻居阿姨刚在楼下喊，她老公倒在厕所叫不醒", "120", "medical"),
-    ("隔壁那间老屋塌落来了 有人在底下 听到有人在喊", "119", "collapse"),
-    ("我同学喺朋友圈发咗张天台嘅相 写住同大家讲拜拜 电话又唔听", "110", "self_harm"),
-    ("I've been standing on my balcony for an hour thinking it would be easier to just let go.", "110", "self_harm"),
-    ("我想投诉物业乱收费，道闸经常坏。写到这里，我看到对面楼冒出很浓的黑烟，窗口有人在挥手", "119", "smoke"),
-])
-def test_danger_a_fifteenth_and_sixteenth_author_said_in_other_words(text: str, number: str, kind: str) -> None:
-    found = detect(text)
-    assert found is not None, text
-    assert (found.number, found.kind) == (number, kind), (text, found)
 
 
 @pytest.mark.parametrize("text", [
