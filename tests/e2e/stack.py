@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -21,40 +22,58 @@ ROOT = Path(__file__).resolve().parents[2]
 __all__ = ["Stack", "free_port", "free_ports"]
 
 
-def free_port() -> int:
+def _outgoing_floor() -> int:
+    """The lowest port the kernel gives to outgoing connections. A port chosen below it cannot become some client
+    socket's local port in the time between choosing it and the process that listens on it starting (a Rasa
+    worker starts in ~40 s; once its port, chosen from the kernel's own range, had meanwhile been taken)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _candidates(room: int = 1) -> range:
+    """Where to look for a listening port: below the outgoing range when there is room there, else anywhere."""
+    floor = _outgoing_floor()
+    low = max(1024, floor - 12000)
+    return range(low, floor - room + 1) if floor - low > 1000 else range(1024, 65536 - room + 1)
+
+
+def free_port() -> int:
+    for _ in range(500):
+        port = random.choice(_candidates())
+        if _bindable(port):
+            return port
+    raise RuntimeError("no free port")
 
 
 def free_ports(n: int, exclude: Collection[int] = ()) -> list[int]:
-    """n distinct free ports, none in ``exclude``. Asked one at a time, the kernel may hand out the same port
-    twice once the first socket is closed (a restart once got Redis and the router on one port)."""
-    for _ in range(50):
-        socks = [socket.socket() for _ in range(n)]
-        try:
-            for s in socks:
-                s.bind(("127.0.0.1", 0))
-            ports = [int(s.getsockname()[1]) for s in socks]
-        finally:
-            for s in socks:
-                s.close()
-        if not any(p in exclude for p in ports):
-            return ports
+    """n distinct free ports, none in ``exclude``."""
+    ports: list[int] = []
+    for _ in range(500):
+        port = free_port()
+        if port not in exclude and port not in ports:
+            ports.append(port)
+            if len(ports) == n:
+                return ports
     raise RuntimeError(f"no {n} free ports outside {exclude}")
 
 
 def free_port_run(n: int) -> int:
     """The first of n consecutive free ports (make run puts Rasa worker i on RASA_PORT + i)."""
-    for _ in range(200):
-        first = free_port()
-        try:
-            for port in range(first + 1, first + n):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return first
+    for _ in range(500):
+        first = random.choice(_candidates(room=n))
+        if all(_bindable(port) for port in range(first, first + n)):
+            return first
     raise RuntimeError(f"no {n} consecutive free ports")
 
 
