@@ -952,8 +952,20 @@ def test_held_in_a_room_with_the_phone_taken_is_the_police() -> None:
     ("我同学喺朋友圈发咗张天台嘅相 写住同大家讲拜拜 电话又唔听", "110", "self_harm"),
     ("I've been standing on my balcony for an hour thinking it would be easier to just let go.", "110", "self_harm"),
     ("我想投诉物业乱收费，道闸经常坏。写到这里，我看到对面楼冒出很浓的黑烟，窗口有人在挥手", "119", "smoke"),
+    # residents_dev20 / safety_dev20, said again here
+    ("前男友现在就在门外 一直在按我家门密码 按了十几次了", "110", "violence"),
+    ("隔壁男的在吼 你别想活着出去 女的一直在哭", "110", "violence"),
+    ("几个人把保安围在岗亭里打 有人拿椅子砸他", "110", "violence"),
+    ("有人 骑 电动车 把 我 包 扯 走 了 往 路口 跑", "110", "violence"),
+    ("Someone has been kicking my door for ten minutes and shouting", "110", "violence"),
+    ("奶奶刚才从轮椅上滑下去了 眼睛都不会动了", "120", "medical"),
+    ("My husband turned pale and clammy, he says his chest feels tight", "120", "medical"),
+    ("对面仓库 现在 在 冒 好大 的 黑烟", "119", "smoke"),
+    ("厂里一股氯气的味道 好多人眼睛辣得睁不开", "119", "gas"),
+    ("女儿放学三个小时了还没回家 同学家和公园都找遍了", "110", "missing"),
+    ("我 在 楼下 看到 有 人 在 打 一个 老人 的 头 还在 打", "110", "violence"),     # a space between every word
 ])
-def test_danger_the_thirteenth_to_nineteenth_outside_authors_said_in_other_words(text: str, number: str, kind: str) -> None:
+def test_danger_the_thirteenth_to_twentieth_outside_authors_said_in_other_words(text: str, number: str, kind: str) -> None:
     found = detect(text)
     assert found is not None, text
     assert (found.number, found.kind) == (number, kind), (text, found)
@@ -1077,6 +1089,18 @@ def test_a_fire_upstairs_and_a_beating_told_by_what_is_seen(text: str, number: s
     "山坡前两天塌了一块，现在雨停了，没有人受伤，怕再下雨又塌",        # no one hurt, a fear of more
     "看到新闻说外地一个小区燃气管道老化引发爆炸，我们小区的管道也很旧",  # news of elsewhere opening the clause
     "我家隔壁前两年煤气罐爆过一次，现在又搬来一家小饭馆堆满煤气罐",      # it has happened, once
+    # residents_dev20 / safety_dev20, said again here
+    "楼道 里 堆满 电动车 天天 充电 万一 着火 大家 都 跑 不掉",           # a space between every word
+    "楼 下 饭店 的 油烟 冒 得 跟 着火 一样 天天 熏 到 我 家",               # a likeness, spaced by word
+    "剧组在村口拍戏 有人喊救命喊杀人 我还以为真的出事了 谁批的",          # taken for real, and not
+    "幼儿园搞防拐演练，让陌生人把孩子带走，家长都不知道，要投诉",          # a drill told before the danger
+    "那股味道呛得人想死，好几个月了",                                      # a figure of speech
+    "我弟前年自杀未遂，现在情绪还算稳定，想问有没有家属心理辅导",          # long ago, and steady now
+    "我上礼拜投诉过小区消防通道被占用（就是说着火了消防车进不去那件事），想问下工单现在什么状态",  # 现在 of a report's state
+    "我爸中风以后 腿脚不好了 能不能 办那个证",                            # what an illness left behind, asked
+    "小区有人被狗咬了 那狗现在天天在小区遛 小孩都不敢下楼",               # 现在天天: a habit
+    "路边的消防栓被车撞坏了，一直在漏水",                                  # a thing knocked, not a person
+    "工地塔吊天天从我们头顶上吊钢筋过去，太吓人了",                        # 上吊 heard across two words
 ])
 def test_films_a_past_a_supposed_fire_hearsay_drills_habits_and_what_was_left_are_no_emergency(text: str) -> None:
     assert detect(text) is None, text

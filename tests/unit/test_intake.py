@@ -309,12 +309,25 @@ def test_asking_whether_one_may_complain_with_the_grievance_is_a_ticket() -> Non
     "之前反映过小区垃圾房臭的事情，想问下有没有结果",
     "昨天你们说二十四小时内回复我，现在两天了还是没人联系",            # a promise not kept
     "物业乱收费的那个投诉，街道说转给区里了，现在到哪一步了",          # named by its kind
+    # residents_dev20, said again here
+    "我之前报咗个沙井盖唔见咗 你哋话三日 而家成个礼拜 帮我催下",        # urged
+    "我上个月反映过门口那个坑 已经补好了 这单可以结了",                # closed by the resident
+    "之前反映过楼下大排档占道 有人来看过 但系晚上又摆出来 就系冇解决",  # come back
+    "楼下乱停车那件事算了 车已经开走了 帮我撤了吧",                    # withdrawn
+    "我周三报的路灯不亮 灯修好了 但电线还吊着 麻烦跟进一下",
+    "回复我的短信说已转交街道 街道又说不归他们管 到底谁在管",
+    "上周提交的关于噪音的诉求，编号忘了，能否用手机号查询办理状态？",
+    "之前反映的夜间施工，回复说已处理，可昨晚十二点还在打桩，请再次督办。",
+    "平台答复说已电话联系我并解释，但我从未接到过任何电话，请核实。",
 ])
 def test_an_earlier_report_followed_up_in_other_words_is_a_status_question(text: str) -> None:
     assert decide(nlu("report_problem", 0.8), evidence(text, city=0.9)).outcome == "ticket_status", text
 
 
-@pytest.mark.parametrize("text", ["好的 知道了", "嗯嗯 收到", "辛苦了，你们也不容易", "👍👍", "🙏"])
+@pytest.mark.parametrize("text", ["好的 知道了", "嗯嗯 收到", "辛苦了，你们也不容易", "👍👍", "🙏",
+                                  # residents_dev20, said again here
+                                  "好滴 收到👌", "ok", "OK ok", "十分感谢您的解答，祝您工作顺利！",
+                                  "中秋快乐，热线的工作人员辛苦了"])
 def test_an_acknowledgement_or_a_thumbs_up_alone_is_a_courtesy(text: str) -> None:
     assert cues_of(text).social == "thank", text
 
@@ -322,6 +335,11 @@ def test_an_acknowledgement_or_a_thumbs_up_alone_is_a_courtesy(text: str) -> Non
 @pytest.mark.parametrize("text", ["好的，我家楼下路灯坏了", "知道了，那去哪里办居住证"])
 def test_an_acknowledgement_with_a_matter_is_not_only_a_courtesy(text: str) -> None:
     assert cues_of(text).social == "", text
+
+
+@pytest.mark.parametrize("text", ["nei hou 😊", "hey👋", "喂 你好呀"])
+def test_a_hello_in_cantonese_romanisation_or_with_an_emoji_is_a_greeting(text: str) -> None:
+    assert cues_of(text).social == "greet", text
 
 
 def test_a_person_asked_for_as_someone_who_answers_is_a_person() -> None:
