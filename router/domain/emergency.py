@@ -375,6 +375,13 @@ _RULES += [
         "(?:went|turned|is|looks) (?:grey|gray|pale|blue) and (?:sweaty|clammy|cold)|clutching (?:his|her) chest)")),
     ("self_harm", "110", re.compile(
         "(?:屋|房|房间|车|车里|宿舍)(?:里|内)?[^，。,.!?！？]{0,4}点(?:了|着|上)[^，。,.!?！？]{0,2}炭(?![，,]?(?:取暖|烤火|烧烤|打边炉))")),
+    ("violence", "110", re.compile(
+        "(?:车门|门)[^，。,.!?！？]{0,2}锁(?:着|住|了|死|咗)[^。!?！？]{0,6}(?:不让|唔俾|不给)(?:我)?(?:下车|下|走|出去|落车)")),
+    ("drowning", "119", re.compile(
+        "(?:车|小车|汽车|轿车|的士|货车)[^，。,.!?！？]{0,6}(?:冲进|掉进|开进|翻进|冲落|跌落)(?:了|咗)?[^，。,.!?！？]{0,6}(?:河|江|湖|海|水库|鱼塘|塘)")),
+    ("medical", "120", re.compile(
+        "(?:口|嘴)(?:巴)?(?:都)?歪(?:了|咗|晒)?[^。!?！？]{0,12}(?:手|脚)[^。!?！？]{0,4}(?:举不起|举唔起|抬不起|抬唔起|没力|冇力|拿不住|揸唔住)|"
+        "半边[^。!?！？]{0,6}(?:没力气|冇力|没有力气|没力|不会动|唔郁得)")),
     ("missing", "110", re.compile(
         "(?:还没|没有|没)(?:回来|回家|到家)[^。!?！？]{0,60}(?:找遍|到处找|四处找|都找(?:不到|遍))")),
     ("smoke", "119", re.compile(
@@ -481,17 +488,18 @@ _NOT_SMOKE_BEFORE = re.compile("(?:油|炊|香|抽|吸|烤|烟花|鞭炮)$")
 # A complaint about an earlier call-out: a past marker together with a complaint word, and nothing
 # that says it is happening now.
 _PAST = re.compile(
-    "上周|上个?星期|上个?礼拜|上个?月|上次|上回|去年|前年|之前|以前|那次|当时|前几天|琴晚|寻晚|噚晚|琴日|寻日|噚日|前(?:一|两|三)天|前些天|前阵子|前段时间|年前|曾经|发生过|事后|后来|"
+    "前(?:一|两|三|几)(?:晚|日|夜)|上周|上个?星期|上个?礼拜|上个?月|上次|上回|去年|前年|之前|以前|那次|当时|前几天|琴晚|寻晚|噚晚|琴日|寻日|噚日|前(?:一|两|三)天|前些天|前阵子|前段时间|年前|曾经|发生过|事后|后来|"
     "[0-9一二三四五六七八九十]+(?:月|号)[0-9一二三四五六七八九十]*(?:日|号)?(?![电楼线门栋床房口车窗柜台座机地仓])|[0-9]{4}年|昨天|昨晚|前天|"
     "上个?(?:周|礼拜|星期)[一二三四五六日天]|几天前|几个月前|[0-9一二三四五六七八九十两]+(?:天|个月|年|周)(?:以)?前")
 _COMPLAINT = re.compile("表扬|感谢信|锦旗|占道|进不来|进不去|过不去|消防通道|投诉|太慢|来得慢|来晚|迟到|态度|不满意|差评|说法|反映|赔偿|收费|乱收|理赔|保险|推来推去|推嚟推去|跟进|追责|问责|道歉|年检")
 _ONCE = re.compile("一(?:起火|着火|失火)(?!灾)")
 # A threat made in a quarrel, the one who made it gone ("吵了半年了 昨天他说迟早弄死你 现在人已经走了").
 _QUARREL = re.compile("吵(?:了|咗)|闹(?:了|咗)|矛盾|纠纷|过节")
+_ATTACKER_GONE = re.compile("(?:人|他|她|佢|他们|佢哋|的)(?:已经|都)?(?:跑了|逃了|跑掉了|跑咗|走咗|走了)")
 _MAKER_GONE = re.compile("(?:人|他|她|佢)(?:已经|都)?(?:走了|走咗|不在(?:家|了)?|唔喺度|出差)")
 _FORMAL_COMPLAINT = re.compile("投诉|说法|问责|追责|差评")
 _THREAT = re.compile("(?:弄|打|砍|斩|捅|搞|整)死|杀了|要(?:你|我)的命")
-_NOW = re.compile("写到这里|就在这时|(?:就在)?我写这(?:条|段|封信)?(?:的时候|时)|等(?:一)?下(?=[，,。…\\s])|等等(?=[，,。…\\s])|刚(?=在|把|被|从|发现|看到|听到)|现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救|头先|依家|宜家|紧过嚟|这会儿|这时候|(?i:right now|at the moment)")
+_NOW = re.compile("等阵(?=[，,。…\\s])|写到这里|就在这时|(?:就在)?我写这(?:条|段|封信)?(?:的时候|时)|等(?:一)?下(?=[，,。…\\s])|等等(?=[，,。…\\s])|刚(?=在|把|被|从|发现|看到|听到)|现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救|头先|依家|宜家|紧过嚟|这会儿|这时候|(?i:right now|at the moment)")
 # An ambulance heard, not called for: "救护车半夜老是鸣笛，吵得睡不着".
 _NOISE = re.compile("吵|鸣笛|噪音|噪声|扰民|声音(?:太|很|好)大")
 # What happened next, told after the danger word: it is over ("有人晕倒，后来被送去医院了").
@@ -630,7 +638,7 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
 
 _SENTENCE_END = re.compile(r"[。!?！？；;\n]|[.](?=\s)")
 _CLAUSE_PAST = 40
-_JUST_HAPPENING = re.compile("刚刚|刚才|刚(?=在|把|被|从|发现|看到|听到)|正在|此刻|头先|啱啱|等(?:一)?下(?=[，,。…\\s])|就在这时|写到这里")
+_JUST_HAPPENING = re.compile("等阵(?=[，,。…\\s])|刚刚|刚才|刚(?=在|把|被|从|发现|看到|听到)|正在|此刻|头先|啱啱|等(?:一)?下(?=[，,。…\\s])|就在这时|写到这里")
 # Right after the danger word: it has happened before ("爆过一次", "着过火").
 _HAPPENED_ONCE = re.compile("过(?:一次|两次|几次|好几次|[0-9一二两三四五六七八九十几]+次)")
 # News or hearsay of elsewhere that opens the clause, farther back than _NEAR ("看到新闻说外地一个小区燃气管道老化引发爆炸").
@@ -647,7 +655,7 @@ _RESCUERS_AT_DOOR = re.compile("我(?:们|哋)?[^，。,.!?！？]{0,4}(?:踢|�
 # A place's habit: "经常有人打架", "成日有人嗌交".
 _HABIT_OF_A_PLACE = re.compile("(?:经常|老是|总是|常常|成日|日日|每晚|天天|晚晚)(?:都)?有人$")
 _JUST_NOW = re.compile("刚才|刚刚|正在|还在|头先|啱啱|紧")
-_FLOOD = re.compile("淹|(?<![口喝])水(?!果|费|电|表|管)")
+_FLOOD = re.compile("淹|(?<![口喝])水(?!果|费|电|表|管)|(?<![银])河(?!粉)|江(?!湖)|(?<![上])海(?!鲜|报|关)|水库|鱼塘")
 
 # How far around a danger word its clause is read, at most (characters).
 _NEAR = 16
@@ -675,7 +683,7 @@ _CRISIS_BACK_AGAIN = re.compile("又(?:想|开始|要)|还(?:是)?(?:想|在想|
 # Said in jest or of something else: a sale, laughing, the heat, a pain, a deadline ("跳楼价", "笑不活了",
 # "热到想死", "疼得想死", "开玩笑的"); a book, a film or a song by name ("《遗书》").
 _CRISIS_FIGURE = re.compile(
-    "跳楼(?:价|大甩卖|甩卖)|笑(?:不活|死)|(?:呛|臭|熏|累|疼|痛|热|冷|饿|困|烦|忙|笑|气|吵|炒|嘈|攰|闷|焗|停|等|排|塞|堵|晒|丑|难吃|吠|闹|逼)(?:得|到|的)[^，。,.!?！？]{0,6}(?:想死|死掉|不活|想撞墙)|(?:吵|吠|闹|烦|嘈)(?:得|到)[^，。,.!?！？]{0,6}想跳楼|"
+    "(?:鱼|鸡|鸭|鹅|猫|狗|鸟|虾|蜂|树|花|草|菜|苗|庄稼)[^，。,.!?！？]{0,3}(?:都|全)?(?:死掉|死光|死了)|跳楼(?:价|大甩卖|甩卖)|笑(?:不活|死)|(?:呛|臭|熏|累|疼|痛|热|冷|饿|困|烦|忙|笑|气|吵|炒|嘈|攰|闷|焗|停|等|排|塞|堵|晒|丑|难吃|吠|闹|逼)(?:得|到|的)[^，。,.!?！？]{0,6}(?:想死|死掉|不活|想撞墙)|(?:吵|吠|闹|烦|嘈)(?:得|到)[^，。,.!?！？]{0,6}想跳楼|"
     "想死的心都有|开玩笑|(?:加班|上班|工作|忙|累|卷|学习|考试|写作业|开会)(?:加)?(?:得|到)[^，。,.!?！？]{0,6}(?:想跳楼|想死|不想活)|(?:想死|想跳楼|不想活了?)(?:了)?[😂🤣]|停止自残|不再自残|(?:数据线|钱包|减肥计划|计划|手机|电脑|头发|余额|发际线)[^，。,.!?！？]{0,6}(?:自杀|跳楼)|《[^》]{0,20}》|(?:电影|电视剧|韩剧|日剧|美剧|纪录片|小说|这本书|那本书|歌词|剧里|戏里)")
 # Words quoted: another's, or the writer's long ago ("闺蜜分手后说"我要去死"，然后点了三份炸鸡") — unless the
 # writer quotes their own thought ("我在想“跳下去就没事了吧”").
@@ -868,7 +876,7 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
             if kind in ("medical", "trapped") and _BODY_FIGURE.search(
                     reading, max(0, match.start() - 16), min(len(reading), match.end() + 16)):
                 continue
-            if kind == "violence" and "车" in word and _FLOOD.search(reading, max(0, match.start() - 60), match.end() + 10):
+            if kind == "violence" and "车" in word and _FLOOD.search(reading, max(0, match.start() - 60), match.end() + 20):
                 continue  # "听到下面有人在拍车窗喊" in a flooded car park: someone trapped (the rule above), not a stalker
             if kind in ("violence", "call", "fire", "explosion") and _ON_SCREEN.search(reading) and (
                     _in_quotes(reading, match.start(), match.end()) or _CHRONIC.search(reading) or _LOUD.search(reading)
@@ -974,7 +982,10 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
     # Someone gone down into the water or a flooded car park and not come up: a rescue, not a missing person.
     if any(h[0] in ("trapped", "drowning") for h in specific):
         specific = [h for h in specific if h[0] != "missing"] or specific
-    # Someone hurt in a fight or at home: the police come first and bring the ambulance.
+    # Someone hurt in a fight or at home: the police come first and bring the ambulance — unless the attacker
+    # has gone and someone lies bleeding ("被捅了一刀 肚子一直在流血 打他的人已经跑了": the ambulance first).
+    if any(h[0] == "violence" for h in specific) and any(h[0] == "medical" for h in specific) and _ATTACKER_GONE.search(clean):
+        specific = [h for h in specific if h[0] == "medical"]
     if any(h[0] == "violence" for h in specific):
         specific = [h for h in specific if h[0] == "violence"]
     kind, number, _ = specific[0]
@@ -1017,7 +1028,7 @@ _SIGNS_FIRE = re.compile("着火|起火|失火|火灾|火苗|大火|火光|火�
                          "烟味|(?:灰|黑|浓)烟|不敢(?:开灯|打火|开火|点火)|出不来|压倒|(?:有人|有个人)(?:在|喺)(?:底下|下面)|翻船|船[^，。,.!?！？]{0,4}翻|(?:掉|跌|落)(?:下去|落去)?(?:了|咗)?[^，。,.!?！？]{0,2}(?:在|喺)水(?:里|中)|有[^，。,.!?！？]{0,4}人(?:在|喺)水(?:里|中)|浪[^，。,.!?！？]{0,3}(?:越来越|好|很)大|"
                          "(?:卡|夹)(?:进|在|住|咗)[^，。]{0,10}(?:栏杆|缝|环|戒指)|"
                          "齐腰|齐胸|水(?:还在|一直在|仲)?涨|(?:到|过|浸)(?:了)?膝盖|(?:井盖|井|坑|沟)[^。!?！？]{0,12}(?:掉下去|跌落去|掉进去)|车(?:里|内)?[^，。,.!?！？]{0,3}锁着|(?:往|爬)[^，。,.!?！？]{0,3}栏杆|栏杆(?:外|上爬)|(?i:gas (?:cylinder|leak|bottle)|hiss)")
-_SIGNS_MEDICAL = re.compile("烫伤|烫到|滚水|开水|起(?:晒|了)?泡|甩(?:咗|了)?(?:层)?皮|脱皮|说话不清|讲话不清|口齿不清|嘴(?:都|也)?歪|拿不住|晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|抽出|在抽|发抖|白沫|"
+_SIGNS_MEDICAL = re.compile("口歪|举不起|讲不到|说不出话|半边[^，。,.!?！？]{0,4}没力|烫伤|烫到|滚水|开水|起(?:晒|了)?泡|甩(?:咗|了)?(?:层)?皮|脱皮|说话不清|讲话不清|口齿不清|嘴(?:都|也)?歪|拿不住|晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|抽出|在抽|发抖|白沫|"
                             "发紫|呛奶|凝珠|消毒液|洁厕|杀虫剂|鼠药|"
                             "翻白眼|往上翻|口吐白沫|吐血|流血|出血|血|心脏|心口|胸口|胸痛|冷汗|中风|半边|半身|不能动|动不了|"
                             "含糊|说不出话|讲不出话|讲唔到|摔|跌|掉下来|坠|爬不起来|起不来|不动|唔郁|不应|唔应|叫不醒|"

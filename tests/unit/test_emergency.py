@@ -964,6 +964,13 @@ def test_held_in_a_room_with_the_phone_taken_is_the_police() -> None:
     ("厂里一股氯气的味道 好多人眼睛辣得睁不开", "119", "gas"),
     ("女儿放学三个小时了还没回家 同学家和公园都找遍了", "110", "missing"),
     ("我 在 楼下 看到 有 人 在 打 一个 老人 的 头 还在 打", "110", "violence"),     # a space between every word
+    # residents_dev21, said again here
+    ("我阿妈 头先 饮茶 突然 口歪咗 只手 举唔起", "120", "medical"),
+    ("我想问下养老金的事 哎呀 我这半边 脚 没力气了 站不起来", "120", "medical"),
+    ("出租车 开到 好偏的地方 车门锁着 不让我下车", "110", "violence"),
+    ("有辆货车冲进了河里 司机还在车里面", "119", "drowning"),
+    ("我朋友被人砍了一刀 手臂一直在流血 砍人的已经跑了", "120", "medical"),  # the attacker gone: the wound first
+    ("我想投诉对面成日嘈 哎 等阵 楼梯间好大烟 烟攻晒入嚟", "119", "smoke"),   # 等阵: now
 ])
 def test_danger_the_thirteenth_to_twentieth_outside_authors_said_in_other_words(text: str, number: str, kind: str) -> None:
     found = detect(text)
@@ -1101,6 +1108,9 @@ def test_a_fire_upstairs_and_a_beating_told_by_what_is_seen(text: str, number: s
     "小区有人被狗咬了 那狗现在天天在小区遛 小孩都不敢下楼",               # 现在天天: a habit
     "路边的消防栓被车撞坏了，一直在漏水",                                  # a thing knocked, not a person
     "工地塔吊天天从我们头顶上吊钢筋过去，太吓人了",                        # 上吊 heard across two words
+    # residents_dev21, said again here
+    "有人往鱼塘里倒废水，塘里的鱼都死掉了",                                # fish, not a person
+    "前两晚 条街有人打交 打到见红 而家冇事喇 想多啲巡逻",                  # 前两晚: a past night
 ])
 def test_films_a_past_a_supposed_fire_hearsay_drills_habits_and_what_was_left_are_no_emergency(text: str) -> None:
     assert detect(text) is None, text

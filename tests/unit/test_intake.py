@@ -319,6 +319,13 @@ def test_asking_whether_one_may_complain_with_the_grievance_is_a_ticket() -> Non
     "上周提交的关于噪音的诉求，编号忘了，能否用手机号查询办理状态？",
     "之前反映的夜间施工，回复说已处理，可昨晚十二点还在打桩，请再次督办。",
     "平台答复说已电话联系我并解释，但我从未接到过任何电话，请核实。",
+    # residents_dev21, said again here
+    "我之前投诉过楼下烧烤 你哋话处理咗 但係根本冇变",                    # disputed
+    "之前投诉那个打麻将的事 算了算了 我不投诉了",                        # withdrawn
+    "我那个投诉 能不能改成匿名",
+    "已评价不满意 根本没来现场 希望重新处理",
+    "本人此前投诉的停车收费问题，答复不清楚，本人对答复不满意，申请复核。",
+    "想确认一下我昨晚提交的反映有没有成功，一直没收到受理短信",
 ])
 def test_an_earlier_report_followed_up_in_other_words_is_a_status_question(text: str) -> None:
     assert decide(nlu("report_problem", 0.8), evidence(text, city=0.9)).outcome == "ticket_status", text
@@ -327,7 +334,7 @@ def test_an_earlier_report_followed_up_in_other_words_is_a_status_question(text:
 @pytest.mark.parametrize("text", ["好的 知道了", "嗯嗯 收到", "辛苦了，你们也不容易", "👍👍", "🙏",
                                   # residents_dev20, said again here
                                   "好滴 收到👌", "ok", "OK ok", "十分感谢您的解答，祝您工作顺利！",
-                                  "中秋快乐，热线的工作人员辛苦了"])
+                                  "中秋快乐，热线的工作人员辛苦了", "哦哦 好的 明白了"])
 def test_an_acknowledgement_or_a_thumbs_up_alone_is_a_courtesy(text: str) -> None:
     assert cues_of(text).social == "thank", text
 
@@ -337,7 +344,7 @@ def test_an_acknowledgement_with_a_matter_is_not_only_a_courtesy(text: str) -> N
     assert cues_of(text).social == "", text
 
 
-@pytest.mark.parametrize("text", ["nei hou 😊", "hey👋", "喂 你好呀"])
+@pytest.mark.parametrize("text", ["nei hou 😊", "hey👋", "喂 你好呀", "中秋快乐🥮", "祝大家端午安康！"])
 def test_a_hello_in_cantonese_romanisation_or_with_an_emoji_is_a_greeting(text: str) -> None:
     assert cues_of(text).social == "greet", text
 
@@ -666,6 +673,7 @@ def test_a_greeting_that_names_the_hotline_or_asks_in_cantonese_is_still_a_greet
     ("教我整豉油鸡啦，点样先至入味？", False),                 # a recipe in Cantonese
     ("日本的首都是哪里？孩子问我的", False),                    # trivia
     ("请帮我解这道题：甲管3小时注满水池，乙管6小时，一起开几小时？", False),  # 甲管/乙管 are pipes, not 管 (to manage)
+    ("帮我写一篇关于深圳湾公园的作文，小学三年级，300字", True),            # homework (residents_dev21)
 ])
 def test_restaurants_homework_and_shopping_are_not_city_services_even_with_a_place(text: str, place: bool) -> None:
     d = decide(nlu("ask_service", 0.6), evidence(text, city=0.4, place=place))
