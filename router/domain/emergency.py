@@ -526,7 +526,7 @@ _HYPOTHETICAL = re.compile(
 _STILL = re.compile("还在|正在|仍在|一直在|现在还|而家仲")
 # Said right after the danger word: a joke ("说要打死他，哈哈开玩笑的"), or the threat not carried out yet
 # ("说要上门让我好看，目前还没来", "还没人被蛰").
-_JEST_OR_NOT_YET = re.compile("开玩笑|开个玩笑|哈哈|逗你玩|说着玩|(?:目前|现在|暂时)?还没(?:有)?(?:来|上门|动手|发生|人被)")
+_JEST_OR_NOT_YET = re.compile("开玩笑|开个玩笑|哈哈|逗你玩|说着玩|(?:目前|现在|暂时)?(?<!物业)(?<!保安)(?<!维保)(?<!师傅)还没(?:有)?(?:来(?!人)|上门|动手|发生|人被)")
 # The time after the event, said right after its word, and what it left: "中风以后行动不便，想办残疾证".
 # Not what happened next ("晕倒后一直没醒", "摔倒以后起不来了"): that is the event still going on.
 _AFTER_IT = re.compile("(?:了)?(?:以后|之后)[^，。,.!?！？]{0,12}(?:行动不便|后遗症|康复|恢复|出院|住院|瘫痪|不能自理|生活不能|想办|申请|补贴|报销|鉴定|评定|残疾)")

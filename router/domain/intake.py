@@ -277,7 +277,7 @@ _PLAINLY_OTHER = re.compile("八字|算命|算一卦|星座|运势|塔罗|解梦
 _TO_BOT = re.compile("^(?:那)?(?:你|您)(?:是|叫|会|能不能|有没有|喜欢|多大|几岁|生日|在干|在做|吃|结婚|男|女|好像|觉得|知道|爸|妈|家)")
 # Courtesies alone (the whole message, fillers and punctuation aside): which social intent they are.
 _SOCIAL = (
-    ("goodbye", re.compile("^(?:(?:好的|好|嗯|收到|明白了?|知道了|懂了)*(?:谢谢|感谢|多谢)?(?:您|你)?(?:的)?(?:答复|帮助|帮忙)?(?:再见|拜拜|bye)+)$")),
+    ("goodbye", re.compile("^(?:(?:好的|好|好了|好啦|嗯|收到|明白了?|知道了|懂了|不用了|唔使了|就这样(?:吧|啦)?|冇咁事|唔该晒?)*(?:谢谢|感谢|多谢)?(?:您|你)?(?:的)?(?:答复|帮助|帮忙)?(?:再见|拜拜|bye)+)$")),
     ("thank", re.compile("^(?:(?:好的|好|嗯|好嘞|好咧|ok|OK|收到|明白了?|知道了|懂了)*(?:谢谢|感谢|多谢|谢啦|谢了|唔该|辛苦了?)(?:你|您|你们|晒)?(?:的)?(?:答复|帮助|帮忙)?(?:了|啦)?)+"
                          "(?:(?:你们)?(?:工作人员|大家)?(?:也|都)?(?:不容易|辛苦了?))?$")),
     # an acknowledgement alone: "好的 知道了", "嗯嗯 收到" (a thumbs-up alone: _THANKS_EMOJI)
@@ -572,7 +572,9 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
     # crisis at 0.8 and more (CRISIS_CONTEXT_CHARS). Heard on the phone, the words may be garbled ("程不下去" for
     # 撑不下去), and the model's reading of a turn of CRISIS_CONTEXT_CHARS or more stands alone.
     worded = cues.mortal or (ev.spoken and ev.chars >= CRISIS_CONTEXT_CHARS)
-    if (p_crisis >= CRISIS_DETECTOR and ev.chars >= DETECTOR_MIN_CHARS and not cues.human_plain and worded) or (
+    # (Nor where the turn is only a courtesy: "不用了，就这样吧，再见" at the end of a call, read as a crisis at 0.88.)
+    if (p_crisis >= CRISIS_DETECTOR and ev.chars >= DETECTOR_MIN_CHARS and not cues.human_plain and not cues.social
+            and worded) or (
             not modelled and nlu_crisis >= NLU_SURE):
         return Decision("emergency", "self_harm", max(p_crisis, nlu_crisis), (f"detector:crisis:{p_crisis:.2f}",),
                         ev.crisis_number, True)

@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from router.adapters import pinyin_input
@@ -93,6 +93,13 @@ class Understanding:
             # A spoken turn: what the caller wants, heard wrong ("公单" → 工单, "专人工" → 转人工).
             heard_as = phonetic.repair(clean, phrases=phonetic.INTENT_PHRASES).text
         cues: Cues = cues_of(heard_as)
+        if channel == "voice" and not cues.social and len(clean) <= PHONETIC_MAX_CHARS:
+            # A courtesy the recogniser garbled in its best guess ("不用冷,就这样吧,再见") and got right in
+            # another ("不用了,就这样吧,再见"): the end of a call, not a farewell for the danger model to read.
+            social = next((s for s in (cues_of(_bounded(a)).social for a in list(alternatives)[:MAX_ALTERNATIVES]
+                                       if isinstance(a, str)) if s), "")
+            if social:
+                cues = replace(cues, social=social)
         spoken = emergency_rules.prepare(text)
         assessed = emergency_rules.assess(spoken)
         alarm = self._alarm(spoken, channel, alternatives, assessed)

@@ -971,6 +971,7 @@ def test_held_in_a_room_with_the_phone_taken_is_the_police() -> None:
     ("有辆货车冲进了河里 司机还在车里面", "119", "drowning"),
     ("我朋友被人砍了一刀 手臂一直在流血 砍人的已经跑了", "120", "medical"),  # the attacker gone: the wound first
     ("我想投诉对面成日嘈 哎 等阵 楼梯间好大烟 烟攻晒入嚟", "119", "smoke"),   # 等阵: now
+    ("商场的电梯卡在两层中间 门打不开 里面的人说很闷 物业还没来人", "119", "trapped"),  # the helpers not come yet
 ])
 def test_danger_the_thirteenth_to_twentieth_outside_authors_said_in_other_words(text: str, number: str, kind: str) -> None:
     found = detect(text)

@@ -349,6 +349,18 @@ def test_a_hello_in_cantonese_romanisation_or_with_an_emoji_is_a_greeting(text: 
     assert cues_of(text).social == "greet", text
 
 
+@pytest.mark.parametrize("text", ["不用了，就这样吧，再见", "好啦好啦 唔该晒 拜拜"])
+def test_a_goodbye_at_the_end_of_a_call_is_a_courtesy_even_where_the_model_reads_a_crisis(text: str) -> None:
+    d = decide(nlu("goodbye", 0.7), evidence(text, danger={"crisis": 0.88}, spoken=True))
+    assert d.outcome == "greeting", d
+
+
+def test_a_goodbye_after_despair_is_not_only_a_courtesy() -> None:
+    text = "我真的撑不住了，就这样吧，再见"
+    d = decide(nlu("goodbye", 0.7), evidence(text, danger={"crisis": 0.88}, spoken=True))
+    assert d.outcome == "emergency" and d.crisis, d
+
+
 def test_a_person_asked_for_as_someone_who_answers_is_a_person() -> None:
     text = "你帮我转到那个有人接的那个，我眼睛不好看不清字"
     assert decide(nlu("nlu_fallback", 0.4), evidence(text)).outcome == "handoff"

@@ -269,6 +269,23 @@ async def test_the_danger_model_reads_every_alternative_the_recogniser_heard() -
     assert (await heard_triage()("我爸在客厅装太很快", "voice")).outcome != "emergency"
 
 
+class FarewellModel:
+    """Reads any goodbye as a crisis, as the intake model does at 0.8–0.9 on a short turn."""
+
+    def predict(self, text: str) -> dict[str, dict[str, float]]:
+        hot = "再见" in text or "拜拜" in text
+        return {"danger": {"none": 0.1 if hot else 0.97, "emergency": 0.02, "crisis": 0.88 if hot else 0.01},
+                "city": {"city": 0.3, "other": 0.7}}
+
+
+async def test_a_goodbye_the_recogniser_garbled_is_still_a_goodbye_where_another_guess_has_it_right() -> None:
+    t = Triage(parse=FakeNLU("goodbye", 0.6), understanding=Understanding(
+        classifier=FakeClassifier(), resolver=FakeResolver(), catalogue=FakeCatalogue(), model=FarewellModel()))
+    result = await t("不用冷,就这样吧,再见", "voice", ["不用了,就这样吧,再见"])
+    assert result.outcome == "greeting", result.decision
+    assert (await t("不用冷,就这样吧,再见", "voice")).outcome == "emergency"  # with no other guess: the model's word
+
+
 async def test_a_past_event_told_is_not_raised_by_an_alternative() -> None:
     result = await heard_triage()("上礼拜我爸在客厅装太很快，社区医生来得太慢", "voice",
                                   ["上礼拜我爸在客厅状态很怪，社区医生来得太慢"])
