@@ -62,7 +62,7 @@ _RULES: list[tuple[str, EmergencyNumber, re.Pattern[str]]] = [
         "(?:先|要|就要|准备)走了[^，。,.!?！？]{0,10}(?:以后|照顾|对不起|再见|保重)|对不起[^。!?！？]{0,12}(?:先走了|走了以后)|"
         "最后一次(?:给你们)?(?:留言|说话|打电话)|(?:今晚|今天晚上|今天)(?:就)?(?:离开|结束|走)(?:吧|了)?(?:这个世界)?(?=$|[，。,.!?！？\\s])|"
         "(?:想|要|会|打算|准备|决定|就|该|希望|计划)[^，。,.!?！？]{0,8}离开(?:这个|这)世界|"
-        "把[^，。]{0,8}(?:药|安眠药)[^，。]{0,4}(?:都|全)?(?:吃|吞|喝)(?:了|下去|光)|把(?:一整瓶|一瓶|整瓶|一整板|一板|一大把|所有的?|全部的?)[^，。,.!?！？]{0,2}安眠药|(?:想|要|就)跳(?:了|下去)?(?=$|[，。,.!?！？\\s])|"
+        "把[^，。]{0,14}(?:药|安眠药)[^，。]{0,4}(?:都|全)?(?:吃|吞|喝)(?:了|下去|光)|把(?:一整瓶|一瓶|整瓶|一整板|一板|一大把|所有的?|全部的?)[^，。,.!?！？]{0,2}安眠药|(?:想|要|就)跳(?:了|下去)?(?=$|[，。,.!?！？\\s])|"
         "死去的方式|(?:还完钱|做完|了结)[^，。]{0,4}(?:再|就)死|睡(?:着)?(?:了)?(?:就)?(?:再也)?不(?:要)?醒|如何割腕|死在一个|"
         "结束这一切|结束吧|解脱(?:了)?吧|快解脱|不想(?:再)?醒|唔好再醒|不要再醒|永远睡|"
         # the means, the method, the edge — said by the writer
@@ -382,10 +382,37 @@ _RULES += [
     ("medical", "120", re.compile(
         "(?:口|嘴)(?:巴)?(?:都)?歪(?:了|咗|晒)?[^。!?！？]{0,12}(?:手|脚)[^。!?！？]{0,4}(?:举不起|举唔起|抬不起|抬唔起|没力|冇力|拿不住|揸唔住)|"
         "半边[^。!?！？]{0,6}(?:没力气|冇力|没有力气|没力|不会动|唔郁得)")),
+    ("violence", "110", re.compile(
+        "同归于尽|门(?:被)?从外面锁(?:着|住|了|死)|(?:手机|证件|身份证|护照)[^。!?！？]{0,8}(?:都)?(?:被)?(?:收了|收走|拿走|扣了|扣下)[^。!?！？]{0,20}(?:门|锁|不让|出不去)|"
+        "(?i:(?:has been|is|keeps|kept) following me|following me (?:since|from|for)|tr(?:ying|ied) (?:every|each|the|my) door|"
+        "(?:took|taken|has) (?:her|his|my|our) passport|won't let (?:her|him|me|us|them) (?:leave|go|out)|threaten(?:ed|ing|s)? to kill|"
+        "(?:has|with|holding|carrying) a (?:knife|gun|machete|cleaver))")),
+    ("violence", "110", re.compile("(?:试着|试图|一直|不停)(?:用[^，。,.!?！？]{0,4})?(?:开|撬|拧|刷)(?:我的|我家的?|我们的?|房间的?)门")),
+    ("self_harm", "110", re.compile(
+        "(?:坐|站|蹲)在[^。!?！？]{0,8}(?:阳台|天台|楼顶|窗台|窗边|桥)[^。!?！？]{0,4}(?:边上|边缘|栏杆|外面|上面)[^!?！？]{0,60}"
+        "(?:对谁都好|对大家都好|解脱|撑不下去|不想活|没意思|不想再)|"
+        "(?:手腕|手臂|胳膊)[^，。,.!?！？]{0,4}划(?:了)?(?:几|好几|一|两)(?:下|道|刀)")),
+    ("missing", "110", re.compile(
+        "被(?:一个)?(?:自称|冒充|说是)[^。!?！？]{0,12}(?:接走|带走|抱走)|发(?:了)?[^。!?！？]{0,10}定位[^。!?！？]{0,40}(?:关机|打不通|联系不上|不接)")),
+    ("medical", "120", re.compile(
+        "摸不到[^，。,.!?！？]{0,3}(?:脉搏|心跳)|(?:没有?|冇)(?:了)?脉搏|"
+        "(?i:(?:collapsed|passed out|fainted|unresponsive|not responding|won't wake|can't wake|(?:is|was) unconscious)|"
+        "(?:lips|face) (?:are |is )?(?:going|turning|turned|gone) (?:blue|purple|grey|gray)|(?:can't|cannot|struggling to|trouble|hard to) breathe?|"
+        "(?:face|throat|tongue|lips) (?:and (?:face|throat|tongue|lips) )?(?:is |are )?swell(?:ing|ed|s)|anaphyla|allergic reaction|"
+        "(?:bleeding|blood) (?:heavily|a lot|everywhere|won't stop|badly)|(?:having|had) a (?:seizure|stroke|fit)|"
+        "fell (?:from|off) (?:the |a )?[^.!?]{0,20}|can't move (?:his|her|my) (?:legs|arms|body)|bitten by|swelling very fast)")),
+    ("smoke", "119", re.compile(
+        "(?:黑|浓)烟柱|(?:还有|冒出|看到|见到|一片)(?:了)?火光|"
+        "(?i:(?:thick|black|white|grey|gray) smoke|flames|(?:chemical|toxic|strong) (?:smell|fumes|cloud)[^!?]{0,120}(?:cough|eyes|dizzy)|"
+        "(?:gas smell|smell(?:s)? (?:like|of) gas)|(?:hand|arm|leg|foot|finger|head) (?:is )?stuck in|stuck in the (?:escalator|lift|elevator))")),
+    ("self_harm", "110", re.compile(
+        "(?:海|河|江|水库|水)[^。!?！？]{0,10}(?:慢慢|一步步|一步一步)(?:行|走)(?:落去|下去|进去|进水)|"
+        "(?i:(?:took|swallowed|taken) (?:all|a bottle of|the whole)|scheduled (?:the |my )?(?:emails?|messages?) to (?:send|go out)|"
+        "(?:wrote|written|writing) (?:letters?|notes?) to my (?:parents|family|mum|mom|dad|kids)[^!?]{0,120}(?:top level|top floor|roof|bridge|edge|ledge|car park))")),
     ("missing", "110", re.compile(
         "(?:还没|没有|没)(?:回来|回家|到家)[^。!?！？]{0,60}(?:找遍|到处找|四处找|都找(?:不到|遍))")),
     ("smoke", "119", re.compile(
-        "(?:在|正在|一直|不停)冒[^，。,.!?！？]{0,4}(?:黑|浓|白|灰)?烟(?![花头草酒民])|(?:全|都)(?:是|系|係)[^，。,.!?！？]{0,4}色的烟")),
+        "(?:在|正在|一直|不停)(?:在)?(?:往外|往上)?冒[^，。,.!?！？]{0,4}(?:黑|浓|白|灰)?烟(?![花头草酒民])|(?:全|都)(?:是|系|係)[^，。,.!?！？]{0,4}色的烟")),
     ("gas", "119", re.compile(
         "(?:氨水|氨气|氯气|化学品|化工|溶剂|毒气|硫酸|天拿水|油漆)(?:(?!前天|昨天|昨晚|前晚|上周|上个|上次)[^。!?！？]){0,16}(?:眼睛|喉咙|头晕|呛|辣|晕)|"
         "(?:眼睛|喉咙)[^。!?！？]{0,6}(?:辣|痛|疼)[^。!?！？]{0,16}(?:氨|氯|化学|溶剂|毒气)|(?:味|气味)[^，。,.!?！？]{0,6}像(?:氨水|氯气|农药|化学品)")),
@@ -407,7 +434,7 @@ _FAREWELL = re.compile(
     "这辈子(?:谢谢|感谢|多谢)|(?:谢谢|多谢|感谢)[^。!?！？]{0,10}(?:照顾|这些年|咁耐|一直以来)|对不起(?:爸妈|爸爸妈妈|家人|大家|你们)|"
     "(?:以后|下辈子)[^。!?！？]{0,4}(?:照顾好|照故好|好好的|好好活|保重)|照顾好(?:他们|爸妈|爸爸妈妈|孩子|自己|妈)|"
     "以后(?:都)?(?:不用|唔使|不会)(?:再)?(?:麻烦|理|管)|(?:别|不要|唔好)(?:再)?(?:找|搵)(?:他|她|佢)|"
-    "(?:所有的?|全部的?)[^。!?！？]{0,12}(?:分给|送给|寄给|都给|留给)|(?:全都|全部|都)(?:分|送|寄|留)给(?:了)?(?:我|我们|我哋)|"
+    "(?:所有的?|全部的?)[^。!?！？]{0,12}(?:分给|送给|寄给|都给|留给)|(?:账号|游戏账号|账户)[^。!?！？]{0,4}(?:都|已经)?(?:送给|给了)|写好(?:了)?(?:一)?封信(?:畀|给)|(?:全都|全部|都)(?:分|送|寄|留)给(?:了)?(?:我|我们|我哋)|"
     "(?:猫|狗|宠物|孩子)[^。!?！？]{0,8}(?:拜托|托付)|(?:同|跟|和|对)(?:大家|你们|我们|所有人)(?:讲|说|话)[“\"]?(?:拜拜|再见|永别|bye)|"
     "(?i:given away|(?:goodbye|farewell) (?:letter|note|message)s?|letters? to my (?:parents|family|kids|children|mum|mom|dad)|"
     "thank(?:s| you) for being|sorry for everything|done with everything|won't need [^.!?]{0,40}any ?more)")
@@ -434,12 +461,12 @@ def _goodbye(reading: str) -> str:
 # first; one where the person is still deciding needs the police, who answer people about to act.
 _SELF_HARM_DONE = re.compile(
     "(?:药|安眠药)[^，。,.!?！？]{0,4}(?:已经)?(?:吃|吞)(?:完|光)了|(?:吃|吞|服|喝|食)(?:了|下|咗|落)[^。.!?！？]{0,12}(?:药|藥|农药|百草枯|敌敌畏)|(?:喝|吃|吞)(?:农药|百草枯|敌敌畏|安眠药)了|割腕了|割了(?:手)?腕|已经割|刚割|(?:手腕|手)[^，。]{0,3}(?:划|割)了|"
-    "把[^，。,.!?！？]{0,6}药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:了|下去|光)|把(?:一整瓶|一瓶|整瓶|一整板|一板|一大把)[^，。,.!?！？]{0,2}安眠药|药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:下去|光)|"
+    "把[^，。,.!?！？]{0,14}药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:了|下去|光)|把(?:一整瓶|一瓶|整瓶|一整板|一板|一大把)[^，。,.!?！？]{0,2}安眠药|药[^，。,.!?！？]{0,4}(?:吃|吞|喝)(?:下去|光)|"
     "上吊了|烧炭了|烧炭(?:的)?(?:味|气味)|炭味|(?:炭|煤炭|木炭)[^，。,.!?！？]{0,4}(?:点上|点着|点燃)|跳下去了|流(?:了)?(?:好多|很多|一地)?血|在流血|(?:全|都)是血|好多血|很多血|"
     "血[^，。]{0,4}(?:止不住|一直流)|门缝[^。!?！？]{0,8}(?:红红的|红色的|血)[^。!?！？]{0,4}(?:流|渗)|门缝(?:里)?[^。!?！？]{0,4}(?:流|渗)(?:出来|出)?(?:了)?[^。!?！？]{0,4}(?:红红的|红色的|血)|点(?:了|着|上|咗)[^，。,.!?！？]{0,2}(?:炭|木炭)|"
     # pills saved and now taken, a cut wrist in the bath, charcoal behind a door nobody answers, drowsy after pills
     "(?:安眠药|药)[^。!?！？]{0,30}(?:刚才|刚刚|已经|今天|头先|啱啱)(?:都|全)?(?:吃|吞|喝|食)(?:了|咗|落|晒)|"
-    "(?:手腕|腕)[^，。,.!?！？]{0,4}(?:口子|刀口|伤口)|(?:浴缸|浴盆)[^。!?！？]{0,12}(?:红|血)|"
+    "(?:手腕|腕)[^，。,.!?！？]{0,4}(?:口子|刀口|伤口)|(?:手腕|手臂|胳膊)[^，。,.!?！？]{0,4}划(?:了)?(?:几|好几|一|两)(?:下|道|刀)|(?:浴缸|浴盆)[^。!?！？]{0,12}(?:红|血)|"
     "(?:炭)[^!?！？]{0,80}(?:没人应|没反应|叫不应|敲不开)|叫不(?:太)?醒|好眼瞓|讲嘢好慢|说话(?:很|好)慢|"
     "(?i:(?:took|swallowed|taken) [^.!?]{0,40}(?:pills|tablets|medication)|overdosed|very drowsy|not making sense)")
 # A negation right before the trigger takes it back ("没有着火", "不是煤气味", "没冒烟"), unless the
@@ -451,16 +478,19 @@ _NEARLY = re.compile("(?:差(?:一)?点(?:儿)?|险些)(?:就)?(?:被)?$")
 # its 未/无 never stand before 想, and 不 before a danger word ("不着火") is no denial of the danger.
 _WISH_DENIED = re.compile("(?:不|没|不是|并不|也没|从没)$")
 # Things, not people, fall into water: "手机掉水里了".
-_ON_SCREEN = re.compile("警匪片|战片|战争片|动作片|电视剧|电影|看片|追剧|恐怖片|音响|投影|游戏|拍戏|剧组|拍电影|拍摄|音效|录音|剧本杀|密室")
+_ON_SCREEN = re.compile("警匪片|战片|战争片|动作片|电视剧|电影|看片|追剧|恐怖片|音响|投影|游戏|拍戏|剧组|拍电影|拍摄|音效|录音|剧本杀|密室|直播|主播|视频|广告")
 # What was taken for real and was not: "还有人喊救命…我还以为真的出事了" (a film crew).
-_MISTAKEN = re.compile("以为(?:是)?(?:真的|真)?")
+# The screen is named near the danger word ("…的尖叫…是在看警匪片"), not a noise complaint's 音响 a paragraph before.
+_SCREEN_NEAR = 40
+_MISTAKEN = re.compile("以为(?:是)?(?:真的|真)?|是剧本|是假的|是演的|摆拍")
 # A film played loud ("音响开到最大，砰砰砰一整晚，还有爆炸声"): a noise complaint (residents_dev17).
-_LOUD = re.compile("开(?:到|得)(?:最大|好大|很大|超大)|音量|一整晚|成晚|整晚|一晚上")
+_LOUD = re.compile("开(?:到|得)[，,]?(?:最大|好大|很大|超大|巨大)|一直(?:在)?放|循环(?:播放|放)|音量|一整晚|成晚|整晚|一晚上")
 _QUOTE_MARKS = re.compile("[“”\"「」『』]")
 # Said in the same sentence before the danger: "学校搞防拐骗演练，让陌生人把孩子带走" (safety_dev20).
 _DRILL_BEFORE = re.compile("(?<!以为)(?<!以为是)(?:演习|演练)[^。!?！？]*$")  # not "开始以为是演习 结果…全是黑烟"
 # A likeness: "冒得跟着火一样", "像着火似的".
 _LIKE_BEFORE = re.compile("(?:跟|像|和|如)$")
+_LOOKS_LIKE_BEFORE = re.compile("(?:看着|看起来|看上去|远看)像$")
 _LIKE_AFTER = re.compile("(?:了)?(?:一样|似的|一般)")
 _DRILL_AFTER = re.compile("(?:事后|后来|原来|才说|才知道)[^。!?！？]{0,8}(?:是|系)?[^。!?！？]{0,10}(?:演习|演练)")
 
@@ -475,7 +505,7 @@ _RAIN_BEFORE = re.compile("落雨|下雨|漏雨|雨棚|顶棚|屋顶|天花")
 _NOT_A_PERSON_BEFORE = re.compile("(?:手机|钥匙|东西|钱包|眼镜|帽子|鞋子?|球|耳机|车钥匙|证件)(?:又|也|不小心)?$")
 # Breathlessness and no way out said of a life, not a body: "生活压得我喘不过气", "在深渊里…谁也逃不出来".
 _BODY_FIGURE = re.compile(
-    "(?:压力|生活|工作|学习|作业|房贷|债|压|逼|累)[^，。,.!?！？]{0,8}(?:喘不(?:上|过)气|透不过气)|(?:喘不(?:上|过)气|透不过气)(?:来)?的(?:压力|感觉|生活)|"
+    "(?:呛|熏|臭)得(?:人|我)?[^，。,.!?！？]{0,2}(?:喘不(?:上|过)气|透不过气)|(?:压力|生活|工作|学习|作业|房贷|债|压|逼|累)[^，。,.!?！？]{0,8}(?:喘不(?:上|过)气|透不过气)|(?:喘不(?:上|过)气|透不过气)(?:来)?的(?:压力|感觉|生活)|"
     "(?:深渊|命运|这个世界|牢笼|怪圈|循环|黑暗|泥潭|漩涡)[^。!?！？]{0,16}逃不出|逃不出[^。!?！？]{0,6}(?:深渊|命运|这个世界|牢笼|怪圈|循环|黑暗|泥潭|漩涡|心里|自己|这个家)|谁(?:也|都)逃不出")
 # A simile right before the danger word: "老板天天像拿刀架在我们脖子上催业绩".
 _SIMILE = re.compile("(?:就像|如同|仿佛|像是)$|(?<![好就])像$")
@@ -499,7 +529,7 @@ _ATTACKER_GONE = re.compile("(?:人|他|她|佢|他们|佢哋|的)(?:已经|都)
 _MAKER_GONE = re.compile("(?:人|他|她|佢)(?:已经|都)?(?:走了|走咗|不在(?:家|了)?|唔喺度|出差)")
 _FORMAL_COMPLAINT = re.compile("投诉|说法|问责|追责|差评")
 _THREAT = re.compile("(?:弄|打|砍|斩|捅|搞|整)死|杀了|要(?:你|我)的命")
-_NOW = re.compile("等阵(?=[，,。…\\s])|写到这里|就在这时|(?:就在)?我写这(?:条|段|封信)?(?:的时候|时)|等(?:一)?下(?=[，,。…\\s])|等等(?=[，,。…\\s])|刚(?=在|把|被|从|发现|看到|听到)|现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救|头先|依家|宜家|紧过嚟|这会儿|这时候|(?i:right now|at the moment)")
+_NOW = re.compile("等阵(?=[，,。…\\s])|写到这里|写到一半|我(?:正)?在写这|就在这时|(?:就在)?我写这(?:条|段|封信)?(?:的时候|时)|等(?:一)?下(?=[，,。…\\s])|等等(?=[，,。…\\s])|刚(?=在|把|被|从|发现|看到|听到)|现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救|头先|依家|宜家|紧过嚟|这会儿|这时候|(?i:right now|at the moment)")
 # An ambulance heard, not called for: "救护车半夜老是鸣笛，吵得睡不着".
 _NOISE = re.compile("吵|鸣笛|噪音|噪声|扰民|声音(?:太|很|好)大")
 # What happened next, told after the danger word: it is over ("有人晕倒，后来被送去医院了").
@@ -556,9 +586,10 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 def reading_length(text: str) -> int:
     """How long ``text`` reads, in Chinese characters: a word of English counts as two (a Chinese word's
-    usual length), so that 30 words of English are a chat message, not a 150-character letter."""
+    usual length) and spaces not at all, so that 60 words of English are a chat message, not a 150-character letter."""
     words = _LATIN_WORD.findall(text)
-    return len(text) - sum(len(w) for w in words) + 2 * len(words)
+    spaces = sum(ch.isspace() for ch in text)
+    return len(text) - spaces - sum(len(w) for w in words) + 2 * len(words)
 _CLAUSE_END = re.compile(r"[，。,.!?！？；;\n]|\s")
 
 
@@ -586,6 +617,8 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
     clause = text[left:right]
     if start - clause_start <= _CLAUSE_PAST and _ELSEWHERE.search(text, clause_start, start):
         return "hazard"
+    if _WHAT_IF_BEFORE.search(text, max(0, clause_start - 6), clause_start):
+        return "hazard"  # "哪天，烧起来", "怕哪天，漏气，爆炸": a speaker's pause after the word that supposes it
     if _HYPOTHETICAL.search(text[left:start]) or any(
             m.group(0) not in _AFRAID_NOW for m in _HYPOTHETICAL.finditer(clause[: start - left + 12])):
         return "hazard"
@@ -637,8 +670,11 @@ def _not_now(text: str, start: int, end: int, *, long_letter: bool) -> str:
 
 
 _SENTENCE_END = re.compile(r"[。!?！？；;\n]|[.](?=\s)")
+# A word that supposes what follows, ending the phrase just before the danger's own ("哪天 烧起来" spoken with a
+# pause); not 怕 or 担心, which as often say a fear now ("我好怕，着火了").
+_WHAT_IF_BEFORE = re.compile("(?:哪天|万一|如果|假如|要是|迟早|一旦)[，,]$")
 _CLAUSE_PAST = 40
-_JUST_HAPPENING = re.compile("等阵(?=[，,。…\\s])|刚刚|刚才|刚(?=在|把|被|从|发现|看到|听到)|正在|此刻|头先|啱啱|等(?:一)?下(?=[，,。…\\s])|就在这时|写到这里")
+_JUST_HAPPENING = re.compile("等阵(?=[，,。…\\s])|写到一半|我(?:正)?在写这|刚刚|刚才|刚(?=在|把|被|从|发现|看到|听到)|正在|此刻|头先|啱啱|等(?:一)?下(?=[，,。…\\s])|就在这时|写到这里")
 # Right after the danger word: it has happened before ("爆过一次", "着过火").
 _HAPPENED_ONCE = re.compile("过(?:一次|两次|几次|好几次|[0-9一二两三四五六七八九十几]+次)")
 # News or hearsay of elsewhere that opens the clause, farther back than _NEAR ("看到新闻说外地一个小区燃气管道老化引发爆炸").
@@ -878,16 +914,17 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
                 continue
             if kind == "violence" and "车" in word and _FLOOD.search(reading, max(0, match.start() - 60), match.end() + 20):
                 continue  # "听到下面有人在拍车窗喊" in a flooded car park: someone trapped (the rule above), not a stalker
-            if kind in ("violence", "call", "fire", "explosion") and _ON_SCREEN.search(reading) and (
+            if kind in ("violence", "call", "fire", "explosion", "smoke") and _ON_SCREEN.search(
+                    reading, max(0, match.start() - _SCREEN_NEAR), match.end() + _SCREEN_NEAR) and (
                     _in_quotes(reading, match.start(), match.end()) or _CHRONIC.search(reading) or _LOUD.search(reading)
                     or _MISTAKEN.search(reading)):
                 set_aside.append(kind)  # "楼上传来“救命啊”“杀人啦”的尖叫…是在看警匪片": a film played loud
                 continue
-            if kind in ("fire", "smoke", "explosion") and _LIKE_BEFORE.search(reading, max(0, match.start() - 2), match.start()) and (
-                    _LIKE_AFTER.match(reading, match.end())):
+            if kind in ("fire", "smoke", "explosion") and (_LIKE_BEFORE.search(reading, max(0, match.start() - 2), match.start()) and (
+                    _LIKE_AFTER.match(reading, match.end())) or _LOOKS_LIKE_BEFORE.search(reading, max(0, match.start() - 4), match.start())):
                 set_aside.append(kind)  # "油烟冒得跟着火一样": a likeness, not a fire (nor for the model)
                 continue
-            if kind in ("fire", "smoke", "call", "violence", "missing") and (
+            if kind in ("fire", "smoke", "call", "violence", "missing", "trapped", "gas", "explosion") and (
                     _DRILL_AFTER.search(reading) or _DRILL_BEFORE.search(reading, max(0, match.start() - 24), match.start())):
                 set_aside.append(kind)  # "火警警报响了…事后才说是消防演习": a drill, told afterwards
                 continue
@@ -1014,7 +1051,7 @@ _SIGNS_POLICE = re.compile("打人|打我|打她|打他|打起来|打架|斗殴|
                            "安全账户|洗钱|骗|陌生人的车|躺在(?:马路|路)|(?:在|又)打(?:了|起来)|打得|别打了|(?:扔|推|丢)下去|砸车|"
                            # someone else heard calling for help, screaming, things thrown: the police
                            "(?:喊|叫|嗌)(?:着)?救命|尖叫|惨叫|(?:摔|砸|扔)东西|(?:砸|摔|打)(?:碎|烂)(?:了|咗)?(?:东西|的声音|声)|(?:弄|撬|捅|拧|扭|掰)(?:我家的?|我的|我们的?)?(?:门锁|锁芯|锁头)|撬锁|(?:假|冒充|说是|自称)[^，。]{0,4}(?:查|检查|维修|抄表)|打(?:个|一个|那个|着|紧)?(?:女仔|女人|女的|女孩|男人|男的|细路|小孩|孩子|老人|阿婆|阿伯)|打到(?:佢|他|她)|掐(?:她|他|我|住|着|脖子)|防盗网|爬(?:进|窗)")
-_SIGNS_FIRE = re.compile("着火|起火|失火|火灾|火苗|大火|火光|火势|冒烟|浓烟|好大的烟|烟雾|呛|烧起来|燃烧|烧着|煤气|燃气|"
+_SIGNS_FIRE = re.compile("漏气|冒味|呲呲|钥匙(?:落|锁|忘)在(?:车)?里|着火|起火|失火|火灾|火苗|大火|火光|火势|冒烟|浓烟|好大的烟|烟雾|呛|烧起来|燃烧|烧着|煤气|燃气|"
                          "液化气|爆炸|被困|困住|困在|出不去|下不去|卡住|卡在|夹住|拔不出|掉进|落水|溺水|电梯|山火|火花|焦糊|焦味|"
                          "烧焦|化学品|泄漏|储罐|烟冒|有烟|冒.{0,2}烟|压(?:在|住|扁)|被压|锁在[^，。]{0,3}(?:车|屋|房)|"
                          "外机|窗台外|挂在|悬在|淹|涵洞|积水很深|"
@@ -1028,7 +1065,7 @@ _SIGNS_FIRE = re.compile("着火|起火|失火|火灾|火苗|大火|火光|火�
                          "烟味|(?:灰|黑|浓)烟|不敢(?:开灯|打火|开火|点火)|出不来|压倒|(?:有人|有个人)(?:在|喺)(?:底下|下面)|翻船|船[^，。,.!?！？]{0,4}翻|(?:掉|跌|落)(?:下去|落去)?(?:了|咗)?[^，。,.!?！？]{0,2}(?:在|喺)水(?:里|中)|有[^，。,.!?！？]{0,4}人(?:在|喺)水(?:里|中)|浪[^，。,.!?！？]{0,3}(?:越来越|好|很)大|"
                          "(?:卡|夹)(?:进|在|住|咗)[^，。]{0,10}(?:栏杆|缝|环|戒指)|"
                          "齐腰|齐胸|水(?:还在|一直在|仲)?涨|(?:到|过|浸)(?:了)?膝盖|(?:井盖|井|坑|沟)[^。!?！？]{0,12}(?:掉下去|跌落去|掉进去)|车(?:里|内)?[^，。,.!?！？]{0,3}锁着|(?:往|爬)[^，。,.!?！？]{0,3}栏杆|栏杆(?:外|上爬)|(?i:gas (?:cylinder|leak|bottle)|hiss)")
-_SIGNS_MEDICAL = re.compile("口歪|举不起|讲不到|说不出话|半边[^，。,.!?！？]{0,4}没力|烫伤|烫到|滚水|开水|起(?:晒|了)?泡|甩(?:咗|了)?(?:层)?皮|脱皮|说话不清|讲话不清|口齿不清|嘴(?:都|也)?歪|拿不住|晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|抽出|在抽|发抖|白沫|"
+_SIGNS_MEDICAL = re.compile("中暑|滚烫|热射病|口歪|举不起|讲不到|说不出话|半边[^，。,.!?！？]{0,4}没力|烫伤|烫到|滚水|开水|起(?:晒|了)?泡|甩(?:咗|了)?(?:层)?皮|脱皮|说话不清|讲话不清|口齿不清|嘴(?:都|也)?歪|拿不住|晕|昏|不省人事|没(?:有)?(?:反应|呼吸|意识|知觉|心跳)|喘不上|喘不过|呼吸困难|抽搐|抽筋|抽出|在抽|发抖|白沫|"
                             "发紫|呛奶|凝珠|消毒液|洁厕|杀虫剂|鼠药|"
                             "翻白眼|往上翻|口吐白沫|吐血|流血|出血|血|心脏|心口|胸口|胸痛|冷汗|中风|半边|半身|不能动|动不了|"
                             "含糊|说不出话|讲不出话|讲唔到|摔|跌|掉下来|坠|爬不起来|起不来|不动|唔郁|不应|唔应|叫不醒|"

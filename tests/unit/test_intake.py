@@ -326,6 +326,11 @@ def test_asking_whether_one_may_complain_with_the_grievance_is_a_ticket() -> Non
     "已评价不满意 根本没来现场 希望重新处理",
     "本人此前投诉的停车收费问题，答复不清楚，本人对答复不满意，申请复核。",
     "想确认一下我昨晚提交的反映有没有成功，一直没收到受理短信",
+    # residents_dev22, said again here
+    "我前几天打电话说小区路灯的事 你们说转给街道了 到底有没得人管嘛",
+    "我是上礼拜打电话说下水道堵了的那个 现在还是堵的 帮我催一催",
+    "前天反映了公园那个烂椅子 今天去看还在 是不是没派下去啊",
+    "我昨天反映的违建需要补充地址，在小区东门第三栋后面",
 ])
 def test_an_earlier_report_followed_up_in_other_words_is_a_status_question(text: str) -> None:
     assert decide(nlu("report_problem", 0.8), evidence(text, city=0.9)).outcome == "ticket_status", text
@@ -347,6 +352,11 @@ def test_an_acknowledgement_with_a_matter_is_not_only_a_courtesy(text: str) -> N
 @pytest.mark.parametrize("text", ["nei hou 😊", "hey👋", "喂 你好呀", "中秋快乐🥮", "祝大家端午安康！"])
 def test_a_hello_in_cantonese_romanisation_or_with_an_emoji_is_a_greeting(text: str) -> None:
     assert cues_of(text).social == "greet", text
+
+
+@pytest.mark.parametrize("text", ["新年快乐🧧 祝你们工作顺利", "祝工作顺利，再见。", "祝您身体健康 拜拜"])
+def test_a_goodbye_with_wishes_is_a_courtesy(text: str) -> None:
+    assert cues_of(text).social in ("greet", "goodbye"), text
 
 
 @pytest.mark.parametrize("text", ["不用了，就这样吧，再见", "好啦好啦 唔该晒 拜拜"])
