@@ -391,7 +391,9 @@ _RULES += [
     ("self_harm", "110", re.compile(
         "(?:坐|站|蹲)在[^。!?！？]{0,8}(?:阳台|天台|楼顶|窗台|窗边|桥)[^。!?！？]{0,4}(?:边上|边缘|栏杆|外面|上面)[^!?！？]{0,60}"
         "(?:对谁都好|对大家都好|解脱|撑不下去|不想活|没意思|不想再)|"
-        "(?:手腕|手臂|胳膊)[^，。,.!?！？]{0,4}划(?:了)?(?:几|好几|一|两)(?:下|道|刀)")),
+        "(?:手腕|手臂|胳膊)[^，。,.!?！？]{0,4}划(?:了)?(?:几|好几|一|两)(?:下|道|刀)|"
+        # a partner sought, a marsh to jump into (the real posts' development half)
+        "(?:有没有人|有人|谁)(?:要|想)?(?:跟我|和我|陪我)?一起(?:去)?死|跳(?:进|到)?[^，。,.!?！？]{0,6}沼泽")),
     ("missing", "110", re.compile(
         "被(?:一个)?(?:自称|冒充|说是)[^。!?！？]{0,12}(?:接走|带走|抱走)|发(?:了)?[^。!?！？]{0,10}定位[^。!?！？]{0,40}(?:关机|打不通|联系不上|不接)")),
     ("medical", "120", re.compile(
@@ -584,12 +586,13 @@ _LONG_LETTER = 150
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 
-def reading_length(text: str) -> int:
+def reading_length(text: str, *, spaces: bool = True) -> int:
     """How long ``text`` reads, in Chinese characters: a word of English counts as two (a Chinese word's
-    usual length) and spaces not at all, so that 60 words of English are a chat message, not a 150-character letter."""
+    usual length), so that 30 words of English are a chat message, not a 150-character letter. Without
+    ``spaces`` (how the rules decide what is a letter) spaces count for nothing, and 60 words are a message."""
     words = _LATIN_WORD.findall(text)
-    spaces = sum(ch.isspace() for ch in text)
-    return len(text) - spaces - sum(len(w) for w in words) + 2 * len(words)
+    blank = 0 if spaces else sum(ch.isspace() for ch in text)
+    return len(text) - blank - sum(len(w) for w in words) + 2 * len(words)
 _CLAUSE_END = re.compile(r"[，。,.!?！？；;\n]|\s")
 
 
@@ -728,7 +731,7 @@ _OWN_THOUGHT_BEFORE = re.compile("想(?:着|到|过)?$")
 
 
 # The writer's own wish after someone else's death: "华山有人跳崖了然后我也想去".
-_SERVICE_ASK = re.compile("(?:怎么|如何|怎样|去哪(?:里|儿)?|在哪(?:里|儿)?|到哪(?:里|儿)?)(?:申请|办理|申领|办)|(?:能不能|可不可以|可以|能)[，,]?(?:申请|办理|办)|评(?:那个|个)?(?:等级|级别)|(?:要|需要|带)(?:什么|哪些)(?:材料|证件|手续)")
+_SERVICE_ASK = re.compile("(?:怎么|如何|怎样|去哪(?:里|儿)?|在哪(?:里|儿)?|到哪(?:里|儿)?)(?:申请|办理|申领|办)|流程是什么|什么流程|(?:想|要)(?:给[^，。,.!?！？]{0,3})?办(?:个|一个|张)|(?:能不能|可不可以|可以|能)[，,]?(?:申请|办理|办)|评(?:那个|个)?(?:等级|级别)|(?:要|需要|带)(?:什么|哪些)(?:材料|证件|手续)")
 # What a fire or an illness left behind, told to explain an application.
 _LEFT_BEHIND = re.compile("(?:因为|因|被)(?:火灾|失火|着火|起火|大火)|烧(?:坏|毁|光|没|掉)(?:了)?|"
                           "(?:中风|脑梗|脑出血|车祸|手术|受伤|摔伤|工伤|偏瘫)(?:了)?(?:以|之)?后|瘫痪|残疾|后遗症|出院|卧床")
@@ -873,7 +876,7 @@ def assess(text: str) -> tuple[Emergency | None, tuple[str, ...]]:
     clean = prepare(text)
     if not clean:
         return None, ()
-    long_letter = reading_length(clean) >= _LONG_LETTER
+    long_letter = reading_length(clean, spaces=False) >= _LONG_LETTER
     set_aside: list[str] = []
     hits: list[tuple[str, EmergencyNumber, str]] = []
     # Cantonese is read twice: as written, and in Mandarin words (a hit found in both counts once).

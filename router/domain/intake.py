@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 __all__ = [
-    "Cues", "Evidence", "Decision", "NluResult", "cues_of", "decide", "present_parts",
+    "Cues", "Evidence", "Decision", "NluResult", "cues_of", "decide", "own_document", "present_parts",
     "EVIDENCE_VERSION", "FORM_ANSWER_INTENTS", "OUTCOME_OF_INTENT",
 ]
 
@@ -153,7 +153,7 @@ _HUMAN_PLAIN_WORDS = ("(?:叫|找|换|让)(?:那个|个|一个)?[^，。！？!?
                       "(?i:\\b(?:speak|talk) (?:to|with) (?:a |an )?(?:human|real person|person|operator|agent)\\b|\\bhuman operator\\b)")
 _HUMAN_PLAIN = re.compile(_HUMAN_PLAIN_WORDS)
 # Every plain request is also a request (_HUMAN ends with _HUMAN_PLAIN_WORDS): human_plain implies human.
-_HUMAN = re.compile("陪我(?:说说话|说会(?:儿)?话|讲讲话|倾下偈|倾吓偈)|(?:让|叫|请|安排)(?:你们的?)?工作人员(?:直接)?(?:给我|跟我)?(?:打(?:个)?电话|联系我|回电)|人工坐席|真人(?:客服|接听|服务)|找(?:个)?人(?:工)?(?:说|聊|讲)|接线员|话务员|客服人员|"
+_HUMAN = re.compile("(?:跟|和|同)你们(?:的|嘅)?人(?:讲|说|谈|倾)|陪我(?:说说话|说会(?:儿)?话|讲讲话|倾下偈|倾吓偈)|(?:让|叫|请|安排)(?:你们的?)?工作人员(?:直接)?(?:给我|跟我)?(?:打(?:个)?电话|联系我|回电)|人工坐席|真人(?:客服|接听|服务)|找(?:个)?人(?:工)?(?:说|聊|讲)|接线员|话务员|客服人员|"
                     "(?:能不能|可不可以|可以|麻烦|请)(?:有人|安排(?:一个|个)?(?:人|工作人员)|找(?:个)?人)(?:给我)?(?:打(?:个)?电话|回(?:个)?电话|来电话)|接线生|"
                     # "给我转你们主任", "麻烦接一下你们领导", "找个懂的人来"
                     "(?:给我)?(?:转|接)(?:给|到)?(?:一下)?(?:你们)(?:的)?(?:主任|领导|负责人|主管|经理|上级)|"
@@ -269,7 +269,7 @@ def _arabic(text: str) -> str:
 # Fortune telling and the like: no city service, whatever a catalogue word in it matches ("换工作").
 _PLAINLY_OTHER = re.compile("八字|算命|算一卦|星座|运势|塔罗|解梦|风水|生辰|面相|手相|"
                             # which restaurant is good, a child's sums, what to buy (residents_dev16)
-                            "(?:哪家|哪间|边间)[^。！？!?]{0,8}(?:好吃|好喝|早茶|火锅|餐厅)|(?:哪里|边度)[^。！？!?]{0,6}(?:好吃|好喝|饮早茶)|求解|(?:这道|一道)(?:数学)?题|(?:写|帮我写)(?:一)?(?:篇|个)[^。！？!?]{0,10}(?:作文|请假条|情书|演讲稿)|"
+                            "(?:哪家|哪间|边间)[^。！？!?]{0,8}(?:好吃|好喝|早茶|火锅|餐厅)|(?:哪里|边度)[^。！？!?]{0,6}(?:好吃|好喝|饮早茶)|求解|(?:这道|一道)(?:数学)?题|下不下雨|会不会下雨|天气(?:怎么样|如何|好不好|预报)|(?:有|是)多(?:高|少米)|第一高楼|最高的楼|(?:写|帮我写)(?:一)?(?:篇|个)[^。！？!?]{0,10}(?:作文|请假条|情书|演讲稿)|"
                             "(?:作业|应用题)[^。！？!?]{0,8}(?:不会|怎么做|答案)|(?i:\\brecommend (?:a |an |some )?(?:good |cheap )?(?!doctor|hospital|school|lawyer))|"
                             "(?:推荐|买)[^。！？!?]{0,6}(?:耳机|手机|电脑|相机|口红|包包)|"
                             # a song's name, celebrity gossip, what to eat tonight (residents_dev17)
@@ -322,6 +322,7 @@ class Cues:
     to_bot: bool = False    # small talk about the assistant itself
     mortal: bool = False    # a word of death, harm, an edge or a farewell (死, 药, 血, 跳, 楼顶, 写好, 再见…): see CRISIS_CONTEXT_CHARS
     send_someone: bool = False  # an agency asked to send its people ("能不能让救助站的人来看看")
+    own_document: bool = False  # one's own card or certificate broken or lost ("社保卡磁条坏了…去哪里换")
     plainly_other: bool = False  # fortune telling and the like (八字, 星座, 风水): no city service
     distress: bool = False  # low mood said outright (好累…没有意义, 没人懂我, 撑不住了), asking for nothing: a person
 
@@ -369,6 +370,26 @@ def present_parts(text: str) -> list[str]:
 _NORTHERN_I = str.maketrans({"俺": "我", "咱": "我"})
 
 
+# One's own card or certificate broken, lost, expired or refused ("社保卡 磁条坏了 刷不了 要去哪里换"): what is
+# wrong is the resident's own document, and the question is the procedure to replace it (residents_dev23).
+_DOCUMENTS = "社保卡|医保卡|身份证|驾驶证|驾照|行驶证|护照|通行证|户口本|营业执照|深圳通|居住证|结婚证|出生证|残疾证|老人卡|敬老卡|长者卡|港澳通行证"
+_OWN_DOCUMENT = re.compile(
+    "(" + _DOCUMENTS + ")"
+    "[^。！？!?]{0,12}(?:坏|丢|掉了|不见|过期|到期|刷不了|用不了|消磁|磨损|被偷|烂了)[^。！？!?]{0,24}"
+    "(?:去哪(?:里|儿)?|在哪(?:里|儿)?|怎么|如何|能不能|可以)[^。！？!?]{0,6}(?:换|补|办|重新办|申领|挂失)")
+
+
+def own_document(text: str) -> str:
+    """What to ask the catalogue for a card or certificate of the resident's own that is broken, lost or
+    expired and asked how to replace ("社保卡磁条坏了…要去哪里换" → "社保卡补办", "身份证过期了…能不能上门办"
+    → "身份证到期换证"), or ""."""
+    found = _OWN_DOCUMENT.search(text)
+    if not found:
+        return ""
+    expired = "过期" in found.group(0) or "到期" in found.group(0)
+    return found.group(1) + ("到期换证" if expired else "补办")
+
+
 def cues_of(text: str) -> Cues:
     """The cues in an already normalised text (bounded by the caller)."""
     text = text.translate(_NORTHERN_I)  # "找个人来跟俺说": the northern first person read as 我
@@ -391,6 +412,7 @@ def cues_of(text: str) -> Cues:
         plainly_other=bool(_PLAINLY_OTHER.search(text)),
         mortal=bool(_MORTAL.search(text)),
         send_someone=bool(_SEND_SOMEONE.search(text)),
+        own_document=bool(_OWN_DOCUMENT.search(text)),
         distress=bool(_DISTRESS.search(text)) and (not _ASKS_FOR.search(text) or bool(_COMPANY.search(text))),
     )
 
@@ -614,9 +636,9 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
     status_intent = nlu.name if nlu.name in STATUS_INTENTS else None
     if cues.ticket_id and not (cues.problem and not cues.follow_up):
         return Decision("ticket_status", status_intent or "check_ticket", 1.0, ("ticket_id",))
-    if (cues.refers_back or cues.own_ticket) and not letter:
+    if (cues.refers_back or cues.own_ticket) and not letter and not cues.human:
         return Decision("ticket_status", status_intent or "check_ticket", 0.9, ("refers_back",))
-    if status_intent and nlu.confidence >= NLU_LIKELY and not letter and (
+    if status_intent and nlu.confidence >= NLU_LIKELY and not letter and not cues.human and (
             cues.follow_up or (nlu.confidence >= NLU_SURE and ev.chars <= 20
                                and (ev.city is None or city >= CITY_CLEAR))):
         return Decision("ticket_status", status_intent, nlu.confidence, ("nlu:status",))
@@ -675,7 +697,7 @@ def decide(nlu: NluResult, ev: Evidence) -> Decision:
     # 7. A city matter: a service question, or a ticket.
     asks_how = cues.question > 0 or nlu.name == "ask_service"
     complaint_led = (cues.complaint + cues.request >= 2 or (letter and cues.problem) or cues.send_someone
-                     or cues.suggestion)
+                     or cues.suggestion) and not cues.own_document
     service_ok = ev.service >= SERVICE_FLOOR
     if service_ok and asks_how and not complaint_led:
         conf = max(ev.service, nlu.score("ask_service"))

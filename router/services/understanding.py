@@ -25,6 +25,7 @@ from router.domain.intake import (
     Cues,
     Evidence,
     cues_of,
+    own_document,
     present_parts,
 )
 from router.domain.normalise import normalise
@@ -143,6 +144,12 @@ class Understanding:
         place = self.resolver.resolve(clean[:PLACE_CHARS])
         has_place = bool(place.district or place.street or place.community)
         hits = self.catalogue.search(clean[:SERVICE_QUERY_CHARS], k=3, district=place.district)
+        if cues.own_document:
+            # A card of one's own broken or lost, told with all that it stops ("社保卡磁条坏了…看病拿药都用不了…
+            # 要去哪里换"): the story's words drown the item in the whole text; the item is the card's replacement.
+            asked = self.catalogue.search(own_document(heard_as), k=3, district=place.district)
+            if asked and (not hits or asked[0].score > hits[0].score):
+                hits = asked
         topic = None
         if with_topic:
             try:

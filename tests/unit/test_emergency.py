@@ -894,7 +894,7 @@ def test_sixty_words_of_english_are_a_message_not_a_letter() -> None:
     from router.domain.emergency import reading_length
     text = ("Hi, sorry my Chinese is bad. A man on a bike has been following me since the metro exit in Shekou. "
             "When I stop he stops. When I cross the road he crosses. It's dark and I'm near the bus stop now.")
-    assert len(text) > 150 and reading_length(text) < 150
+    assert len(text) > 150 and reading_length(text, spaces=False) < 150
     assert detect(text).number == "110"
 
 
@@ -991,6 +991,7 @@ def test_held_in_a_room_with_the_phone_taken_is_the_police() -> None:
     ("There's a strong chemical smell near the factory gate. Workers are coughing and rubbing their eyes", "119", "smoke"),
     ("My grandmother fainted in the kitchen and her lips are turning blue", "120", "medical"),
     ("他们把我们的身份证都收走了，宿舍门从外面锁着，不让出去", "110", "violence"),
+    ("今晚有没有人陪我一起死", "110", "self_harm"),
 ])
 def test_danger_the_thirteenth_to_twentieth_outside_authors_said_in_other_words(text: str, number: str, kind: str) -> None:
     found = detect(text)

@@ -696,6 +696,9 @@ def test_a_greeting_that_names_the_hotline_or_asks_in_cantonese_is_still_a_greet
     ("日本的首都是哪里？孩子问我的", False),                    # trivia
     ("请帮我解这道题：甲管3小时注满水池，乙管6小时，一起开几小时？", False),  # 甲管/乙管 are pipes, not 管 (to manage)
     ("帮我写一篇关于深圳湾公园的作文，小学三年级，300字", True),            # homework (residents_dev21)
+    # residents_dev23, said again here
+    ("后天福田会不会下雨啊 想去公园烧烤", True),                              # the weather
+    ("京基100有多高？以前是不是深圳最高的楼", True),                          # a building's height
 ])
 def test_restaurants_homework_and_shopping_are_not_city_services_even_with_a_place(text: str, place: bool) -> None:
     d = decide(nlu("ask_service", 0.6), evidence(text, city=0.4, place=place))
@@ -733,3 +736,31 @@ def test_strangers_who_said_they_were_gas_inspectors_are_no_earlier_report() -> 
     from router.domain.normalise import normalise
     text = "昨天我们小区来了两个人说是查燃气的要进屋 后来看电视说有人冒充燃气公司骗老人 你们给查查"
     assert not cues_of(normalise(text)).refers_back
+
+
+def test_ones_own_card_broken_and_asked_where_to_replace_is_a_service_question() -> None:
+    text = "我的医保卡 芯片坏了 刷不了 拿药都用不了 要去哪里补办一张"     # residents_dev23, said again here
+    d = decide(nlu("report_problem", 0.7), evidence(text, city=0.95, service=0.72))
+    assert d.outcome == "service_item", d
+
+
+def test_a_broken_facility_asked_where_to_report_is_still_a_ticket() -> None:
+    text = "小区的路灯坏了 晚上黑乎乎的 要去哪里反映"
+    d = decide(nlu("report_problem", 0.7), evidence(text, city=0.95, service=0.6))
+    assert d.outcome == "ticket", d
+
+
+@pytest.mark.parametrize("text", ["机器人查不到我投诉的进度 转人工谢谢", "打了三次了都是机器 我的事一直没解决 我要跟你们的人讲"])
+def test_a_person_asked_for_plainly_beats_a_status_question(text: str) -> None:
+    d = decide(nlu("check_ticket", 0.7), evidence(text, city=0.9))
+    assert d.outcome == "handoff", d
+
+
+@pytest.mark.parametrize(("text", "query"), [
+    ("我那个社保卡 磁条坏了 刷不了 要去哪里换张新的", "社保卡补办"),
+    ("奶奶身份证过期了 行动不方便 能不能上门办", "身份证到期换证"),
+    ("小区的路灯坏了 要去哪里反映", ""),
+])
+def test_what_to_ask_the_catalogue_for_ones_own_broken_lost_or_expired_card(text: str, query: str) -> None:
+    from router.domain.intake import own_document
+    assert own_document(text) == query

@@ -269,6 +269,24 @@ async def test_the_danger_model_reads_every_alternative_the_recogniser_heard() -
     assert (await heard_triage()("我爸在客厅装太很快", "voice")).outcome != "emergency"
 
 
+class StoryCatalogue:
+    """Finds the card's replacement only when asked in few words, as the real catalogue does: a story's
+    other words ("看病拿药都用不了") drown the item in a long query."""
+
+    def search(self, text: str, k: int = 3, district: str | None = None) -> list[FakeHit]:
+        if "社保卡" in text and len(text) <= 8:
+            return [FakeHit(FakeItem("sz-sb-card-replace", "社会保障卡挂失、补换卡"), 0.9)]
+        return []
+
+
+async def test_a_card_of_ones_own_broken_and_asked_where_to_replace_finds_its_replacement() -> None:
+    t = Triage(parse=FakeNLU("report_problem", 0.7), understanding=Understanding(
+        classifier=FakeClassifier(), resolver=FakeResolver(), catalogue=StoryCatalogue(), model=None))
+    result = await t("我那个社保卡 磁条坏了 刷不了 去医院看病拿药都用不了 要去哪里换张新的 要不要钱", "voice")
+    assert result.outcome == "service_item", result.decision
+    assert [i["id"] for i in result.service_items][:1] == ["sz-sb-card-replace"]
+
+
 class FarewellModel:
     """Reads any goodbye as a crisis, as the intake model does at 0.8–0.9 on a short turn."""
 
