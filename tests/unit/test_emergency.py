@@ -992,6 +992,7 @@ def test_held_in_a_room_with_the_phone_taken_is_the_police() -> None:
     ("My grandmother fainted in the kitchen and her lips are turning blue", "120", "medical"),
     ("他们把我们的身份证都收走了，宿舍门从外面锁着，不让出去", "110", "violence"),
     ("今晚有没有人陪我一起死", "110", "self_harm"),
+    ("我带女儿在商场玩 我去买杯奶茶 一转身就不见了 找了二十分钟", "110", "missing"),
 ])
 def test_danger_the_thirteenth_to_twentieth_outside_authors_said_in_other_words(text: str, number: str, kind: str) -> None:
     found = detect(text)
