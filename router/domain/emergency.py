@@ -386,7 +386,7 @@ _RULES += [
         "同归于尽|门(?:被)?从外面锁(?:着|住|了|死)|(?:手机|证件|身份证|护照)[^。!?！？]{0,8}(?:都)?(?:被)?(?:收了|收走|拿走|扣了|扣下)[^。!?！？]{0,20}(?:门|锁|不让|出不去)|"
         "(?i:(?:has been|is|keeps|kept) following me|following me (?:since|from|for)|tr(?:ying|ied) (?:every|each|the|my) door|"
         "(?:took|taken|has) (?:her|his|my|our) passport|won't let (?:her|him|me|us|them) (?:leave|go|out)|threaten(?:ed|ing|s)? to kill|"
-        "(?:has|with|holding|carrying) a (?:knife|gun|machete|cleaver))")),
+        "(?<![a-z])(?:man|guy|someone|person|he|she)(?![a-z])[^.!?]{0,12}(?:has|with|holding|carrying|waving) a (?:knife|gun|machete|cleaver))")),
     ("violence", "110", re.compile("(?:试着|试图|一直|不停)(?:用[^，。,.!?！？]{0,4})?(?:开|撬|拧|刷)(?:我的|我家的?|我们的?|房间的?)门")),
     ("self_harm", "110", re.compile(
         "(?:坐|站|蹲)在[^。!?！？]{0,8}(?:阳台|天台|楼顶|窗台|窗边|桥)[^。!?！？]{0,4}(?:边上|边缘|栏杆|外面|上面)[^!?！？]{0,60}"
@@ -405,7 +405,8 @@ _RULES += [
         "(?:lips|face) (?:are |is )?(?:going|turning|turned|gone) (?:blue|purple|grey|gray)|(?:can't|cannot|struggling to|trouble|hard to) breathe?|"
         "(?:face|throat|tongue|lips) (?:and (?:face|throat|tongue|lips) )?(?:is |are )?swell(?:ing|ed|s)|anaphyla|allergic reaction|"
         "(?:bleeding|blood) (?:heavily|a lot|everywhere|won't stop|badly)|(?:having|had) a (?:seizure|stroke|fit)|"
-        "fell (?:from|off) (?:the |a )?[^.!?]{0,20}|can't move (?:his|her|my) (?:legs|arms|body)|bitten by|swelling very fast)")),
+        "(?:he|she|i|someone|somebody|(?:my|a|the|our) [^ .!?]{1,12}) (?:just )?fell (?:from|off) (?:the |a )?(?:roof|scaffold|ladder|balcony|window|building|脚手架|[0-9一二三四五六七八九十]+ ?(?:floors?|storeys?|楼))|"
+        "can't move (?:his|her|my) (?:legs|arms|body)|bitten by (?:a |an )?(?:snake|dog|something|stray)|swelling very fast)")),
     ("smoke", "119", re.compile(
         "(?:黑|浓)烟柱|(?:还有|冒出|看到|见到|一片)(?:了)?火光|"
         "(?i:(?:thick|black|white|grey|gray) smoke|flames|(?:chemical|toxic|strong) (?:smell|fumes|cloud)[^!?]{0,120}(?:cough|eyes|dizzy)|"

@@ -1148,6 +1148,8 @@ def test_a_fire_upstairs_and_a_beating_told_by_what_is_seen(text: str, number: s
     "地铁站的屏幕一直放火灾逃生的宣传视频，浓烟滚滚的画面吓到小孩",       # a video
     "马路中间的井盖一直冒白汽，看着像冒烟，物业说是热水管",                # it looks like smoke
     "下午公司消防演习，有同事假装被困在电梯里，请问要报备吗",              # a drill said before
+    "My phone fell off the table and the screen broke, where can I get it fixed?",   # a thing fell
+    "We got bitten by mosquitoes all night, can someone spray the drains near our block?",
 ])
 def test_films_a_past_a_supposed_fire_hearsay_drills_habits_and_what_was_left_are_no_emergency(text: str) -> None:
     assert detect(text) is None, text
