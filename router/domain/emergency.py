@@ -535,7 +535,10 @@ _ATTACKER_GONE = re.compile("(?:人|他|她|佢|他们|佢哋|的)(?:已经|都)
 _MAKER_GONE = re.compile("(?:人|他|她|佢)(?:已经|都)?(?:走了|走咗|不在(?:家|了)?|唔喺度|出差)")
 _FORMAL_COMPLAINT = re.compile("投诉|说法|问责|追责|差评")
 _THREAT = re.compile("(?:弄|打|砍|斩|捅|搞|整)死|杀了|要(?:你|我)的命")
-_NOW = re.compile("等阵(?=[，,。…\\s])|写到这里|写到一半|我(?:正)?在写这|就在这时|(?:就在)?我写这(?:条|段|封信)?(?:的时候|时)|等(?:一)?下(?=[，,。…\\s])|等等(?=[，,。…\\s])|刚(?=在|把|被|从|发现|看到|听到)|现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救|头先|依家|宜家|紧过嚟|这会儿|这时候|(?i:right now|at the moment)")
+# Said mid-message when something happens as the resident writes or speaks ("等下，…", "写到这里…", "就在这时…"):
+# a word of now both for _NOW and for _JUST_HAPPENING.
+_INTERRUPTED = "等阵(?=[，,。…\\s])|等(?:一)?下(?=[，,。…\\s])|写到这里|写到一半|我(?:正)?在写这|就在这时"
+_NOW = re.compile(_INTERRUPTED + "|(?:就在)?我写这(?:条|段|封信)?(?:的时候|时)|等等(?=[，,。…\\s])|刚(?=在|把|被|从|发现|看到|听到)|现在|正在|马上|快来|赶紧|救命|还在|刚刚|刚才|此刻|快点|就是现在|而家|啱啱|快救|头先|依家|宜家|紧过嚟|这会儿|这时候|(?i:right now|at the moment)")
 # An ambulance heard, not called for: "救护车半夜老是鸣笛，吵得睡不着".
 _NOISE = re.compile("吵|鸣笛|噪音|噪声|扰民|声音(?:太|很|好)大")
 # What happened next, told after the danger word: it is over ("有人晕倒，后来被送去医院了").
@@ -681,7 +684,7 @@ _SENTENCE_END = re.compile(r"[。!?！？；;\n]|[.](?=\s)")
 # pause); not 怕 or 担心, which as often say a fear now ("我好怕，着火了").
 _WHAT_IF_BEFORE = re.compile("(?:哪天|万一|如果|假如|要是|迟早|一旦)[，,]$")
 _CLAUSE_PAST = 40
-_JUST_HAPPENING = re.compile("等阵(?=[，,。…\\s])|写到一半|我(?:正)?在写这|刚刚|刚才|刚(?=在|把|被|从|发现|看到|听到)|正在|此刻|头先|啱啱|等(?:一)?下(?=[，,。…\\s])|就在这时|写到这里")
+_JUST_HAPPENING = re.compile(_INTERRUPTED + "|刚刚|刚才|刚(?=在|把|被|从|发现|看到|听到)|正在|此刻|头先|啱啱")
 # Right after the danger word: it has happened before ("爆过一次", "着过火").
 _HAPPENED_ONCE = re.compile("过(?:一次|两次|几次|好几次|[0-9一二两三四五六七八九十几]+次)")
 # News or hearsay of elsewhere that opens the clause, farther back than _NEAR ("看到新闻说外地一个小区燃气管道老化引发爆炸").
