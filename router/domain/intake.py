@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 __all__ = [
-    "Cues", "Evidence", "Decision", "NluResult", "cues_of", "decide", "own_document", "present_parts",
+    "Cues", "Evidence", "Decision", "NluResult", "courtesy", "cues_of", "decide", "own_document", "present_parts",
     "EVIDENCE_VERSION", "FORM_ANSWER_INTENTS", "OUTCOME_OF_INTENT",
 ]
 
@@ -451,6 +451,11 @@ _THANKS_EMOJI = re.compile("^[\U0001F44D\U0001F44C\U0001F64F\U0001F91D\U0001F60A
 
 
 _EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]+")
+
+
+def courtesy(text: str) -> str:
+    """Which courtesy ``text`` is and nothing else (greet / thank / goodbye), or "" — Cues.social of it."""
+    return _social(text.translate(_NORTHERN_I))
 
 
 def _social(text: str) -> str:

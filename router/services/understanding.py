@@ -24,6 +24,7 @@ from router.domain.intake import (
     Alarm,
     Cues,
     Evidence,
+    courtesy,
     cues_of,
     own_document,
     present_parts,
@@ -97,7 +98,7 @@ class Understanding:
         if channel == "voice" and not cues.social and len(clean) <= PHONETIC_MAX_CHARS:
             # A courtesy the recogniser garbled in its best guess ("不用冷,就这样吧,再见") and got right in
             # another ("不用了,就这样吧,再见"): the end of a call, not a farewell for the danger model to read.
-            social = next((s for s in (cues_of(_bounded(a)).social for a in list(alternatives)[:MAX_ALTERNATIVES]
+            social = next((s for s in (courtesy(_bounded(a)) for a in list(alternatives)[:MAX_ALTERNATIVES]
                                        if isinstance(a, str)) if s), "")
             if social:
                 cues = replace(cues, social=social)
